@@ -1,0 +1,220 @@
+"""Events that cross process boundaries: past tense, immutable, versioned by their type name.
+
+Every event carries an ``event_id`` (the consumers' inbox key), the ``tenant_id`` it belongs to
+and a ``type`` that doubles as its routing key on the topic exchange.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Provider(StrEnum):
+    GREEN_API = "green_api"
+    WHATSAPP_CLOUD = "whatsapp_cloud"
+    TWILIO_SMS = "twilio_sms"
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+
+
+class ContentType(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    LOCATION = "location"
+    CONTACT = "contact"
+    TEMPLATE = "template"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class SentimentLabel(StrEnum):
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
+class Event(BaseModel):
+    """Base of every event. Subclasses set ``type`` as a ``Literal`` and ``routing_key``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    routing_key: ClassVar[str]
+
+    event_id: UUID = Field(default_factory=uuid4)
+    tenant_id: UUID
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+class Media(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    mime_type: str | None = None
+    file_name: str | None = None
+    caption: str | None = None
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    phones: tuple[str, ...] = ()
+
+
+class InboundMessageReceived(Event):
+    """A guest's message, normalized from any provider's webhook by the ingress."""
+
+    routing_key: ClassVar[str] = "inbound.received"
+    type: Literal["inbound.received"] = "inbound.received"
+
+    provider: Provider
+    channel_id: UUID
+    # The provider's dedup key (Twilio MessageSid, Meta wamid, Telegram update_id, ...).
+    provider_event_id: str
+    provider_message_id: str
+    # Phone number (E.164 when the provider gives one), Telegram chat id or e-mail address.
+    sender_handle: str
+    sender_name: str | None = None
+    content_type: ContentType = ContentType.TEXT
+    text: str | None = None
+    subject: str | None = None
+    media: Media | None = None
+    location: Location | None = None
+    contact: Contact | None = None
+    sent_at: datetime | None = None
+    # The provider's payload as parsed, kept for the audit trail (comms_events).
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeliveryStatusReceived(Event):
+    """A provider's callback about an outbound message: sent, delivered, read or failed."""
+
+    routing_key: ClassVar[str] = "inbound.status"
+    type: Literal["inbound.status"] = "inbound.status"
+
+    provider: Provider
+    channel_id: UUID
+    provider_event_id: str
+    provider_message_id: str
+    status: DeliveryStatus
+    error_code: str | None = None
+    error_message: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessageAccepted(Event):
+    """An inbound message was stored exactly once."""
+
+    routing_key: ClassVar[str] = "message.accepted"
+    type: Literal["message.accepted"] = "message.accepted"
+
+    message_id: UUID
+    conversation_id: UUID
+    guest_id: UUID
+    channel_id: UUID
+
+
+class MessageScored(Event):
+    """An inbound message has a sentiment score and label."""
+
+    routing_key: ClassVar[str] = "message.scored"
+    type: Literal["message.scored"] = "message.scored"
+
+    message_id: UUID
+    conversation_id: UUID
+    sentiment_score: float
+    sentiment_label: SentimentLabel
+    requires_attention: bool
+
+
+class EscalationRequested(Event):
+    """A conversation needs a human; ``reason`` is a staff notification type."""
+
+    routing_key: ClassVar[str] = "escalation.requested"
+    type: Literal["escalation.requested"] = "escalation.requested"
+
+    conversation_id: UUID
+    message_id: UUID | None = None
+    reason: Literal[
+        "negative_sentiment",
+        "escalation",
+        "low_confidence",
+        "human_requested",
+        "sla_breach",
+        "delivery_failed",
+    ]
+    detail: str = ""
+    urgent: bool = False
+
+
+class ReplyQueued(Event):
+    """An outbound reply was drafted and waits for its ``send_after``."""
+
+    routing_key: ClassVar[str] = "reply.queued"
+    type: Literal["reply.queued"] = "reply.queued"
+
+    message_id: UUID
+    conversation_id: UUID
+    in_reply_to: UUID
+    send_after: datetime
+
+
+class AutoReplySkipped(Event):
+    """The auto-reply decided to do nothing for an inbound message, and why."""
+
+    routing_key: ClassVar[str] = "reply.skipped"
+    type: Literal["reply.skipped"] = "reply.skipped"
+
+    message_id: UUID
+    conversation_id: UUID
+    reason: str
+
+
+AnyEvent = Annotated[
+    InboundMessageReceived
+    | DeliveryStatusReceived
+    | MessageAccepted
+    | MessageScored
+    | EscalationRequested
+    | ReplyQueued
+    | AutoReplySkipped,
+    Field(discriminator="type"),
+]
+
+any_event: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def decode(body: bytes) -> AnyEvent:
+    """Parse a JSON body into its typed event; raises ``pydantic.ValidationError``."""
+    return any_event.validate_json(body)
+
+
+def encode(event: Event) -> bytes:
+    return event.model_dump_json().encode()

@@ -1,0 +1,144 @@
+"""The `frontdesk` command: run the service, operate it, inspect it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workers.settings import Settings
+
+app = typer.Typer(
+    name="frontdesk",
+    help="Guest-messaging backbone for hotels, vacation rentals and restaurants.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _settings() -> Settings:
+    from workers.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings)
+    return settings
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply the database migrations (as the owner role)."""
+    from persistence.migrate import create_database_if_missing, upgrade
+
+    settings = _settings()
+    create_database_if_missing(settings.migration_database_url)
+    upgrade(settings, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Create the three demo tenants.")] = False,
+) -> None:
+    """Seed the database; `--demo` creates the demo tenants (idempotent)."""
+    if not demo:
+        raise typer.BadParameter("nothing to seed: pass --demo")
+    from workers.bootstrap import seed_demo
+
+    report = asyncio.run(seed_demo(_settings()))
+    typer.echo(str(report))
+
+
+@app.command()
+def ingress(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Run the HTTP ingress that turns provider webhooks into events."""
+    from workers.ingress.server import run
+
+    settings = _settings()
+    overrides = {k: v for k, v in {"ingress_host": host, "ingress_port": port}.items() if v}
+    run(settings.model_copy(update=overrides))
+
+
+@app.command()
+def worker(
+    names: Annotated[list[str], typer.Argument(help="Consumers to run in this process.")],
+    concurrency: Annotated[int, typer.Option(help="Deliveries in flight per consumer.")] = 16,
+    metrics_port: Annotated[int, typer.Option(help="Health and metrics port, 0 = off.")] = 0,
+) -> None:
+    """Run one or more consumers (intake, sentiment, autoreply, escalation)."""
+    from workers.runtime.registry import worker_main
+
+    worker_main(names, concurrency, _settings(), metrics_port=metrics_port)
+
+
+@app.command()
+def relay() -> None:
+    """Publish outbox rows a crash left unpublished."""
+    from workers.runtime.relay import relay_main
+
+    relay_main(_settings())
+
+
+@app.command()
+def dispatcher() -> None:
+    """Send due outbound messages and re-alert staff until acknowledged."""
+    from workers.dispatch.main import dispatcher_main
+
+    dispatcher_main(_settings())
+
+
+@app.command()
+def up(
+    with_stand_in: Annotated[
+        bool, typer.Option(help="Run the local provider stand-in for demo channels.")
+    ] = True,
+) -> None:
+    """Migrate, seed the demo tenants on an empty database, and run everything."""
+    from workers.supervisor import up as run_up
+
+    run_up(_settings(), with_stand_in=with_stand_in)
+
+
+@app.command()
+def demo(
+    base_url: Annotated[str, typer.Option(help="Where the ingress listens.")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
+    """Post signed sample webhooks to a running frontdesk and show what became of each."""
+    from workers.demo import run_demo
+
+    raise typer.Exit(asyncio.run(run_demo(_settings(), base_url=base_url)))
+
+
+@app.command(name="eval")
+def evaluate(
+    messages: Annotated[Path | None, typer.Option(help="Labelled messages (JSONL).")] = None,
+    knowledge: Annotated[Path | None, typer.Option(help="Knowledge base (JSON).")] = None,
+) -> None:
+    """Report matcher, sentiment and auto-reply quality on the labelled set."""
+    from workers.evaluate import main as evaluate_main
+
+    raise typer.Exit(evaluate_main(messages, knowledge))
+
+
+def _mount_ops() -> None:
+    try:
+        from workers.runtime.ops import dlq_app, status
+    except ImportError:  # pragma: no cover - only while the runtime is absent
+        return
+    app.command(name="status")(status)
+    app.add_typer(dlq_app, name="dlq", help="Inspect, replay and purge dead letters.")
+
+
+_mount_ops()
+
+
+def main() -> None:
+    app()

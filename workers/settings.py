@@ -1,0 +1,55 @@
+"""Runtime configuration: one settings object, built once at start-up."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class Settings(BaseSettings):
+    """Everything frontdesk reads from the environment (prefix ``FRONTDESK_``).
+
+    The defaults point at a PostgreSQL and a RabbitMQ on localhost, so a newcomer sets nothing.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_file=".env", extra="ignore")
+
+    # The restricted role the application connects as: owns nothing, no BYPASSRLS.
+    database_url: str = "postgresql+asyncpg://frontdesk_app@127.0.0.1:5432/frontdesk"
+    # The owner the migrations run as.
+    migration_database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/frontdesk"
+    db_schema: str = "frontdesk"
+    db_pool_size: int = 10
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    exchange: str = "frontdesk.events"
+
+    # Fernet keys, newest first; older keys still decrypt so a key can be rotated.
+    encryption_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr("ZnJvbnRkZXNrLWRldmVsb3BtZW50LWtleS0wMDAwMDA=")]
+    )
+    # Signs staff acknowledgement links.
+    signing_key: SecretStr = SecretStr("frontdesk-development-signing-key")
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    ingress_host: str = "127.0.0.1"
+    ingress_port: int = 8000
+    max_body_bytes: int = 1_048_576
+    publish_timeout_seconds: float = 5.0
+    channel_cache_seconds: float = 5.0
+
+    log_json: bool = True
+    log_level: str = "INFO"
+
+    @cached_property
+    def app_role(self) -> str:
+        """The role name the application connects as, taken from ``database_url``."""
+        return make_url(self.database_url).username or "frontdesk_app"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]
