@@ -197,6 +197,16 @@ class AutoReplySkipped(Event):
     reason: str
 
 
+class NotificationAcknowledged(Event):
+    """A staff member acknowledged a staff notification (through its signed link)."""
+
+    routing_key: ClassVar[str] = "staff.acknowledged"
+    type: Literal["staff.acknowledged"] = "staff.acknowledged"
+
+    notification_id: UUID
+    acknowledged_by: UUID | None = None
+
+
 AnyEvent = Annotated[
     InboundMessageReceived
     | DeliveryStatusReceived
@@ -204,7 +214,8 @@ AnyEvent = Annotated[
     | MessageScored
     | EscalationRequested
     | ReplyQueued
-    | AutoReplySkipped,
+    | AutoReplySkipped
+    | NotificationAcknowledged,
     Field(discriminator="type"),
 ]
 

@@ -1,0 +1,52 @@
+"""The ingress application: webhooks in, confirmed events out, nothing written locally."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+
+from workers.ingress.channels import CachedChannels, ChannelLookup
+from workers.ingress.errors import IngressError, handle_ingress_error
+from workers.ingress.health import ReadinessCheck, health_router
+from workers.ingress.intake import EventPublisher, Intake
+from workers.ingress.metrics import IngressMetrics
+from workers.ingress.replay import ReplayGuard
+from workers.ingress.webhooks import webhook_router
+from workers.providers.email import MAX_AGE_SECONDS
+from workers.settings import Settings
+
+
+def create_app(
+    *,
+    settings: Settings,
+    channels: ChannelLookup,
+    publisher: EventPublisher,
+    readiness_checks: Mapping[str, ReadinessCheck] | None = None,
+) -> FastAPI:
+    """Build the ingress; ``channels`` is cached here for ``settings.channel_cache_seconds``."""
+    metrics = IngressMetrics()
+    intake = Intake(
+        channels=CachedChannels(channels, ttl=settings.channel_cache_seconds),
+        publisher=publisher,
+        metrics=metrics,
+        publish_timeout=settings.publish_timeout_seconds,
+    )
+    app = FastAPI(
+        title="frontdesk ingress",
+        summary="Provider webhooks in, confirmed events on the broker out.",
+        version="1.0",
+    )
+    app.state.metrics = metrics
+    app.add_exception_handler(IngressError, handle_ingress_error)
+    app.include_router(
+        webhook_router(
+            intake=intake,
+            max_body_bytes=settings.max_body_bytes,
+            public_base_url=settings.public_base_url,
+            # Tokens older than the timestamp window are refused anyway; keep them that long.
+            replay=ReplayGuard(ttl=2 * MAX_AGE_SECONDS),
+        )
+    )
+    app.include_router(health_router(metrics=metrics, readiness_checks=readiness_checks or {}))
+    return app

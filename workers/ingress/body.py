@@ -1,0 +1,86 @@
+"""Reading a webhook body: bounded in size, then decoded as JSON or as a form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import Message
+
+from workers.ingress.errors import IngressError, malformed
+
+
+def check_declared_size(request: Request, limit: int) -> None:
+    """Refuse early on Content-Length, before anything is read or looked up."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return
+    try:
+        size = int(declared)
+    except ValueError:
+        raise malformed("Content-Length is not a number") from None
+    if size > limit:
+        raise _too_large(limit)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, counting streamed bytes too: Content-Length may be absent or a lie."""
+    check_declared_size(request, limit)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise malformed("client disconnected before the body was complete") from None
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> IngressError:
+    return IngressError(413, f"body exceeds {limit} bytes", outcome="too_large")
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise malformed(f"body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise malformed("body must be a JSON object", status_code=422)
+    return payload
+
+
+async def parse_form(request: Request, body: bytes) -> list[tuple[str, str]]:
+    """Form fields in order, from an urlencoded or multipart body already read.
+
+    Uploaded files become their file names: nothing downstream takes attachments yet, and
+    the bytes must not travel through the broker.
+    """
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form_request = Request(request.scope, replay)
+    try:
+        form = await form_request.form(max_files=20, max_fields=1000)
+    except HTTPException as exc:
+        raise malformed(f"form body cannot be parsed: {exc.detail}") from None
+    try:
+        return [
+            (name, (value.filename or "") if isinstance(value, UploadFile) else value)
+            for name, value in form.multi_items()
+        ]
+    finally:
+        await form.close()

@@ -1,0 +1,23 @@
+"""Prometheus metrics of one ingress app, in a registry of its own."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class IngressMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "frontdesk_ingress_requests",
+            "Webhook requests by route, provider and outcome.",
+            ["route", "provider", "outcome"],
+            registry=self.registry,
+        )
+        self.publish_seconds = Histogram(
+            "frontdesk_ingress_publish_seconds",
+            "Time until the broker confirmed all events of one webhook request.",
+            ["provider"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=self.registry,
+        )

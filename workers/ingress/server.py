@@ -1,0 +1,73 @@
+"""Running the ingress under uvicorn, wired to the channel directory and the broker."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from workers.ingress.app import create_app
+from workers.runtime.publisher import Publisher
+from workers.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The production app: database-backed channel lookups, a confirmed publisher."""
+    # Imported here so the ingress package does not need the persistence layer to be tested.
+    from persistence.directory import ChannelDirectory
+
+    directory = ChannelDirectory.from_settings(settings)
+    publisher = Publisher(
+        settings.amqp_url, settings.exchange, timeout=settings.publish_timeout_seconds
+    )
+
+    async def database_ready() -> bool:
+        await directory.lookup(UUID(int=0))
+        return True
+
+    async def broker_ready() -> bool:
+        await publisher.connect()
+        return publisher.connected
+
+    app = create_app(
+        settings=settings,
+        channels=directory,
+        publisher=publisher,
+        readiness_checks={"database": database_ready, "broker": broker_ready},
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            await publisher.connect()
+        except Exception as exc:  # the first webhook retries; /readyz says why until then
+            log.warning("broker not reachable at start-up", error=repr(exc))
+        try:
+            yield
+        finally:
+            await publisher.close()
+            await directory.close()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def run(settings: Settings) -> None:
+    """Serve the ingress until interrupted."""
+    uvicorn.run(
+        build_app(settings),
+        host=settings.ingress_host,
+        port=settings.ingress_port,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        proxy_headers=True,
+        access_log=False,
+        log_config=None,
+    )

@@ -1,0 +1,103 @@
+"""What every provider adapter shares: results, typed errors and the outbound contract.
+
+An adapter module offers three things:
+
+- ``verify_*``: check a webhook's signature on the raw request, raising ``WebhookUnauthorized``
+  (nothing presented) or ``WebhookForbidden`` (presented but wrong);
+- ``parse_inbound(route, payload)``: turn a verified payload into normalized events, raising
+  ``MalformedPayload`` (or ``pydantic.ValidationError``) for a body that is not what the
+  provider documents; webhook types frontdesk does not handle yield no events;
+- a ``Sender`` whose ``send`` delivers one outbound message, raising ``PermanentSendError`` or
+  ``RetryableSendError`` so the dispatcher knows whether to try again.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Protocol
+
+from domain.channels import ChannelRoute
+from domain.events import DeliveryStatusReceived, InboundMessageReceived
+
+ParsedEvent = InboundMessageReceived | DeliveryStatusReceived
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    provider_message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRef:
+    """An approved template (WhatsApp) with its positional body parameters."""
+
+    name: str
+    language: str = "en"
+    parameters: tuple[str, ...] = ()
+
+
+class SendError(Exception):
+    """An outbound message was not accepted by the provider."""
+
+
+class PermanentSendError(SendError):
+    """Trying again will not help: bad recipient, revoked credentials, rejected content."""
+
+
+class RetryableSendError(SendError):
+    """The provider may accept the same message later; ``retry_after`` seconds if it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class WebhookRejected(Exception):
+    """A webhook failed authentication; the message is safe to show to the caller."""
+
+
+class WebhookUnauthorized(WebhookRejected):
+    """No credential was presented (missing signature header or field)."""
+
+
+class WebhookForbidden(WebhookRejected):
+    """A credential was presented and it is wrong, stale or replayed."""
+
+
+class MalformedPayload(ValueError):
+    """The body is not the shape the provider documents."""
+
+
+class Sender(Protocol):
+    async def send(
+        self,
+        *,
+        route: ChannelRoute,
+        to: str,
+        text: str,
+        idempotency_key: str,
+        template: TemplateRef | None = None,
+    ) -> SendResult: ...
+
+
+def secrets_equal(presented: str | bytes, expected: str | bytes) -> bool:
+    """Constant-time comparison of two secrets of any length."""
+    left = presented.encode() if isinstance(presented, str) else presented
+    right = expected.encode() if isinstance(expected, str) else expected
+    return hmac.compare_digest(left, right)
+
+
+def require_secret(route: ChannelRoute) -> str:
+    """The channel's webhook secret; a channel without one accepts no webhook at all."""
+    if not route.webhook_secret:
+        raise WebhookForbidden("channel has no webhook secret configured")
+    return route.webhook_secret
+
+
+def credential(route: ChannelRoute, key: str) -> str:
+    """A credential the channel must have to send; its absence is a configuration error."""
+    value = route.credentials.get(key)
+    if not value:
+        raise PermanentSendError(f"channel credentials lack {key!r}")
+    return value

@@ -1,0 +1,281 @@
+"""Green API (WhatsApp through a linked phone): webhook auth, parsing and sending.
+
+Webhooks carry ``Authorization: Bearer <webhookUrlToken>``, the token set on the instance.
+Handled ``typeWebhook`` values: ``incomingMessageReceived`` (text, extended text, image, video,
+audio, document, location, contact) and ``outgoingMessageStatus``; every other type
+(``stateInstanceChanged``, ``outgoingAPIMessageReceived``, calls, ...) yields no event.
+The dedup key is ``(idInstance, chatId, idMessage)``, plus the status for status webhooks.
+
+Sending: ``POST {apiUrl}/waInstance{idInstance}/sendMessage/{apiTokenInstance}`` with
+``{chatId, message}`` answers ``{idMessage}``. Green API takes no idempotency key, so a retried
+send after a lost answer may deliver twice; templates do not exist here and are sent as text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.channels import ChannelRoute
+from domain.events import (
+    Contact,
+    ContentType,
+    DeliveryStatus,
+    DeliveryStatusReceived,
+    InboundMessageReceived,
+    Location,
+    Media,
+    Provider,
+)
+from workers.providers import http
+from workers.providers.base import (
+    MalformedPayload,
+    ParsedEvent,
+    PermanentSendError,
+    SendResult,
+    TemplateRef,
+    WebhookForbidden,
+    WebhookUnauthorized,
+    credential,
+    require_secret,
+    secrets_equal,
+)
+
+DEFAULT_API_URL = "https://api.green-api.com"
+
+_STATUSES = {
+    "pending": DeliveryStatus.PENDING,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "failed": DeliveryStatus.FAILED,
+    "noActiveSession": DeliveryStatus.FAILED,
+    "incorrectLocation": DeliveryStatus.FAILED,
+    "incorrectFileType": DeliveryStatus.FAILED,
+}
+_FILE_TYPES = {
+    "imageMessage": ContentType.IMAGE,
+    "videoMessage": ContentType.VIDEO,
+    "audioMessage": ContentType.AUDIO,
+    "documentMessage": ContentType.DOCUMENT,
+}
+_VCARD_PHONE = re.compile(r"^TEL[^:]*:(.+)$", re.MULTILINE | re.IGNORECASE)
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class InstanceData(_Loose):
+    id_instance: int = Field(alias="idInstance")
+
+
+class SenderData(_Loose):
+    chat_id: str = Field(alias="chatId", min_length=1)
+    sender: str | None = None
+    sender_name: str | None = Field(default=None, alias="senderName")
+    sender_contact_name: str | None = Field(default=None, alias="senderContactName")
+
+
+class Webhook(_Loose):
+    type_webhook: str = Field(alias="typeWebhook")
+
+
+class IncomingMessage(_Loose):
+    instance_data: InstanceData = Field(alias="instanceData")
+    timestamp: datetime
+    id_message: str = Field(alias="idMessage", min_length=1)
+    sender_data: SenderData = Field(alias="senderData")
+    message_data: dict[str, Any] = Field(alias="messageData")
+
+
+class OutgoingStatus(_Loose):
+    instance_data: InstanceData = Field(alias="instanceData")
+    chat_id: str = Field(alias="chatId", min_length=1)
+    id_message: str = Field(alias="idMessage", min_length=1)
+    status: str
+    description: str | None = None
+
+
+def verify(route: ChannelRoute, *, authorization: str | None) -> None:
+    secret = require_secret(route)
+    if not authorization:
+        raise WebhookUnauthorized("missing Authorization header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secrets_equal(token.strip(), secret):
+        raise WebhookForbidden("Authorization bearer token does not match")
+
+
+def handle_of(chat_id: str) -> str:
+    """``79001234568@c.us`` -> ``+79001234568``; group and other ids stay as they are."""
+    number, _, domain = chat_id.partition("@")
+    return f"+{number}" if domain == "c.us" and number.isdigit() else chat_id
+
+
+def _check_instance(route: ChannelRoute, instance: InstanceData) -> None:
+    expected = route.credentials.get("id_instance")
+    if expected and str(instance.id_instance) != expected:
+        raise MalformedPayload("instanceData.idInstance does not belong to this channel")
+
+
+def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
+    kind = Webhook.model_validate(payload).type_webhook
+    if kind == "incomingMessageReceived":
+        message = IncomingMessage.model_validate(payload)
+        _check_instance(route, message.instance_data)
+        event = _inbound(route, message, payload)
+        return [event] if event is not None else []
+    if kind == "outgoingMessageStatus":
+        status = OutgoingStatus.model_validate(payload)
+        _check_instance(route, status.instance_data)
+        return _status(route, status, payload)
+    return []
+
+
+def _inbound(
+    route: ChannelRoute, message: IncomingMessage, raw: dict[str, Any]
+) -> InboundMessageReceived | None:
+    data = message.message_data
+    kind = data.get("typeMessage")
+    fields: dict[str, Any] = {}
+    if kind == "textMessage":
+        fields["text"] = _text(_object(data, "textMessageData"), "textMessage")
+    elif kind in ("extendedTextMessage", "quotedMessage"):
+        fields["text"] = _text(_object(data, "extendedTextMessageData"), "text")
+    elif kind in _FILE_TYPES:
+        file = _object(data, "fileMessageData")
+        fields["content_type"] = _FILE_TYPES[kind]
+        fields["media"] = Media(
+            url=_text(file, "downloadUrl", required=True),
+            mime_type=_text(file, "mimeType"),
+            file_name=_text(file, "fileName"),
+            caption=_text(file, "caption"),
+        )
+        fields["text"] = _text(file, "caption")
+    elif kind == "locationMessage":
+        location = _object(data, "locationMessageData")
+        fields["content_type"] = ContentType.LOCATION
+        fields["location"] = Location.model_validate(
+            {
+                "latitude": location.get("latitude"),
+                "longitude": location.get("longitude"),
+                "name": location.get("nameLocation") or None,
+                "address": location.get("address") or None,
+            }
+        )
+    elif kind == "contactMessage":
+        contact = _object(data, "contactMessageData")
+        vcard = _text(contact, "vcard") or ""
+        fields["content_type"] = ContentType.CONTACT
+        fields["contact"] = Contact(
+            name=_text(contact, "displayName") or "",
+            phones=tuple(p.strip() for p in _VCARD_PHONE.findall(vcard)),
+        )
+    else:
+        return None  # reactions, polls, stickers...: nothing a guest conversation needs
+    sender = message.sender_data
+    instance = message.instance_data.id_instance
+    return InboundMessageReceived(
+        tenant_id=route.tenant_id,
+        provider=Provider.GREEN_API,
+        channel_id=route.channel_id,
+        provider_event_id=f"{instance}:{sender.chat_id}:{message.id_message}",
+        provider_message_id=message.id_message,
+        sender_handle=handle_of(sender.sender or sender.chat_id),
+        sender_name=sender.sender_contact_name or sender.sender_name or None,
+        sent_at=message.timestamp,
+        raw=raw,
+        **fields,
+    )
+
+
+def _status(route: ChannelRoute, status: OutgoingStatus, raw: dict[str, Any]) -> list[ParsedEvent]:
+    mapped = _STATUSES.get(status.status)
+    if mapped is None:
+        return []
+    instance = status.instance_data.id_instance
+    failed = mapped is DeliveryStatus.FAILED
+    return [
+        DeliveryStatusReceived(
+            tenant_id=route.tenant_id,
+            provider=Provider.GREEN_API,
+            channel_id=route.channel_id,
+            provider_event_id=f"{instance}:{status.chat_id}:{status.id_message}:{status.status}",
+            provider_message_id=status.id_message,
+            status=mapped,
+            error_code=status.status if failed else None,
+            error_message=status.description if failed else None,
+            raw=raw,
+        )
+    ]
+
+
+def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise MalformedPayload(f"messageData.{key} must be an object")
+    return value
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if isinstance(value, str) and value:
+        return value
+    if required or (value is not None and not isinstance(value, str)):
+        raise MalformedPayload(f"{key} must be a non-empty string")
+    return None
+
+
+def chat_id_of(to: str) -> str:
+    """A phone number (``+7900...``) or a ready chat id (``...@c.us`` / ``...@g.us``)."""
+    if "@" in to:
+        return to
+    digits = "".join(ch for ch in to if ch.isdigit())
+    if not digits:
+        raise PermanentSendError(f"not a phone number or chat id: {to!r}")
+    return f"{digits}@c.us"
+
+
+class GreenApiSender:
+    def __init__(self, client: httpx.AsyncClient, *, policy: http.RetryPolicy | None = None):
+        self._client = client
+        self._policy = policy or http.RetryPolicy()
+
+    async def send(
+        self,
+        *,
+        route: ChannelRoute,
+        to: str,
+        text: str,
+        idempotency_key: str,
+        template: TemplateRef | None = None,
+    ) -> SendResult:
+        # No idempotency key exists in Green API's sendMessage; see the module docstring.
+        del idempotency_key, template
+        base = (route.credentials.get("api_url") or DEFAULT_API_URL).rstrip("/")
+        instance = credential(route, "id_instance")
+        token = credential(route, "api_token_instance")
+        chat_id = chat_id_of(to)
+        response = await http.request(
+            self._client,
+            "POST",
+            f"{base}/waInstance{instance}/sendMessage/{token}",
+            label="green_api sendMessage",
+            policy=self._policy,
+            json={"chatId": chat_id, "message": text},
+        )
+        return SendResult(provider_message_id=_id_message(response))
+
+
+def _id_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise PermanentSendError("green_api sendMessage answered non-JSON") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("idMessage"), str):
+        raise PermanentSendError(f"green_api sendMessage answered without idMessage: {body!r}")
+    return str(body["idMessage"])

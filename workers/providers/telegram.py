@@ -1,0 +1,212 @@
+"""Telegram Bot API: webhook secret, update parsing and sending.
+
+``setWebhook(secret_token=...)`` makes Telegram send ``X-Telegram-Bot-Api-Secret-Token`` with
+every update; it must equal the channel's webhook secret. Handled updates: ``message`` and
+``edited_message`` (text, photo, document, audio, video, voice, location, contact); others
+(callback queries, channel posts, member changes) yield no event. The dedup key is
+``<bot id>:<update_id>``, update ids being unique per bot only.
+
+Files arrive as ``file_id``s: ``Media.url`` is ``telegram-file:<file_id>``, resolved through
+``getFile`` by whoever needs the bytes. Sending uses ``{api_base_url}/bot{token}/sendMessage``;
+the Bot API takes no idempotency key, so a retried send after a lost answer may deliver twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.channels import ChannelRoute
+from domain.events import Contact, ContentType, InboundMessageReceived, Location, Media, Provider
+from workers.providers import http
+from workers.providers.base import (
+    MalformedPayload,
+    ParsedEvent,
+    PermanentSendError,
+    SendResult,
+    TemplateRef,
+    WebhookForbidden,
+    WebhookUnauthorized,
+    credential,
+    require_secret,
+    secrets_equal,
+)
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org"
+
+_FILES = {
+    "document": ContentType.DOCUMENT,
+    "audio": ContentType.AUDIO,
+    "voice": ContentType.AUDIO,
+    "video": ContentType.VIDEO,
+}
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Chat(_Loose):
+    id: int
+
+
+class User(_Loose):
+    id: int
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+
+
+class Message(_Loose):
+    message_id: int
+    date: datetime
+    chat: Chat
+    sender: User | None = Field(default=None, alias="from")
+    text: str | None = None
+    caption: str | None = None
+
+
+class Update(_Loose):
+    update_id: int
+    message: Message | None = None
+    edited_message: Message | None = None
+
+
+def verify(route: ChannelRoute, *, secret_token: str | None) -> None:
+    secret = require_secret(route)
+    if not secret_token:
+        raise WebhookUnauthorized("missing X-Telegram-Bot-Api-Secret-Token header")
+    if not secrets_equal(secret_token, secret):
+        raise WebhookForbidden("X-Telegram-Bot-Api-Secret-Token does not match")
+
+
+def bot_id(route: ChannelRoute) -> str:
+    """The bot's numeric id (the part of its token before ':'), else the channel id."""
+    token = route.credentials.get("bot_token", "")
+    prefix = token.partition(":")[0]
+    return prefix if prefix.isdigit() else str(route.channel_id)
+
+
+def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
+    update = Update.model_validate(payload)
+    message = update.message or update.edited_message
+    if message is None:
+        return []
+    fields = _content(message)
+    sender = message.sender
+    name = " ".join(p for p in (sender.first_name, sender.last_name) if p) if sender else ""
+    return [
+        InboundMessageReceived(
+            tenant_id=route.tenant_id,
+            provider=Provider.TELEGRAM,
+            channel_id=route.channel_id,
+            provider_event_id=f"{bot_id(route)}:{update.update_id}",
+            provider_message_id=f"{message.chat.id}:{message.message_id}",
+            sender_handle=str(message.chat.id),
+            sender_name=name or None,
+            sent_at=message.date,
+            raw=payload,
+            **fields,
+        )
+    ]
+
+
+def _content(message: Message) -> dict[str, Any]:
+    extra = message.model_extra or {}
+    photo = extra.get("photo")
+    if isinstance(photo, list) and photo and isinstance(photo[-1], dict):
+        # Sizes come smallest first; the last one is the original.
+        return {
+            "content_type": ContentType.IMAGE,
+            "media": Media(url=_file_url(photo[-1]), mime_type="image/jpeg"),
+            "text": message.caption,
+        }
+    for key, content_type in _FILES.items():
+        file = extra.get(key)
+        if isinstance(file, dict):
+            return {
+                "content_type": content_type,
+                "media": Media(
+                    url=_file_url(file),
+                    mime_type=_str(file.get("mime_type")),
+                    file_name=_str(file.get("file_name")),
+                    caption=message.caption,
+                ),
+                "text": message.caption,
+            }
+    location = extra.get("location")
+    if isinstance(location, dict):
+        return {
+            "content_type": ContentType.LOCATION,
+            "location": Location.model_validate(
+                {"latitude": location.get("latitude"), "longitude": location.get("longitude")}
+            ),
+        }
+    contact = extra.get("contact")
+    if isinstance(contact, dict):
+        names = (contact.get("first_name"), contact.get("last_name"))
+        phone = contact.get("phone_number")
+        return {
+            "content_type": ContentType.CONTACT,
+            "contact": Contact(
+                name=" ".join(n for n in names if isinstance(n, str) and n),
+                phones=(phone,) if isinstance(phone, str) and phone else (),
+            ),
+        }
+    return {"text": message.text}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _file_url(file: dict[str, Any]) -> str:
+    file_id = file.get("file_id")
+    if not isinstance(file_id, str) or not file_id:
+        raise MalformedPayload("file_id must be a non-empty string")
+    return f"telegram-file:{file_id}"
+
+
+def _classify(response: httpx.Response) -> tuple[bool, float | None] | None:
+    # The Bot API puts its flood-wait in the body: {"parameters": {"retry_after": 5}}.
+    try:
+        retry_after = float(response.json()["parameters"]["retry_after"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return True, retry_after
+
+
+class TelegramSender:
+    def __init__(self, client: httpx.AsyncClient, *, policy: http.RetryPolicy | None = None):
+        self._client = client
+        self._policy = policy or http.RetryPolicy()
+
+    async def send(
+        self,
+        *,
+        route: ChannelRoute,
+        to: str,
+        text: str,
+        idempotency_key: str,
+        template: TemplateRef | None = None,
+    ) -> SendResult:
+        del idempotency_key, template  # neither exists in the Bot API; see the module docstring
+        base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
+        token = credential(route, "bot_token")
+        response = await http.request(
+            self._client,
+            "POST",
+            f"{base}/bot{token}/sendMessage",
+            label="telegram sendMessage",
+            policy=self._policy,
+            classifier=_classify,
+            json={"chat_id": to, "text": text},
+        )
+        try:
+            result = response.json()["result"]
+            return SendResult(provider_message_id=f"{result['chat']['id']}:{result['message_id']}")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentSendError("telegram answered without a message id") from exc

@@ -1,0 +1,200 @@
+"""Twilio Programmable Messaging (SMS/MMS): signature, parsing and sending.
+
+Twilio signs each webhook with ``X-Twilio-Signature``: base64 HMAC-SHA1, keyed with the auth
+token, over the full public URL followed by every POST parameter as name+value, names sorted.
+Inbound messages carry ``MessageSid, From, To, Body, NumMedia, MediaUrlN, MediaContentTypeN``;
+status callbacks carry ``MessageSid, MessageStatus`` and, on failure, ``ErrorCode``.
+Dedup keys: the MessageSid, and ``MessageSid:status`` for status callbacks.
+
+Sending: ``POST {api_base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json`` (basic auth,
+form-encoded ``To, From, Body``) answers the message ``sid``. The Messages API takes no
+idempotency key; a retried send after a lost answer may deliver twice. SMS has no templates,
+so a template reference is sent as the given text.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from domain.channels import ChannelRoute
+from domain.events import (
+    ContentType,
+    DeliveryStatus,
+    DeliveryStatusReceived,
+    InboundMessageReceived,
+    Location,
+    Media,
+    Provider,
+)
+from workers.providers import http
+from workers.providers.base import (
+    MalformedPayload,
+    ParsedEvent,
+    PermanentSendError,
+    SendResult,
+    TemplateRef,
+    WebhookForbidden,
+    WebhookUnauthorized,
+    credential,
+    require_secret,
+    secrets_equal,
+)
+
+DEFAULT_API_BASE_URL = "https://api.twilio.com"
+MAX_MEDIA = 10
+
+_STATUSES = {
+    "accepted": DeliveryStatus.PENDING,
+    "scheduled": DeliveryStatus.PENDING,
+    "queued": DeliveryStatus.PENDING,
+    "sending": DeliveryStatus.PENDING,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "undelivered": DeliveryStatus.FAILED,
+    "failed": DeliveryStatus.FAILED,
+    "canceled": DeliveryStatus.FAILED,
+}
+
+
+def signature_of(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """Twilio's request signature for ``url`` and the POSTed ``params``."""
+    payload = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify(
+    route: ChannelRoute,
+    *,
+    url: str,
+    params: Iterable[tuple[str, str]],
+    signature: str | None,
+) -> None:
+    secret = require_secret(route)
+    if not signature:
+        raise WebhookUnauthorized("missing X-Twilio-Signature header")
+    if not secrets_equal(signature.strip(), signature_of(secret, url, params)):
+        raise WebhookForbidden("X-Twilio-Signature does not match the URL and parameters")
+
+
+def _required(form: Mapping[str, str], name: str) -> str:
+    value = form.get(name)
+    if not value:
+        raise MalformedPayload(f"missing form field {name!r}")
+    return value
+
+
+def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEvent]:
+    """An incoming message webhook."""
+    sid = _required(form, "MessageSid")
+    fields: dict[str, Any] = {"text": form.get("Body") or None}
+    media = _media(form)
+    if media:
+        first_type = (media[0].mime_type or "").split("/")[0]
+        fields["content_type"] = {
+            "image": ContentType.IMAGE,
+            "video": ContentType.VIDEO,
+            "audio": ContentType.AUDIO,
+        }.get(first_type, ContentType.DOCUMENT)
+        fields["media"] = media[0]
+    elif form.get("Latitude") and form.get("Longitude"):
+        fields["content_type"] = ContentType.LOCATION
+        fields["location"] = Location.model_validate(
+            {
+                "latitude": form["Latitude"],
+                "longitude": form["Longitude"],
+                "address": form.get("Address") or None,
+                "name": form.get("Label") or None,
+            }
+        )
+    return [
+        InboundMessageReceived(
+            tenant_id=route.tenant_id,
+            provider=Provider.TWILIO_SMS,
+            channel_id=route.channel_id,
+            provider_event_id=sid,
+            provider_message_id=sid,
+            sender_handle=_required(form, "From"),
+            sender_name=form.get("ProfileName") or None,
+            raw=dict(form),
+            **fields,
+        )
+    ]
+
+
+def _media(form: Mapping[str, str]) -> list[Media]:
+    try:
+        count = int(form.get("NumMedia") or 0)
+    except ValueError as exc:
+        raise MalformedPayload("NumMedia must be an integer") from exc
+    if not 0 <= count <= MAX_MEDIA:
+        raise MalformedPayload(f"NumMedia must be between 0 and {MAX_MEDIA}")
+    return [
+        Media(url=_required(form, f"MediaUrl{i}"), mime_type=form.get(f"MediaContentType{i}"))
+        for i in range(count)
+    ]
+
+
+def parse_status(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEvent]:
+    """A status callback for a message frontdesk sent."""
+    sid = _required(form, "MessageSid")
+    raw_status = form.get("MessageStatus") or form.get("SmsStatus")
+    if not raw_status:
+        raise MalformedPayload("missing form field 'MessageStatus'")
+    status = _STATUSES.get(raw_status)
+    if status is None:
+        return []  # receiving/received describe inbound messages, not ours
+    return [
+        DeliveryStatusReceived(
+            tenant_id=route.tenant_id,
+            provider=Provider.TWILIO_SMS,
+            channel_id=route.channel_id,
+            provider_event_id=f"{sid}:{raw_status}",
+            provider_message_id=sid,
+            status=status,
+            error_code=form.get("ErrorCode") or None,
+            error_message=form.get("ErrorMessage") or None,
+            raw=dict(form),
+        )
+    ]
+
+
+class TwilioSmsSender:
+    def __init__(self, client: httpx.AsyncClient, *, policy: http.RetryPolicy | None = None):
+        self._client = client
+        self._policy = policy or http.RetryPolicy()
+
+    async def send(
+        self,
+        *,
+        route: ChannelRoute,
+        to: str,
+        text: str,
+        idempotency_key: str,
+        template: TemplateRef | None = None,
+    ) -> SendResult:
+        del idempotency_key, template  # neither exists for SMS; see the module docstring
+        base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
+        account_sid = credential(route, "account_sid")
+        auth_token = credential(route, "auth_token")
+        sender = route.credentials.get("from_number") or route.address
+        response = await http.request(
+            self._client,
+            "POST",
+            f"{base}/2010-04-01/Accounts/{account_sid}/Messages.json",
+            label="twilio Messages.json",
+            policy=self._policy,
+            auth=(account_sid, auth_token),
+            data={"To": to, "From": sender, "Body": text},
+        )
+        try:
+            return SendResult(provider_message_id=str(response.json()["sid"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentSendError("twilio answered without a message sid") from exc

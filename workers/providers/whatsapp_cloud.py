@@ -1,0 +1,312 @@
+"""Meta WhatsApp Cloud API: webhook signature, parsing and sending.
+
+Webhooks are signed ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>``;
+the subscription handshake answers ``hub.challenge`` when ``hub.verify_token`` matches.
+One POST may carry several entries, changes, messages and statuses; each becomes one event.
+Changes for another phone number of the same app (``metadata.phone_number_id``) are skipped,
+because a Meta app posts every number's traffic to one callback URL.
+Dedup keys: the message's wamid, and ``wamid:status`` for statuses.
+
+Media arrives as a media id, not a URL: ``Media.url`` is the payload's ``url`` when Meta sends
+one, otherwise ``whatsapp-media:<id>``, to be fetched through ``GET /{media-id}`` with the
+channel's token by whoever needs the bytes.
+
+Sending: ``POST {api_base_url}/{phone_number_id}/messages`` with a bearer token, a text or an
+approved template. The Cloud API takes no idempotency key; a retried send after a lost answer
+may deliver twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.channels import ChannelRoute
+from domain.events import (
+    Contact,
+    ContentType,
+    DeliveryStatus,
+    DeliveryStatusReceived,
+    InboundMessageReceived,
+    Location,
+    Media,
+    Provider,
+)
+from workers.providers import http
+from workers.providers.base import (
+    ParsedEvent,
+    PermanentSendError,
+    SendResult,
+    TemplateRef,
+    WebhookForbidden,
+    WebhookUnauthorized,
+    credential,
+    require_secret,
+    secrets_equal,
+)
+
+DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"
+
+_STATUSES = {
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "played": DeliveryStatus.READ,
+    "failed": DeliveryStatus.FAILED,
+}
+_MEDIA = {
+    "image": ContentType.IMAGE,
+    "sticker": ContentType.IMAGE,
+    "video": ContentType.VIDEO,
+    "audio": ContentType.AUDIO,
+    "document": ContentType.DOCUMENT,
+}
+# Reactions change no conversation; frontdesk does not show them to staff.
+_IGNORED = {"reaction"}
+# Graph API error codes that mean "too much, later" rather than "never".
+_THROTTLED = {4, 80007, 130429, 131048, 131056}
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Message(_Loose):
+    sender: str = Field(alias="from", min_length=1)
+    id: str = Field(min_length=1)
+    timestamp: datetime
+    type: str
+
+
+class Status(_Loose):
+    id: str = Field(min_length=1)
+    status: str
+    timestamp: datetime | None = None
+    recipient_id: str | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Metadata(_Loose):
+    phone_number_id: str | None = None
+
+
+class Value(_Loose):
+    metadata: Metadata = Field(default_factory=Metadata)
+    contacts: list[dict[str, Any]] = Field(default_factory=list)
+    messages: list[Message] = Field(default_factory=list)
+    statuses: list[Status] = Field(default_factory=list)
+
+
+class Change(_Loose):
+    field: str | None = None
+    value: Value = Field(default_factory=Value)
+
+
+class Entry(_Loose):
+    changes: list[Change] = Field(default_factory=list)
+
+
+class Notification(_Loose):
+    object: str | None = None
+    entry: list[Entry]
+
+
+def verify(route: ChannelRoute, *, body: bytes, signature: str | None) -> None:
+    secret = require_secret(route)
+    if not signature:
+        raise WebhookUnauthorized("missing X-Hub-Signature-256 header")
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not secrets_equal(signature.strip(), expected):
+        raise WebhookForbidden("X-Hub-Signature-256 does not match the body")
+
+
+def verify_subscription(route: ChannelRoute, *, mode: str | None, token: str | None) -> None:
+    """The GET handshake Meta sends when the webhook is configured."""
+    expected = route.credentials.get("verify_token")
+    if not expected:
+        raise WebhookForbidden("channel has no verify_token configured")
+    if mode != "subscribe" or token is None or not secrets_equal(token, expected):
+        raise WebhookForbidden("hub.mode must be 'subscribe' and hub.verify_token must match")
+
+
+def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
+    notification = Notification.model_validate(payload)
+    own_number = route.credentials.get("phone_number_id")
+    events: list[ParsedEvent] = []
+    for entry in notification.entry:
+        for change in entry.changes:
+            if change.field not in (None, "messages"):
+                continue
+            value = change.value
+            if own_number and value.metadata.phone_number_id not in (None, own_number):
+                continue
+            names = _profile_names(value.contacts)
+            events.extend(
+                _inbound(route, m, names) for m in value.messages if m.type not in _IGNORED
+            )
+            events.extend(_status(route, s) for s in value.statuses if s.status in _STATUSES)
+    return events
+
+
+def _profile_names(contacts: list[dict[str, Any]]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for contact in contacts:
+        profile = contact.get("profile")
+        name = profile.get("name") if isinstance(profile, dict) else None
+        if isinstance(contact.get("wa_id"), str) and isinstance(name, str):
+            names[contact["wa_id"]] = name
+    return names
+
+
+def _inbound(route: ChannelRoute, message: Message, names: dict[str, str]) -> ParsedEvent:
+    part = message.model_extra.get(message.type) if message.model_extra else None
+    body = part if isinstance(part, dict) else {}
+    fields: dict[str, Any] = {}
+    if message.type == "text":
+        fields["text"] = _str(body.get("body"))
+    elif message.type in _MEDIA:
+        media_id = _str(body.get("id"))
+        fields["content_type"] = _MEDIA[message.type]
+        fields["media"] = Media(
+            url=_str(body.get("url")) or f"whatsapp-media:{media_id}",
+            mime_type=_str(body.get("mime_type")),
+            file_name=_str(body.get("filename")),
+            caption=_str(body.get("caption")),
+        )
+        fields["text"] = _str(body.get("caption"))
+    elif message.type == "location":
+        fields["content_type"] = ContentType.LOCATION
+        fields["location"] = Location.model_validate(
+            {k: body.get(k) for k in ("latitude", "longitude", "name", "address")}
+        )
+    elif message.type == "contacts" and isinstance(part, list) and part:
+        fields["content_type"] = ContentType.CONTACT
+        fields["contact"] = _contact(part[0])
+    elif message.type == "button":
+        fields["text"] = _str(body.get("text"))
+    elif message.type == "interactive":
+        reply = body.get("button_reply") or body.get("list_reply")
+        fields["text"] = _str(reply.get("title")) if isinstance(reply, dict) else None
+    else:
+        # Unsupported types are kept as a text-less message, so staff still see that the
+        # guest wrote something.
+        fields["text"] = None
+    return InboundMessageReceived(
+        tenant_id=route.tenant_id,
+        provider=Provider.WHATSAPP_CLOUD,
+        channel_id=route.channel_id,
+        provider_event_id=message.id,
+        provider_message_id=message.id,
+        sender_handle=_e164(message.sender),
+        sender_name=names.get(message.sender),
+        sent_at=message.timestamp,
+        raw=message.model_dump(mode="json", by_alias=True),
+        **fields,
+    )
+
+
+def _contact(card: Any) -> Contact:
+    card = card if isinstance(card, dict) else {}
+    name = card.get("name")
+    formatted = name.get("formatted_name") if isinstance(name, dict) else None
+    phones = card.get("phones") if isinstance(card.get("phones"), list) else []
+    numbers = tuple(p["phone"] for p in phones if isinstance(p, dict) and _str(p.get("phone")))
+    return Contact(name=_str(formatted) or "", phones=numbers)
+
+
+def _status(route: ChannelRoute, status: Status) -> ParsedEvent:
+    error = status.errors[0] if status.errors else {}
+    code = error.get("code")
+    return DeliveryStatusReceived(
+        tenant_id=route.tenant_id,
+        provider=Provider.WHATSAPP_CLOUD,
+        channel_id=route.channel_id,
+        provider_event_id=f"{status.id}:{status.status}",
+        provider_message_id=status.id,
+        status=_STATUSES[status.status],
+        error_code=str(code) if code is not None else None,
+        error_message=_str(error.get("message")) or _str(error.get("title")),
+        raw=status.model_dump(mode="json", by_alias=True),
+    )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _e164(wa_id: str) -> str:
+    return f"+{wa_id}" if wa_id.isdigit() else wa_id
+
+
+def _classify(response: httpx.Response) -> tuple[bool, float | None] | None:
+    try:
+        error = response.json().get("error", {})
+        code = int(error.get("code"))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if code in _THROTTLED:
+        return True, http.parse_retry_after(response.headers.get("Retry-After"))
+    return None
+
+
+class WhatsAppCloudSender:
+    def __init__(self, client: httpx.AsyncClient, *, policy: http.RetryPolicy | None = None):
+        self._client = client
+        self._policy = policy or http.RetryPolicy()
+
+    async def send(
+        self,
+        *,
+        route: ChannelRoute,
+        to: str,
+        text: str,
+        idempotency_key: str,
+        template: TemplateRef | None = None,
+    ) -> SendResult:
+        del idempotency_key  # the Cloud API takes none; see the module docstring
+        base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
+        phone_number_id = credential(route, "phone_number_id")
+        token = credential(route, "access_token")
+        response = await http.request(
+            self._client,
+            "POST",
+            f"{base}/{phone_number_id}/messages",
+            label="whatsapp_cloud messages",
+            policy=self._policy,
+            classifier=_classify,
+            headers={"Authorization": f"Bearer {token}"},
+            json=message_body(to=to, text=text, template=template),
+        )
+        try:
+            return SendResult(provider_message_id=str(response.json()["messages"][0]["id"]))
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise PermanentSendError("whatsapp_cloud answered without a message id") from exc
+
+
+def message_body(*, to: str, text: str, template: TemplateRef | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to.lstrip("+"),
+    }
+    if template is None:
+        body.update(type="text", text={"preview_url": False, "body": text})
+        return body
+    components = []
+    if template.parameters:
+        parameters = [{"type": "text", "text": value} for value in template.parameters]
+        components.append({"type": "body", "parameters": parameters})
+    body.update(
+        type="template",
+        template={
+            "name": template.name,
+            "language": {"code": template.language},
+            "components": components,
+        },
+    )
+    return body

@@ -1,0 +1,131 @@
+"""`frontdesk up`: one command that brings a whole frontdesk up on one machine.
+
+It applies the migrations, seeds the demo tenants into an empty database, then runs the ingress,
+every consumer, the outbox relay, the dispatcher (and the provider stand-in for the demo
+channels) as child processes, restarting any that dies until it is told to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+
+from workers.settings import Settings
+
+CONSUMERS = ("intake", "sentiment", "autoreply", "escalation")
+RESTART_BACKOFF_SECONDS = 2.0
+STOP_GRACE_SECONDS = 15.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv)  # noqa: S603 - our own interpreter and module
+        self.started_at = time.monotonic()
+
+
+def _frontdesk(*args: str) -> list[str]:
+    return [sys.executable, "-m", "workers", *args]
+
+
+def children(*, with_stand_in: bool) -> list[Child]:
+    processes = [
+        Child("ingress", _frontdesk("ingress")),
+        Child("consumers", _frontdesk("worker", *CONSUMERS, "--metrics-port", "9100")),
+        Child("relay", _frontdesk("relay")),
+        Child("dispatcher", _frontdesk("dispatcher")),
+    ]
+    if with_stand_in:
+        processes.append(Child("provider-stand-in", [sys.executable, "-m", "workers.standin"]))
+    return processes
+
+
+def prepare(settings: Settings, console: Console) -> None:
+    """Migrate, and seed the demo tenants when the database has no tenant yet."""
+    from persistence.migrate import create_database_if_missing, upgrade
+    from workers.bootstrap import count_tenants, seed_demo
+
+    create_database_if_missing(settings.migration_database_url)
+    upgrade(settings, "head")
+    console.print("[green]✓[/] migrations applied")
+    if asyncio.run(count_tenants(settings)) == 0:
+        report = asyncio.run(seed_demo(settings))
+        console.print(f"[green]✓[/] demo tenants seeded: {report}")
+
+
+def print_endpoints(settings: Settings, console: Console) -> None:
+    from workers.bootstrap import webhook_urls
+
+    table = Table(title="Post provider webhooks here", show_lines=False)
+    for column in ("tenant", "provider", "webhook URL"):
+        table.add_column(column)
+    for tenant, provider, url in asyncio.run(webhook_urls(settings)):
+        table.add_row(tenant, provider, url)
+    console.print(table)
+    console.print(
+        "Try [bold]frontdesk demo[/] in another terminal to post signed samples; "
+        "Ctrl-C stops everything."
+    )
+
+
+def up(settings: Settings, *, with_stand_in: bool = True) -> None:
+    console = Console()
+    prepare(settings, console)
+    print_endpoints(settings, console)
+
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    running = children(with_stand_in=with_stand_in)
+    for child in running:
+        child.start()
+        console.print(f"[green]✓[/] started {child.name} (pid {child.process.pid})")  # type: ignore[union-attr]
+    while not stopping:
+        time.sleep(0.5)
+        for child in running:
+            assert child.process is not None
+            code = child.process.poll()
+            if code is None or stopping:
+                continue
+            console.print(f"[red]✗[/] {child.name} exited with {code}; restarting")
+            if time.monotonic() - child.started_at < RESTART_BACKOFF_SECONDS:
+                time.sleep(RESTART_BACKOFF_SECONDS)
+            child.restarts += 1
+            child.start()
+    shutdown(running, console)
+
+
+def shutdown(running: list[Child], console: Console) -> None:
+    """SIGTERM every child (they finish in-flight work), then SIGKILL what outlives the grace."""
+    for child in running:
+        if child.process is not None and child.process.poll() is None:
+            child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in running:
+        if child.process is None:
+            continue
+        try:
+            child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+        console.print(f"stopped {child.name}")
