@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI
 
+from workers.ingress.ack import ack_router
 from workers.ingress.channels import CachedChannels, ChannelLookup
 from workers.ingress.errors import IngressError, handle_ingress_error
 from workers.ingress.health import ReadinessCheck, health_router
@@ -46,6 +47,13 @@ def create_app(
             public_base_url=settings.public_base_url,
             # Tokens older than the timestamp window are refused anyway; keep them that long.
             replay=ReplayGuard(ttl=2 * MAX_AGE_SECONDS),
+        )
+    )
+    app.include_router(
+        ack_router(
+            publisher=publisher,
+            signing_key=settings.signing_key.get_secret_value().encode(),
+            retry_after=intake.retry_after,
         )
     )
     app.include_router(health_router(metrics=metrics, readiness_checks=readiness_checks or {}))

@@ -1,0 +1,178 @@
+"""The auto-reply decision: answer from the knowledge base, get a human, or do nothing.
+
+``decide`` is pure: everything it needs is passed in, and the same inputs give the same
+decision. Rules, first match wins:
+
+1. Human takeover -> Skip("human_takeover"). Staff own the conversation and see every message.
+2. An escalation category the tenant escalates on (default refund, complaint, emergency) ->
+   Escalate("escalation"), urgent for emergencies.
+3. The guest asks for a person -> Escalate("human_requested").
+4. Sentiment below the tenant's negative threshold -> Escalate("negative_sentiment").
+5. Auto-reply disabled, or no published prompt version -> Skip("auto_reply_disabled" /
+   "prompt_unpublished"). Staff handle such tenants' inboxes themselves; an alert for every
+   message would drown the alerts that matter, which rules 2-4 still raise.
+6. Small talk (thanks, greetings, "ok", short praise) -> Skip("small_talk").
+7. No text (a photo, a location) -> Escalate("low_confidence", detail "no_text").
+8. Knowledge match with confidence >= threshold -> Reply, sent after the response delay.
+9. Otherwise -> Escalate("low_confidence"): a wrong answer sent is worse than a human asked.
+
+Quiet hours never hold a reply to a guest who just wrote, nor an emergency; other escalations
+carry ``notify_after`` = the end of quiet hours, when their staff alert may go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Literal
+from uuid import UUID
+
+from domain.escalation import (
+    DEFAULT_ESCALATION_CATEGORIES,
+    asks_for_human,
+    detect_categories,
+    first_category,
+    is_urgent,
+)
+from domain.events import SentimentLabel
+from domain.matching import Match
+from domain.quiet_hours import quiet_hours_end, zone
+from domain.replies import ReplyContext, first_name, render_reply
+from domain.sentiment import DEFAULT_ATTENTION_THRESHOLD, SentimentResult, requires_attention
+from domain.small_talk import is_appreciation, is_small_talk
+
+EscalationReason = Literal["negative_sentiment", "escalation", "low_confidence", "human_requested"]
+SkipReason = Literal["human_takeover", "auto_reply_disabled", "prompt_unpublished", "small_talk"]
+
+
+@dataclass(frozen=True, slots=True)
+class AiSettings:
+    """A tenant's auto-reply settings (defaults are what a new tenant gets)."""
+
+    auto_reply_enabled: bool = True
+    confidence_threshold: float = 0.7
+    response_delay_minutes: int = 0
+    escalation_categories: tuple[str, ...] = DEFAULT_ESCALATION_CATEGORIES
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+    timezone: str = "UTC"
+    negative_threshold: float = DEFAULT_ATTENTION_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence_threshold <= 1.0:
+            raise ValueError("confidence_threshold must be within [0, 1]")
+        if self.response_delay_minutes < 0:
+            raise ValueError("response_delay_minutes must not be negative")
+        if not -1.0 <= self.negative_threshold <= 1.0:
+            raise ValueError("negative_threshold must be within [-1, 1]")
+        zone(self.timezone)  # raises InvalidTimeZoneError for an unknown name
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    answer: str  # the knowledge entry's answer
+    text: str  # the message to send: the answer in the reply template
+    knowledge_entry_id: str | UUID
+    confidence: float
+    send_after: datetime
+    reason: Literal["knowledge_match"] = "knowledge_match"
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    reason: EscalationReason
+    category: str | None = None
+    urgent: bool = False
+    detail: str = ""
+    notify_after: datetime | None = None
+    confidence: float | None = None  # the best match's, for low_confidence
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    reason: SkipReason
+
+
+Decision = Reply | Escalate | Skip
+
+
+def decide(
+    *,
+    text: str | None,
+    sentiment: SentimentResult,
+    settings: AiSettings,
+    match: Match | None,
+    human_takeover: bool,
+    now: datetime,
+    prompt_published: bool = True,
+    guest_name: str | None = None,
+    assistant_name: str | None = None,
+    business_name: str | None = None,
+    reply_template: str | None = None,
+) -> Decision:
+    """Decide what to do with one inbound guest message (rules in the module docstring)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    body = (text or "").strip()
+
+    def escalate(
+        reason: EscalationReason,
+        *,
+        category: str | None = None,
+        urgent: bool = False,
+        detail: str = "",
+        confidence: float | None = None,
+    ) -> Escalate:
+        notify_after = now if urgent else quiet_hours_end(
+            now, settings.quiet_hours_start, settings.quiet_hours_end, settings.timezone
+        )
+        return Escalate(reason, category, urgent, detail, notify_after, confidence)
+
+    if human_takeover:
+        return Skip("human_takeover")
+    category = first_category(body, settings.escalation_categories) if body else None
+    if category is not None:
+        return escalate("escalation", category=category.value, urgent=is_urgent(category))
+    if body and asks_for_human(body):
+        return escalate("human_requested")
+    if requires_attention(sentiment.score, settings.negative_threshold):
+        return escalate("negative_sentiment", detail=f"score={sentiment.score:.2f}")
+    if not settings.auto_reply_enabled:
+        return Skip("auto_reply_disabled")
+    if not prompt_published:
+        return Skip("prompt_unpublished")
+    if body and _needs_no_answer(body, sentiment):
+        return Skip("small_talk")
+    if not body:
+        return escalate("low_confidence", detail="no_text")
+    if match is None:
+        return escalate("low_confidence", detail="no_match")
+    if match.confidence < settings.confidence_threshold:
+        return escalate(
+            "low_confidence",
+            detail=f"best={match.entry.id} below_threshold",
+            confidence=match.confidence,
+        )
+    context = ReplyContext(
+        answer=match.entry.answer,
+        guest_first_name=first_name(guest_name),
+        assistant_name=assistant_name,
+        business_name=business_name,
+    )
+    return Reply(
+        answer=match.entry.answer,
+        text=render_reply(context, reply_template),
+        knowledge_entry_id=match.entry.id,
+        confidence=match.confidence,
+        send_after=now + timedelta(minutes=settings.response_delay_minutes),
+    )
+
+
+def _needs_no_answer(body: str, sentiment: SentimentResult) -> bool:
+    if detect_categories(body):
+        # "I left my phone in the room, thanks!" names a problem even when the tenant does not
+        # escalate on its category: it is not small talk.
+        return False
+    if is_small_talk(body):
+        return sentiment.label is not SentimentLabel.NEGATIVE
+    return sentiment.label is SentimentLabel.POSITIVE and is_appreciation(body)

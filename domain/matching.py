@@ -1,0 +1,150 @@
+"""Knowledge-base matcher: which entry answers a guest's message, and how sure we are.
+
+No network and no model: BM25 over each entry's question, example questions and category,
+blended with fuzzy phrase similarity (rapidfuzz) on normalized tokens (see ``domain.text``).
+Build one ``KnowledgeMatcher`` per tenant and cache it; matching 20-50 entries takes well under a
+millisecond.
+
+Confidence. The raw scores are turned into a probability-like number so that
+"confidence >= the tenant's threshold (typically 0.6-0.75)" reads as "very likely right". It is a
+logistic of relevance, scaled down when the lead over the runner-up is small:
+- relevance: how much of the message the entry explains (the idf-weighted share of the message's
+  words the entry contains) and how close the message is to one of its phrasings (fuzzy), and
+- margin: how far the best entry is ahead of the runner-up; two entries that explain the
+  message equally well mean the message is ambiguous, and a wrong answer is worse than asking a
+  human.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from rapidfuzz import fuzz
+
+from domain.text import content_tokens
+
+# BM25 parameters (Robertson's usual values).
+BM25_K1 = 1.2
+BM25_B = 0.75
+# Relevance blend: coverage says "this entry is about what the guest asked"; fuzzy similarity
+# rewards a phrasing close to one the tenant wrote. BM25 itself only orders entries: its scale
+# depends on the message, so it says nothing absolute. The constants below were chosen on the
+# labelled messages in tests/eval (see `frontdesk eval`), favouring precision over coverage.
+COVERAGE_WEIGHT = 0.5
+FUZZY_WEIGHT = 0.5
+# Logistic calibration of relevance: the relevance at which confidence is 0.5 and steepness.
+CONFIDENCE_MIDPOINT = 0.45
+CONFIDENCE_STEEPNESS = 12.0
+# Relative lead over the runner-up needed for full confidence; a smaller lead scales it down,
+# down to zero for a tie, because a tie means the message is ambiguous.
+FULL_CONFIDENCE_MARGIN = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeEntry:
+    id: str | UUID
+    category: str
+    question: str
+    answer: str
+    example_questions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry: KnowledgeEntry
+    score: float  # relevance in [0, 1], comparable across messages
+    confidence: float  # calibrated, in [0, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    entry: KnowledgeEntry
+    term_counts: Counter[str]
+    length: int
+    phrases: tuple[str, ...]  # normalized question and example questions, for fuzzy matching
+
+
+class KnowledgeMatcher:
+    """Ranks a tenant's knowledge entries against a guest message; immutable once built."""
+
+    def __init__(self, entries: Iterable[KnowledgeEntry]) -> None:
+        indexed: list[_Indexed] = []
+        for entry in entries:
+            phrasings = (entry.question, *entry.example_questions)
+            tokens = [t for p in phrasings for t in content_tokens(p)]
+            tokens += content_tokens(entry.category.replace("-", " "))
+            phrases = tuple(" ".join(content_tokens(p)) for p in phrasings)
+            indexed.append(_Indexed(entry, Counter(tokens), len(tokens), phrases))
+        self._indexed = tuple(indexed)
+        count = len(indexed)
+        self._average_length = sum(i.length for i in indexed) / count if count else 0.0
+        document_frequency: Counter[str] = Counter()
+        for item in indexed:
+            document_frequency.update(item.term_counts.keys())
+        self._idf = {
+            term: math.log(1.0 + (count - df + 0.5) / (df + 0.5))
+            for term, df in document_frequency.items()
+        }
+        # A word no entry uses weighs like the rarest known word: after stop words, dates and
+        # times are gone, it is most likely the real topic ("helipad", "truffle"), and no entry
+        # explains it.
+        self._unknown_idf = max(self._idf.values(), default=1.0)
+
+    def __len__(self) -> int:
+        return len(self._indexed)
+
+    def best(self, text: str) -> Match | None:
+        """The best entry for ``text`` with its calibrated confidence, or None if nothing fits."""
+        ranked = self.rank(text, limit=1)
+        return ranked[0] if ranked else None
+
+    def rank(self, text: str, limit: int = 5) -> list[Match]:
+        """Entries that share at least one word with ``text``, best first."""
+        query = list(dict.fromkeys(content_tokens(text)))
+        if not query or not self._indexed:
+            return []
+        query_phrase = " ".join(query)
+        weights = {t: self._idf.get(t, self._unknown_idf) for t in query}
+        total_weight = sum(weights.values())
+        bm25 = [self._bm25(query, item) for item in self._indexed]
+        top_bm25 = max(bm25)
+        if top_bm25 <= 0.0:
+            return []
+        scored: list[tuple[float, float, _Indexed]] = []
+        for item, raw in zip(self._indexed, bm25, strict=True):
+            if raw <= 0.0:
+                continue
+            covered = sum(w for t, w in weights.items() if t in item.term_counts)
+            coverage = covered / total_weight
+            similarity = max(fuzz.token_sort_ratio(query_phrase, p) for p in item.phrases) / 100
+            relevance = COVERAGE_WEIGHT * coverage + FUZZY_WEIGHT * similarity
+            scored.append((relevance, raw, item))
+        scored.sort(key=lambda triple: (triple[0], triple[1]), reverse=True)
+        matches: list[Match] = []
+        for position, (relevance, _, item) in enumerate(scored[:limit]):
+            # Every entry is measured against the one ranked below it; for the best that is the
+            # runner-up.
+            runner_up = scored[position + 1][0] if position + 1 < len(scored) else 0.0
+            margin = (relevance - runner_up) / relevance if relevance > 0 else 0.0
+            matches.append(
+                Match(item.entry, round(relevance, 4), _confidence(relevance, margin))
+            )
+        return matches
+
+    def _bm25(self, query: Sequence[str], item: _Indexed) -> float:
+        score = 0.0
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * item.length / (self._average_length or 1.0))
+        for term in query:
+            frequency = item.term_counts.get(term, 0)
+            if frequency:
+                score += self._idf[term] * frequency * (BM25_K1 + 1) / (frequency + norm)
+        return score
+
+
+def _confidence(relevance: float, margin: float) -> float:
+    absolute = 1.0 / (1.0 + math.exp(-CONFIDENCE_STEEPNESS * (relevance - CONFIDENCE_MIDPOINT)))
+    return round(absolute * min(1.0, margin / FULL_CONFIDENCE_MARGIN), 4)

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from domain.autoreply import AiSettings, Escalate, Reply, Skip, decide
+from domain.events import SentimentLabel
+from domain.matching import KnowledgeEntry, Match
+from domain.quiet_hours import InvalidTimeZoneError
+from domain.sentiment import SentimentResult
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+NEUTRAL = SentimentResult(0.0, SentimentLabel.NEUTRAL)
+POSITIVE = SentimentResult(0.8, SentimentLabel.POSITIVE)
+VERY_NEGATIVE = SentimentResult(-0.8, SentimentLabel.NEGATIVE)
+ENTRY = KnowledgeEntry("wifi", "amenities", "Wi-Fi password?", "Network Aurora-Guest.", ())
+SURE = Match(ENTRY, score=0.9, confidence=0.95)
+UNSURE = Match(ENTRY, score=0.4, confidence=0.3)
+SETTINGS = AiSettings()
+
+
+def run(text: str | None = "What's the wifi password?", **overrides: object) -> object:
+    arguments: dict[str, object] = {
+        "text": text,
+        "sentiment": NEUTRAL,
+        "settings": SETTINGS,
+        "match": SURE,
+        "human_takeover": False,
+        "now": NOW,
+    }
+    arguments.update(overrides)
+    return decide(**arguments)  # type: ignore[arg-type]
+
+
+def test_confident_match_replies_after_the_delay() -> None:
+    settings = replace(SETTINGS, response_delay_minutes=2)
+    decision = run(settings=settings, guest_name="anna lópez", assistant_name="Sofia")
+    assert isinstance(decision, Reply)
+    assert decision.reason == "knowledge_match"
+    assert decision.knowledge_entry_id == "wifi"
+    assert decision.confidence == 0.95
+    assert decision.send_after == NOW + timedelta(minutes=2)
+    assert decision.text == "Hi Anna, Network Aurora-Guest.\n— Sofia"
+
+
+def test_rule_1_human_takeover_wins_over_everything() -> None:
+    assert run("There is a fire!", human_takeover=True) == Skip("human_takeover")
+
+
+def test_rule_2_escalation_category_and_urgency() -> None:
+    refund = run("I want a refund now")
+    assert isinstance(refund, Escalate)
+    assert (refund.reason, refund.category, refund.urgent) == ("escalation", "refund", False)
+    fire = run("Fire in the corridor! Is the wifi down too?")
+    assert isinstance(fire, Escalate)
+    assert (fire.category, fire.urgent, fire.notify_after) == ("emergency", True, NOW)
+
+
+def test_rule_2_only_the_tenants_categories() -> None:
+    settings = replace(SETTINGS, escalation_categories=("emergency",))
+    decision = run("I want a refund", settings=settings, match=None)
+    assert isinstance(decision, Escalate)
+    assert decision.reason == "low_confidence"
+
+
+def test_rule_3_human_requested() -> None:
+    decision = run("Can I talk to a real person about the wifi?")
+    assert isinstance(decision, Escalate)
+    assert decision.reason == "human_requested"
+    assert not decision.urgent
+
+
+def test_rule_4_negative_sentiment_uses_tenant_threshold() -> None:
+    decision = run("ugh the wifi", sentiment=VERY_NEGATIVE)
+    assert isinstance(decision, Escalate)
+    assert decision.reason == "negative_sentiment"
+    lenient = replace(SETTINGS, negative_threshold=-0.9)
+    assert isinstance(run("ugh the wifi", sentiment=VERY_NEGATIVE, settings=lenient), Reply)
+
+
+def test_rule_5_disabled_or_unpublished_skips_but_still_escalates() -> None:
+    disabled = replace(SETTINGS, auto_reply_enabled=False)
+    assert run(settings=disabled) == Skip("auto_reply_disabled")
+    assert run(prompt_published=False) == Skip("prompt_unpublished")
+    assert isinstance(run("I want my money back", settings=disabled), Escalate)
+
+
+@pytest.mark.parametrize(
+    ("text", "sentiment"),
+    [("thanks!", POSITIVE), ("ok 👍", POSITIVE), ("Merci beaucoup", POSITIVE),
+     ("Dinner was amazing, thank you Giulia!", POSITIVE), ("Hello!", NEUTRAL)],
+)
+def test_rule_6_small_talk_is_skipped(text: str, sentiment: SentimentResult) -> None:
+    assert run(text, sentiment=sentiment) == Skip("small_talk")
+
+
+def test_rule_6_thanks_with_a_question_is_answered() -> None:
+    assert isinstance(run("Thanks! And what's the wifi password?", sentiment=POSITIVE), Reply)
+
+
+def test_rule_6_a_problem_is_never_small_talk() -> None:
+    decision = run("I left my phone in the room, thanks!", sentiment=POSITIVE, match=None)
+    assert isinstance(decision, Escalate)
+
+
+def test_rule_7_no_text_goes_to_a_human() -> None:
+    decision = run(None, match=None)
+    assert isinstance(decision, Escalate)
+    assert (decision.reason, decision.detail) == ("low_confidence", "no_text")
+
+
+def test_rule_9_low_or_no_match_escalates() -> None:
+    low = run(match=UNSURE)
+    assert isinstance(low, Escalate)
+    assert (low.reason, low.confidence) == ("low_confidence", 0.3)
+    assert isinstance(run(match=None), Escalate)
+
+
+def test_threshold_is_inclusive() -> None:
+    at_threshold = Match(ENTRY, score=0.7, confidence=0.7)
+    assert isinstance(run(match=at_threshold), Reply)
+
+
+QUIET = replace(
+    SETTINGS, quiet_hours_start=time(22), quiet_hours_end=time(7), timezone="Europe/Madrid"
+)
+NIGHT = datetime(2024, 6, 1, 23, 0, tzinfo=UTC)  # 01:00 in Madrid
+
+
+def test_quiet_hours_never_hold_a_reply() -> None:
+    decision = run(settings=QUIET, now=NIGHT)
+    assert isinstance(decision, Reply)
+    assert decision.send_after == NIGHT
+
+
+def test_quiet_hours_hold_non_urgent_alerts_only() -> None:
+    complaint = run("The room is dirty", settings=QUIET, now=NIGHT)
+    assert isinstance(complaint, Escalate)
+    assert complaint.notify_after == datetime(2024, 6, 2, 5, 0, tzinfo=UTC)
+    emergency = run("Gas leak in the kitchen!", settings=QUIET, now=NIGHT)
+    assert isinstance(emergency, Escalate)
+    assert emergency.notify_after == NIGHT
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("confidence_threshold", 1.2, ValueError),
+        ("response_delay_minutes", -1, ValueError),
+        ("negative_threshold", -2.0, ValueError),
+        ("timezone", "Europe/Atlantis", InvalidTimeZoneError),
+    ],
+)
+def test_settings_validation(field: str, value: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        AiSettings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_naive_now_is_rejected() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        run(now=datetime(2024, 6, 1))

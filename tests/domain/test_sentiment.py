@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+
+from domain.events import SentimentLabel
+from domain.sentiment import (
+    MULTILINGUAL_LEXICON,
+    SentimentResult,
+    VaderScorer,
+    label_for,
+    requires_attention,
+)
+
+scorer = VaderScorer()
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Thank you, the room is lovely!", SentimentLabel.POSITIVE),
+        ("What time is breakfast?", SentimentLabel.NEUTRAL),
+        ("The bathroom is dirty and the staff were rude.", SentimentLabel.NEGATIVE),
+        ("La habitación está sucia, es horrible.", SentimentLabel.NEGATIVE),
+        ("C'est vraiment décevant.", SentimentLabel.NEGATIVE),
+        ("Das Zimmer ist schrecklich.", SentimentLabel.NEGATIVE),
+        ("¡Excelente servicio!", SentimentLabel.POSITIVE),
+        ("C'était génial, merci !", SentimentLabel.POSITIVE),
+        ("Alles wunderbar, danke!", SentimentLabel.POSITIVE),
+        ("No hay agua caliente 😡", SentimentLabel.NEGATIVE),
+        ("Wann bekommen wir die Kaution zurück?", SentimentLabel.NEUTRAL),
+    ],
+)
+def test_labels(text: str, label: SentimentLabel) -> None:
+    assert scorer.score(text).label is label
+
+
+def test_score_in_range_and_empty_text_is_neutral() -> None:
+    result = scorer.score("")
+    assert result == SentimentResult(0.0, SentimentLabel.NEUTRAL)
+    very_bad = scorer.score("horrible horrible disgusting filthy worst ever!!! 😡😡")
+    assert -1.0 <= very_bad.score < -0.8
+
+
+def test_supplement_does_not_override_english_entries() -> None:
+    fresh = VaderScorer()
+    assert fresh._analyzer.lexicon["horrible"] == -2.5  # VADER's own value
+    assert fresh._analyzer.lexicon["schrecklich"] == MULTILINGUAL_LEXICON["schrecklich"]
+
+
+def test_scorers_do_not_share_lexicon_changes() -> None:
+    VaderScorer(extra_lexicon={"Zzyzx": 3.0})
+    assert "zzyzx" not in VaderScorer()._analyzer.lexicon
+
+
+@pytest.mark.parametrize(
+    ("score", "label"),
+    [(0.05, "positive"), (0.049, "neutral"), (-0.049, "neutral"), (-0.05, "negative")],
+)
+def test_thresholds(score: float, label: str) -> None:
+    assert label_for(score) == label
+
+
+def test_requires_attention_uses_the_tenant_threshold() -> None:
+    assert requires_attention(-0.6)
+    assert not requires_attention(-0.5)
+    assert requires_attention(-0.31, negative_threshold=-0.3)
+
+
+def test_result_rejects_out_of_range_scores() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        SentimentResult(1.5, SentimentLabel.POSITIVE)

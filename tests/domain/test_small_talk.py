@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from domain.small_talk import is_appreciation, is_small_talk, looks_like_question
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks!", "ok", "👍", "Great, thanks!", "Vielen Dank!", "¡Muchas gracias!",
+             "see you tomorrow", "Got it"],
+)
+def test_small_talk(text: str) -> None:
+    assert is_small_talk(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks, what time is breakfast", "ok?", "We arrive at 23:30", "", "Is it free",
+             "Gibt es Parkplätze", "The shower is broken"],
+)
+def test_not_small_talk(text: str) -> None:
+    assert not is_small_talk(text)
+
+
+def test_questions_without_question_marks() -> None:
+    assert looks_like_question("Please send me the menu")
+    assert looks_like_question("Thanks. Is breakfast included")
+    assert not looks_like_question("Dinner was amazing, thank you Giulia!")
+
+
+def test_appreciation_is_short_and_asks_nothing() -> None:
+    assert is_appreciation("The room was lovely, thank you Marta")
+    assert not is_appreciation("Lovely, but where is the gym?")
+    assert not is_appreciation("thank you " + "very " * 30)
