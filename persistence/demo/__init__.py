@@ -1,0 +1,1 @@
+"""The demo tenants: definitions in ``tenants``, knowledge in ``knowledge_base.json``."""

@@ -1,0 +1,243 @@
+"""The three demo tenants, with fixed ids so demo webhooks can target their channels.
+
+Their channels point at the local provider stand-in (``workers.standin``): HTTP on
+``http://127.0.0.1:8025/<provider>``, SMTP on 127.0.0.1:8026. The secrets are demo values,
+public on purpose: they sign the sample webhooks ``frontdesk demo`` posts.
+"""
+
+# Demo secrets are public by design (they sign the sample webhooks).
+# ruff: noqa: S106
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+from uuid import UUID, uuid5
+
+from domain.events import Provider
+
+DEMO_NAMESPACE = UUID("6f1d3c52-8a7e-4f0b-9c1e-2d4a5b6c7d8e")
+STAND_IN = "http://127.0.0.1:8025"
+STAND_IN_SMTP_PORT = "8026"
+
+
+def demo_tenant_id(slug: str) -> UUID:
+    return uuid5(DEMO_NAMESPACE, f"tenant:{slug}")
+
+
+def demo_public_id(slug: str, provider: Provider) -> UUID:
+    """The public id in the webhook URL of a demo tenant's channel."""
+    return uuid5(DEMO_NAMESPACE, f"channel:{slug}:{provider.value}")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProperty:
+    name: str
+    timezone: str
+    city: str
+    country_code: str
+    address: str
+    check_in: time = time(15, 0)
+    check_out: time = time(11, 0)
+    parking: str | None = None
+    pet_policy: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoChannel:
+    provider: Provider
+    name: str
+    address: str
+    credentials: dict[str, str]
+    webhook_secret: str
+    property_index: int = 0
+    staff_alerts: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStaff:
+    email: str
+    full_name: str
+    roles: tuple[str, ...]
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoTenant:
+    slug: str
+    name: str
+    vertical: str
+    properties: tuple[DemoProperty, ...]
+    channels: tuple[DemoChannel, ...]
+    staff: tuple[DemoStaff, ...]
+    team: str
+    # Where staff alerts go, through the first channel: a staff phone, or a Telegram chat id.
+    alert_address: str
+    quiet_hours: tuple[time, time] | None = (time(23, 0), time(7, 0))
+    templates: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tenant_id(self) -> UUID:
+        return demo_tenant_id(self.slug)
+
+    def public_id(self, provider: Provider) -> UUID:
+        return demo_public_id(self.slug, provider)
+
+
+PRE_ARRIVAL = {
+    "T_MINUS_3": "Hi {guest_name}, we look forward to welcoming you at {property_name} on "
+    "{check_in}. Reply here with any questions or special requests.",
+    "T_MINUS_1": "Hi {guest_name}, see you tomorrow! Check-in at {property_name} starts at "
+    "{check_in_time}. Let us know your arrival time.",
+    "DAY_OF": "Welcome day, {guest_name}! Your room at {property_name} is ready from "
+    "{check_in_time}. Write to us here if you need anything.",
+}
+BOOKING_REMINDERS = {
+    "T_MINUS_3": "Ciao {guest_name}! Your table at {property_name} is booked for {check_in}. "
+    "Reply to change or cancel.",
+    "T_MINUS_1": "Ciao {guest_name}, see you tomorrow at {property_name}! Reply if your plans "
+    "change.",
+    "DAY_OF": "Ciao {guest_name}, we are expecting you today at {property_name}. Buon appetito!",
+}
+
+AURORA = DemoTenant(
+    slug="aurora-hotels",
+    name="Aurora Hotel Group",
+    vertical="hotel",
+    properties=(
+        DemoProperty(
+            "Aurora Madrid Centro",
+            "Europe/Madrid",
+            "Madrid",
+            "ES",
+            "Calle Mayor 10, Madrid",
+            parking="Underground garage, EUR 25 per night",
+            pet_policy="Small pets welcome",
+        ),
+        DemoProperty(
+            "Aurora Lisboa Baixa",
+            "Europe/Lisbon",
+            "Lisbon",
+            "PT",
+            "Rua Augusta 50, Lisbon",
+            parking="Public garage nearby",
+            pet_policy="No pets",
+        ),
+    ),
+    channels=(
+        DemoChannel(
+            Provider.GREEN_API,
+            "Aurora WhatsApp",
+            "+34910000001",
+            {
+                "api_url": f"{STAND_IN}/green-api",
+                "id_instance": "1101000001",
+                "api_token_instance": "demo-green-api-instance-token",
+            },
+            webhook_secret="demo-green-api-webhook-token",
+            staff_alerts=True,
+        ),
+    ),
+    staff=(
+        DemoStaff("admin@aurora-hotels.example", "Elena García", ("admin",), "+34600000101"),
+        DemoStaff("lead@aurora-hotels.example", "Tiago Costa", ("team_lead",), "+351910000102"),
+        DemoStaff("agent@aurora-hotels.example", "Lucía Martín", ("agent",)),
+    ),
+    team="Front desk",
+    alert_address="+351910000102",
+    templates=PRE_ARRIVAL,
+)
+
+SEASIDE = DemoTenant(
+    slug="seaside-stays",
+    name="Seaside Stays",
+    vertical="vacation_rental",
+    properties=(
+        DemoProperty(
+            "Seaside Cottage 12",
+            "America/New_York",
+            "Cape May",
+            "US",
+            "12 Beach Ave, Cape May",
+            check_in=time(16, 0),
+            check_out=time(10, 0),
+            parking="Driveway for one car",
+            pet_policy="Dogs welcome, USD 50 fee",
+        ),
+    ),
+    channels=(
+        DemoChannel(
+            Provider.TWILIO_SMS,
+            "Seaside SMS",
+            "+16095550100",
+            {
+                "account_sid": "AC" + "0" * 30 + "01",
+                "auth_token": "demo-twilio-auth-token",
+                "from_number": "+16095550100",
+                "api_base_url": f"{STAND_IN}/twilio",
+            },
+            webhook_secret="demo-twilio-auth-token",
+        ),
+        DemoChannel(
+            Provider.EMAIL,
+            "Seaside mailbox",
+            "stay@seaside-stays.example",
+            {
+                "from_address": "stay@seaside-stays.example",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": STAND_IN_SMTP_PORT,
+                "smtp_username": "",
+                "smtp_password": "",
+                "smtp_tls": "none",
+            },
+            webhook_secret="demo-mailgun-signing-key",
+        ),
+    ),
+    staff=(
+        DemoStaff("owner@seaside-stays.example", "Megan Doyle", ("admin", "supervisor")),
+        DemoStaff("host@seaside-stays.example", "Chris Walker", ("agent",), "+16095550111"),
+    ),
+    team="Guest experience",
+    alert_address="+16095550111",
+    quiet_hours=(time(22, 0), time(8, 0)),
+    templates=PRE_ARRIVAL,
+)
+
+TRATTORIA = DemoTenant(
+    slug="trattoria-roma",
+    name="Trattoria Roma",
+    vertical="restaurant",
+    properties=(
+        DemoProperty(
+            "Trattoria Roma Trastevere",
+            "Europe/Rome",
+            "Rome",
+            "IT",
+            "Via della Lungaretta 15, Roma",
+            check_in=time(12, 0),
+            check_out=time(23, 0),
+        ),
+    ),
+    channels=(
+        DemoChannel(
+            Provider.TELEGRAM,
+            "Trattoria Telegram bot",
+            "@TrattoriaRomaDemoBot",
+            {
+                "bot_token": "100000001:DEMO-telegram-bot-token",
+                "api_base_url": f"{STAND_IN}/telegram",
+            },
+            webhook_secret="demo-telegram-secret-token",
+        ),
+    ),
+    staff=(
+        DemoStaff("manager@trattoria-roma.example", "Giulia Bianchi", ("admin",)),
+        DemoStaff("sala@trattoria-roma.example", "Marco Rossi", ("agent",), "+393330000001"),
+    ),
+    team="Sala",
+    alert_address="200000001",
+    quiet_hours=(time(0, 0), time(9, 0)),
+    templates=BOOKING_REMINDERS,
+)
+
+DEMO_TENANTS: tuple[DemoTenant, ...] = (AURORA, SEASIDE, TRATTORIA)

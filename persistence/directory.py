@@ -1,0 +1,61 @@
+"""The ingress's channel lookup: public id in the webhook URL -> channel, tenant and secrets.
+
+The ingress knows no tenant yet, so it asks the ``channel_route`` SECURITY DEFINER function,
+which returns exactly one channel row and nothing else of any tenant.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.channels import ChannelRoute
+from domain.events import Provider
+from persistence.crypto import SecretCipher
+from persistence.db import create_engine
+from persistence.uow import FactorySettings
+
+# Webhook traffic needs few connections: a lookup is one indexed read, and the ingress caches.
+DIRECTORY_POOL_SIZE = 5
+
+_LOOKUP = text(
+    "SELECT tenant_id, id, public_id, property_id, provider, enabled, address,"
+    " credentials_encrypted, webhook_secret_encrypted FROM channel_route(:public_id)"
+)
+
+
+class ChannelDirectory:
+    def __init__(self, engine: AsyncEngine, cipher: SecretCipher) -> None:
+        self._engine = engine
+        self._cipher = cipher
+
+    @classmethod
+    def from_settings(cls, settings: FactorySettings) -> ChannelDirectory:
+        engine = create_engine(
+            settings.database_url, schema=settings.db_schema, pool_size=DIRECTORY_POOL_SIZE
+        )
+        return cls(engine, SecretCipher.from_settings(settings))
+
+    async def lookup(self, public_id: UUID) -> ChannelRoute | None:
+        """The channel whose webhook URL carries ``public_id``; None if there is none."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(_LOOKUP, {"public_id": public_id})).one_or_none()
+        if row is None:
+            return None
+        secret = row.webhook_secret_encrypted
+        return ChannelRoute(
+            channel_id=row.id,
+            public_id=row.public_id,
+            tenant_id=row.tenant_id,
+            property_id=row.property_id,
+            provider=Provider(row.provider),
+            enabled=row.enabled,
+            address=row.address,
+            credentials=self._cipher.decrypt_json(row.credentials_encrypted),
+            webhook_secret=self._cipher.decrypt(secret) if secret is not None else None,
+        )
+
+    async def close(self) -> None:
+        await self._engine.dispose()

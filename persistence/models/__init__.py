@@ -1,0 +1,94 @@
+"""Every table of frontdesk; importing this module registers them all on ``Base.metadata``."""
+
+from persistence.models.base import Base
+from persistence.models.bots import BotDialogState, BotScenario, RateLimitBucket
+from persistence.models.channels import Channel, IntegrationCredential, StaffAlertTarget
+from persistence.models.conversations import (
+    Conversation,
+    ConversationEvent,
+    ConversationNote,
+    ConversationTag,
+    MediaFile,
+    Message,
+    Tag,
+)
+from persistence.models.guests import Guest, GuestIdentity, Reservation
+from persistence.models.knowledge import (
+    AiSettings,
+    Document,
+    KnowledgeCategory,
+    KnowledgeItem,
+    Prompt,
+)
+from persistence.models.messaging import CannedResponse, Template, Trigger, WhatsAppTemplate
+from persistence.models.notifications import SlaPolicy, SlaViolation, StaffNotification
+from persistence.models.pipeline import CommsEvent, OutboxRow, ProcessedEvent, WebhookEvent
+from persistence.models.staff import (
+    AgentSkill,
+    Permission,
+    Role,
+    RolePermission,
+    Team,
+    TeamMembership,
+    User,
+    UserRole,
+)
+from persistence.models.tenancy import (
+    AssistantProfile,
+    BusinessHours,
+    Property,
+    PropertySettings,
+    Tenant,
+)
+
+metadata = Base.metadata
+
+__all__ = [
+    "AgentSkill",
+    "AiSettings",
+    "AssistantProfile",
+    "Base",
+    "BotDialogState",
+    "BotScenario",
+    "BusinessHours",
+    "CannedResponse",
+    "Channel",
+    "CommsEvent",
+    "Conversation",
+    "ConversationEvent",
+    "ConversationNote",
+    "ConversationTag",
+    "Document",
+    "Guest",
+    "GuestIdentity",
+    "IntegrationCredential",
+    "KnowledgeCategory",
+    "KnowledgeItem",
+    "MediaFile",
+    "Message",
+    "OutboxRow",
+    "Permission",
+    "ProcessedEvent",
+    "Prompt",
+    "Property",
+    "PropertySettings",
+    "RateLimitBucket",
+    "Reservation",
+    "Role",
+    "RolePermission",
+    "SlaPolicy",
+    "SlaViolation",
+    "StaffAlertTarget",
+    "StaffNotification",
+    "Tag",
+    "Team",
+    "TeamMembership",
+    "Template",
+    "Tenant",
+    "Trigger",
+    "User",
+    "UserRole",
+    "WebhookEvent",
+    "WhatsAppTemplate",
+    "metadata",
+]

@@ -1,0 +1,211 @@
+"""Conversations with a guest on one channel, and their messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import Index, Numeric, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
+
+CONVERSATION_STATUSES = ("new", "open", "pending", "snoozed", "resolved", "closed")
+OPEN_STATUSES = ("new", "open", "pending", "snoozed")
+PRIORITIES = ("low", "normal", "high", "urgent")
+DIRECTIONS = ("inbound", "outbound")
+SENDER_TYPES = ("guest", "staff", "bot", "system")
+CONTENT_TYPES = ("text", "image", "audio", "video", "document", "location", "contact", "template")
+MESSAGE_STATUSES = ("pending", "sent", "delivered", "read", "failed")
+SENTIMENT_LABELS = ("positive", "neutral", "negative")
+
+
+class Conversation(Base, TenantOwned):
+    """At most one open conversation per guest and channel (a partial unique index)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = tenant_keys(
+        Index(
+            "uq_conversations_open_per_guest_channel",
+            "tenant_id",
+            "guest_id",
+            "channel_id",
+            unique=True,
+            postgresql_where=text("status NOT IN ('resolved', 'closed')"),
+        ),
+        Index(
+            "ix_conversations_tenant_id_status_last_message_at",
+            "tenant_id",
+            "status",
+            "last_message_at",
+        ),
+        Index("ix_conversations_tenant_id_assignee_id", "tenant_id", "assignee_id"),
+        tenant_fk("guest_id", "guests"),
+        tenant_fk("channel_id", "channels"),
+        tenant_fk("assignee_id", "users", ondelete="SET NULL"),
+        tenant_fk("team_id", "teams", ondelete="SET NULL"),
+        one_of("status", CONVERSATION_STATUSES),
+        one_of("priority", PRIORITIES),
+    )
+
+    guest_id: Mapped[UUID]
+    channel_id: Mapped[UUID]
+    status: Mapped[str] = mapped_column(server_default=text("'new'"))
+    priority: Mapped[str] = mapped_column(server_default=text("'normal'"))
+    assignee_id: Mapped[UUID | None]
+    team_id: Mapped[UUID | None]
+    subject: Mapped[str | None]
+    human_takeover: Mapped[bool] = mapped_column(server_default=text("false"))
+    snoozed_until: Mapped[datetime | None]
+    first_message_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class Message(Base, TenantOwned):
+    __tablename__ = "messages"
+    __table_args__ = tenant_keys(
+        Index(
+            "ix_messages_tenant_id_conversation_id_created_at",
+            "tenant_id",
+            "conversation_id",
+            "created_at",
+        ),
+        # The dispatcher's sweep across tenants: only pending outbound rows are indexed.
+        Index(
+            "ix_messages_due_outbound",
+            "send_after",
+            postgresql_where=text("direction = 'outbound' AND status = 'pending'"),
+        ),
+        Index(
+            "uq_messages_provider_message_id",
+            "tenant_id",
+            "channel_id",
+            "provider_message_id",
+            unique=True,
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+        ),
+        tenant_fk("conversation_id", "conversations"),
+        tenant_fk("channel_id", "channels"),
+        tenant_fk("in_reply_to_id", "messages", ondelete="SET NULL"),
+        tenant_fk("sender_user_id", "users", ondelete="SET NULL"),
+        tenant_fk("template_id", "templates", ondelete="SET NULL"),
+        one_of("direction", DIRECTIONS),
+        one_of("sender_type", SENDER_TYPES),
+        one_of("content_type", CONTENT_TYPES),
+        one_of("status", MESSAGE_STATUSES),
+        one_of("sentiment_label", SENTIMENT_LABELS, nullable=True),
+        check("sentiment_score", "sentiment_score IS NULL OR sentiment_score BETWEEN -1 AND 1"),
+        # Outbound rows always say when they may go (now, for an immediate send); inbound never.
+        check("send_after_outbound_only", "(direction = 'outbound') = (send_after IS NOT NULL)"),
+    )
+
+    conversation_id: Mapped[UUID]
+    channel_id: Mapped[UUID]
+    direction: Mapped[str]
+    sender_type: Mapped[str]
+    sender_user_id: Mapped[UUID | None]
+    content_type: Mapped[str] = mapped_column(server_default=text("'text'"))
+    content: Mapped[str | None]
+    subject: Mapped[str | None]
+    sentiment_score: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
+    sentiment_label: Mapped[str | None]
+    requires_attention: Mapped[bool] = mapped_column(server_default=text("false"))
+    status: Mapped[str] = mapped_column(server_default=text("'pending'"))
+    provider_message_id: Mapped[str | None]
+    # The inbound event that created this row (the ingress's dedup key), for tracing.
+    source_event_id: Mapped[UUID | None]
+    send_after: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+    error: Mapped[str | None]
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    in_reply_to_id: Mapped[UUID | None]
+    template_id: Mapped[UUID | None]
+
+
+class MediaFile(Base, TenantOwned):
+    """An attachment of a message: where it is, what it is."""
+
+    __tablename__ = "media_files"
+    __table_args__ = tenant_keys(
+        Index("ix_media_files_tenant_id_message_id", "tenant_id", "message_id"),
+        tenant_fk("message_id", "messages"),
+        check("size_bytes", "size_bytes IS NULL OR size_bytes >= 0"),
+    )
+
+    message_id: Mapped[UUID]
+    url: Mapped[str]
+    mime_type: Mapped[str | None]
+    file_name: Mapped[str | None]
+    size_bytes: Mapped[int | None]
+    caption: Mapped[str | None]
+
+
+class Tag(Base, TenantOwned):
+    __tablename__ = "tags"
+    __table_args__ = tenant_keys(Index("uq_tags_tenant_id_name", "tenant_id", "name", unique=True))
+
+    name: Mapped[str]
+    color: Mapped[str | None]
+
+
+class ConversationTag(Base, TenantOwned):
+    __tablename__ = "conversation_tags"
+    __table_args__ = tenant_keys(
+        Index(
+            "uq_conversation_tags_conversation_tag",
+            "tenant_id",
+            "conversation_id",
+            "tag_id",
+            unique=True,
+        ),
+        tenant_fk("conversation_id", "conversations"),
+        tenant_fk("tag_id", "tags"),
+    )
+
+    conversation_id: Mapped[UUID]
+    tag_id: Mapped[UUID]
+
+
+class ConversationNote(Base, TenantOwned):
+    """An internal note staff leave on a conversation; guests never see it."""
+
+    __tablename__ = "conversation_notes"
+    __table_args__ = tenant_keys(
+        Index("ix_conversation_notes_tenant_id_conversation_id", "tenant_id", "conversation_id"),
+        tenant_fk("conversation_id", "conversations"),
+        tenant_fk("author_id", "users", ondelete="SET NULL"),
+    )
+
+    conversation_id: Mapped[UUID]
+    author_id: Mapped[UUID | None]
+    body: Mapped[str]
+
+
+class ConversationEvent(Base, TenantOwned):
+    """The audit trail of a conversation: status, assignment, takeover and priority changes."""
+
+    __tablename__ = "conversation_events"
+    __table_args__ = tenant_keys(
+        Index(
+            "ix_conversation_events_tenant_id_conversation_id",
+            "tenant_id",
+            "conversation_id",
+            "created_at",
+        ),
+        tenant_fk("conversation_id", "conversations"),
+        tenant_fk("actor_user_id", "users", ondelete="SET NULL"),
+        one_of("actor_type", SENDER_TYPES),
+    )
+
+    conversation_id: Mapped[UUID]
+    kind: Mapped[str]
+    actor_type: Mapped[str]
+    actor_user_id: Mapped[UUID | None]
+    from_value: Mapped[str | None]
+    to_value: Mapped[str | None]

@@ -1,0 +1,116 @@
+"""What frontdesk sends on its own: templates, WhatsApp templates, canned responses, triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from persistence.models.base import (
+    Base,
+    SoftDeleted,
+    TenantOwned,
+    check,
+    one_of,
+    tenant_fk,
+    tenant_keys,
+)
+from persistence.models.channels import PROVIDERS
+
+RULE_KEYS = ("T_MINUS_3", "T_MINUS_1", "DAY_OF")
+WHATSAPP_CATEGORIES = ("marketing", "utility", "authentication")
+APPROVAL_STATUSES = ("pending", "approved", "rejected", "paused", "disabled")
+TRIGGER_KINDS = ("time_based", "condition_based")
+
+
+class Template(Base, TenantOwned, SoftDeleted):
+    """A message template per channel kind and rule: pre-arrival (T-3, T-1, day-of) or custom.
+
+    ``rule_key`` is one of RULE_KEYS or ``custom:<name>``; one live template per tenant, channel
+    kind and rule key. Editing bumps ``version``.
+    """
+
+    __tablename__ = "templates"
+    __table_args__ = tenant_keys(
+        Index(
+            "uq_templates_live_rule",
+            "tenant_id",
+            "channel",
+            "rule_key",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        one_of("channel", PROVIDERS),
+        check(
+            "rule_key",
+            "rule_key IN ('T_MINUS_3', 'T_MINUS_1', 'DAY_OF') OR rule_key ~ '^custom:[a-z0-9_-]+$'",
+        ),
+        check("version", "version > 0"),
+    )
+
+    channel: Mapped[str]
+    rule_key: Mapped[str]
+    subject: Mapped[str | None]
+    body: Mapped[str]
+    language: Mapped[str] = mapped_column(server_default=text("'en'"))
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+
+
+class WhatsAppTemplate(Base, TenantOwned):
+    """A template registered with WhatsApp (needed to write first, outside the 24-hour window)."""
+
+    __tablename__ = "whatsapp_templates"
+    __table_args__ = tenant_keys(
+        UniqueConstraint("tenant_id", "channel_id", "name", "language"),
+        tenant_fk("channel_id", "channels"),
+        one_of("category", WHATSAPP_CATEGORIES),
+        one_of("approval_status", APPROVAL_STATUSES),
+    )
+
+    channel_id: Mapped[UUID]
+    name: Mapped[str]
+    language: Mapped[str]
+    category: Mapped[str]
+    approval_status: Mapped[str] = mapped_column(server_default=text("'pending'"))
+    body: Mapped[str]
+    components: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    provider_template_id: Mapped[str | None]
+    rejection_reason: Mapped[str | None]
+
+
+class CannedResponse(Base, TenantOwned):
+    """A reply staff insert by shortcut (``/wifi``)."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = tenant_keys(
+        UniqueConstraint("tenant_id", "shortcut"),
+        tenant_fk("created_by", "users", ondelete="SET NULL"),
+        check("shortcut_format", "shortcut ~ '^/[a-z0-9_-]+$'"),
+    )
+
+    shortcut: Mapped[str]
+    title: Mapped[str]
+    body: Mapped[str]
+    created_by: Mapped[UUID | None]
+
+
+class Trigger(Base, TenantOwned):
+    """When the scheduler sends a template: at a time relative to a stay, or on a condition."""
+
+    __tablename__ = "triggers"
+    __table_args__ = tenant_keys(
+        UniqueConstraint("tenant_id", "name"),
+        tenant_fk("template_id", "templates"),
+        tenant_fk("property_id", "properties"),
+        one_of("kind", TRIGGER_KINDS),
+    )
+
+    name: Mapped[str]
+    kind: Mapped[str]
+    template_id: Mapped[UUID]
+    # None: every property of the tenant.
+    property_id: Mapped[UUID | None]
+    conditions: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))

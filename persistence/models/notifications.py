@@ -1,0 +1,102 @@
+"""Getting a human: staff notifications (re-alerted until acknowledged) and SLAs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
+from persistence.models.conversations import PRIORITIES
+
+NOTIFICATION_TYPES = (
+    "negative_sentiment",
+    "escalation",
+    "low_confidence",
+    "human_requested",
+    "sla_breach",
+    "delivery_failed",
+)
+NOTIFICATION_STATUSES = ("pending", "sent", "acknowledged")
+SLA_KINDS = ("first_response", "resolution")
+
+
+class StaffNotification(Base, TenantOwned):
+    """An alert to staff about a conversation; re-sent at ``next_alert_at`` until acknowledged."""
+
+    __tablename__ = "staff_notifications"
+    __table_args__ = tenant_keys(
+        # One notification per message and reason: a repeated escalation finds the first one.
+        Index(
+            "uq_staff_notifications_message_type",
+            "tenant_id",
+            "message_id",
+            "type",
+            unique=True,
+            postgresql_where=text("message_id IS NOT NULL"),
+        ),
+        # The dispatcher's sweep across tenants for alerts that are due.
+        Index(
+            "ix_staff_notifications_due",
+            "next_alert_at",
+            postgresql_where=text("status IN ('pending', 'sent')"),
+        ),
+        Index("ix_staff_notifications_tenant_id_conversation_id", "tenant_id", "conversation_id"),
+        tenant_fk("conversation_id", "conversations"),
+        tenant_fk("message_id", "messages", ondelete="SET NULL"),
+        tenant_fk("acknowledged_by", "users", ondelete="SET NULL"),
+        one_of("type", NOTIFICATION_TYPES),
+        one_of("status", NOTIFICATION_STATUSES),
+        check("alerts_sent", "alerts_sent >= 0"),
+        check("acknowledged_fields", "status <> 'acknowledged' OR acknowledged_at IS NOT NULL"),
+    )
+
+    conversation_id: Mapped[UUID]
+    message_id: Mapped[UUID | None]
+    type: Mapped[str]
+    status: Mapped[str] = mapped_column(server_default=text("'pending'"))
+    urgent: Mapped[bool] = mapped_column(server_default=text("false"))
+    detail: Mapped[str] = mapped_column(server_default=text("''"))
+    alerts_sent: Mapped[int] = mapped_column(server_default=text("0"))
+    next_alert_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[UUID | None]
+    last_error: Mapped[str | None]
+
+
+class SlaPolicy(Base, TenantOwned):
+    """Response-time targets for conversations of one priority."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = tenant_keys(
+        UniqueConstraint("tenant_id", "name"),
+        one_of("priority", PRIORITIES),
+        check("first_response_minutes", "first_response_minutes > 0"),
+        check("resolution_minutes", "resolution_minutes IS NULL OR resolution_minutes > 0"),
+    )
+
+    name: Mapped[str]
+    priority: Mapped[str]
+    first_response_minutes: Mapped[int]
+    resolution_minutes: Mapped[int | None]
+    business_hours_only: Mapped[bool] = mapped_column(server_default=text("false"))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+
+
+class SlaViolation(Base, TenantOwned):
+    __tablename__ = "sla_violations"
+    __table_args__ = tenant_keys(
+        UniqueConstraint("tenant_id", "conversation_id", "policy_id", "kind"),
+        tenant_fk("conversation_id", "conversations"),
+        tenant_fk("policy_id", "sla_policies"),
+        one_of("kind", SLA_KINDS),
+    )
+
+    conversation_id: Mapped[UUID]
+    policy_id: Mapped[UUID]
+    kind: Mapped[str]
+    due_at: Mapped[datetime]
+    breached_at: Mapped[datetime]

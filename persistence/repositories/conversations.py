@@ -1,0 +1,186 @@
+"""Conversations: found or opened race-free, and moved through their lifecycle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from persistence.models import Conversation, ConversationEvent
+from persistence.models.conversations import CONVERSATION_STATUSES, OPEN_STATUSES
+from persistence.repositories.base import NotFoundError, Repository
+
+# Matches the partial unique index uq_conversations_open_per_guest_channel.
+_OPEN_PREDICATE = text("status NOT IN ('resolved', 'closed')")
+_ATTEMPTS = 3
+
+
+class ConversationRepository(Repository):
+    async def get(self, *, conversation_id: UUID, for_update: bool = False) -> Conversation | None:
+        return await self._get(Conversation, conversation_id, for_update=for_update)
+
+    async def find_open(self, *, guest_id: UUID, channel_id: UUID) -> Conversation | None:
+        statement = select(Conversation).where(
+            Conversation.tenant_id == self.tenant_id,
+            Conversation.guest_id == guest_id,
+            Conversation.channel_id == channel_id,
+            Conversation.status.in_(OPEN_STATUSES),
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def find_or_open(
+        self, *, guest_id: UUID, channel_id: UUID, at: datetime
+    ) -> tuple[Conversation, bool]:
+        """The open conversation of this guest on this channel, opened if there is none.
+
+        Returns ``(conversation, opened)``. Race-free: the partial unique index lets one
+        INSERT win; the others do nothing and read the winner's row.
+        """
+        for _ in range(_ATTEMPTS):
+            inserted = (
+                await self.session.execute(
+                    insert(Conversation)
+                    .values(
+                        tenant_id=self.tenant_id,
+                        guest_id=guest_id,
+                        channel_id=channel_id,
+                        status="new",
+                        first_message_at=at,
+                        last_message_at=at,
+                    )
+                    .on_conflict_do_nothing(
+                        index_elements=["tenant_id", "guest_id", "channel_id"],
+                        index_where=_OPEN_PREDICATE,
+                    )
+                    .returning(Conversation.id)
+                )
+            ).scalar_one_or_none()
+            if inserted is not None:
+                return await self._require(Conversation, inserted), True
+            existing = await self.find_open(guest_id=guest_id, channel_id=channel_id)
+            if existing is not None:  # closed between the two statements: try again
+                return existing, False
+        raise RuntimeError("conversation kept closing while being opened")
+
+    async def record_inbound(self, *, conversation_id: UUID, at: datetime) -> None:
+        """A guest wrote: reopen a snoozed or pending conversation and move last_message_at."""
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.tenant_id == self.tenant_id, Conversation.id == conversation_id)
+            .values(
+                last_message_at=func.greatest(Conversation.last_message_at, at),
+                first_message_at=func.coalesce(Conversation.first_message_at, at),
+                status=text(
+                    "CASE WHEN status IN ('snoozed', 'pending') THEN 'open' ELSE status END"
+                ),
+                updated_at=func.now(),
+            )
+        )
+
+    async def record_response(self, *, conversation_id: UUID, at: datetime) -> None:
+        """Staff or the assistant answered: first_response_at is set once."""
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.tenant_id == self.tenant_id, Conversation.id == conversation_id)
+            .values(
+                first_response_at=func.coalesce(Conversation.first_response_at, at),
+                last_message_at=func.greatest(Conversation.last_message_at, at),
+                updated_at=func.now(),
+            )
+        )
+
+    async def set_status(
+        self,
+        *,
+        conversation_id: UUID,
+        status: str,
+        actor_type: str = "system",
+        actor_user_id: UUID | None = None,
+    ) -> None:
+        """Change the status and write the change to the conversation's audit trail."""
+        if status not in CONVERSATION_STATUSES:
+            raise ValueError(f"unknown conversation status {status!r}")
+        conversation = await self._locked(conversation_id)
+        previous = conversation.status
+        conversation.status = status
+        if status in ("resolved", "closed"):
+            conversation.closed_at = datetime.now(UTC)
+        self._audit(conversation_id, "status", previous, status, actor_type, actor_user_id)
+        await self.session.flush()
+
+    async def set_takeover(
+        self, *, conversation_id: UUID, human_takeover: bool, actor_user_id: UUID | None = None
+    ) -> None:
+        """Staff take the conversation over (the assistant stays quiet) or hand it back."""
+        conversation = await self._locked(conversation_id)
+        previous = str(conversation.human_takeover).lower()
+        conversation.human_takeover = human_takeover
+        actor = "staff" if actor_user_id else "system"
+        self._audit(
+            conversation_id, "takeover", previous, str(human_takeover).lower(), actor, actor_user_id
+        )
+        await self.session.flush()
+
+    async def assign(
+        self,
+        *,
+        conversation_id: UUID,
+        assignee_id: UUID | None,
+        team_id: UUID | None = None,
+        actor_user_id: UUID | None = None,
+    ) -> None:
+        conversation = await self._locked(conversation_id)
+        previous = str(conversation.assignee_id) if conversation.assignee_id else None
+        conversation.assignee_id = assignee_id
+        conversation.team_id = team_id
+        conversation.assigned_at = datetime.now(UTC) if assignee_id else None
+        actor = "staff" if actor_user_id else "system"
+        self._audit(
+            conversation_id,
+            "assignee",
+            previous,
+            str(assignee_id) if assignee_id else None,
+            actor,
+            actor_user_id,
+        )
+        await self.session.flush()
+
+    async def list_events(self, *, conversation_id: UUID) -> list[ConversationEvent]:
+        statement = (
+            select(ConversationEvent)
+            .where(
+                ConversationEvent.tenant_id == self.tenant_id,
+                ConversationEvent.conversation_id == conversation_id,
+            )
+            .order_by(ConversationEvent.created_at)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def _locked(self, conversation_id: UUID) -> Conversation:
+        conversation = await self._get(Conversation, conversation_id, for_update=True)
+        if conversation is None:
+            raise NotFoundError(f"conversation {conversation_id} not found")
+        return conversation
+
+    def _audit(
+        self,
+        conversation_id: UUID,
+        kind: str,
+        from_value: str | None,
+        to_value: str | None,
+        actor_type: str,
+        actor_user_id: UUID | None,
+    ) -> None:
+        self._stage(
+            ConversationEvent(
+                tenant_id=self.tenant_id,
+                conversation_id=conversation_id,
+                kind=kind,
+                from_value=from_value,
+                to_value=to_value,
+                actor_type=actor_type,
+                actor_user_id=actor_user_id,
+            )
+        )

@@ -1,0 +1,202 @@
+"""Messages: inbound as received, outbound as drafted, delivery status moving forward only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import exists, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from domain.events import DeliveryStatus
+from persistence.models import Message
+from persistence.repositories.base import Repository
+
+# Which statuses each status may follow: a late "sent" callback never undoes "delivered".
+_PREDECESSORS: dict[DeliveryStatus, tuple[str, ...]] = {
+    DeliveryStatus.PENDING: (),
+    DeliveryStatus.SENT: ("pending",),
+    DeliveryStatus.DELIVERED: ("pending", "sent"),
+    DeliveryStatus.READ: ("pending", "sent", "delivered"),
+    DeliveryStatus.FAILED: ("pending", "sent"),
+}
+_STATUS_TIMES = {
+    DeliveryStatus.SENT: "sent_at",
+    DeliveryStatus.DELIVERED: "delivered_at",
+    DeliveryStatus.READ: "read_at",
+}
+
+
+class MessageRepository(Repository):
+    async def get(self, *, message_id: UUID) -> Message | None:
+        return await self._get(Message, message_id)
+
+    async def find_by_provider_id(
+        self, *, channel_id: UUID, provider_message_id: str
+    ) -> Message | None:
+        statement = select(Message).where(
+            Message.tenant_id == self.tenant_id,
+            Message.channel_id == channel_id,
+            Message.provider_message_id == provider_message_id,
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def add_inbound(
+        self,
+        *,
+        conversation_id: UUID,
+        channel_id: UUID,
+        provider_message_id: str,
+        content_type: str = "text",
+        content: str | None = None,
+        subject: str | None = None,
+        source_event_id: UUID | None = None,
+        sent_at: datetime | None = None,
+    ) -> Message | None:
+        """Store a guest's message; None if this provider message id was stored before."""
+        inserted = (
+            await self.session.execute(
+                insert(Message)
+                .values(
+                    tenant_id=self.tenant_id,
+                    conversation_id=conversation_id,
+                    channel_id=channel_id,
+                    direction="inbound",
+                    sender_type="guest",
+                    content_type=content_type,
+                    content=content,
+                    subject=subject,
+                    # Inbound rows arrived: "delivered" to frontdesk.
+                    status="delivered",
+                    provider_message_id=provider_message_id,
+                    source_event_id=source_event_id,
+                    sent_at=sent_at,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=["tenant_id", "channel_id", "provider_message_id"],
+                    index_where=text("provider_message_id IS NOT NULL"),
+                )
+                .returning(Message.id)
+            )
+        ).scalar_one_or_none()
+        return await self._get(Message, inserted) if inserted is not None else None
+
+    async def add_outbound(
+        self,
+        *,
+        conversation_id: UUID,
+        channel_id: UUID,
+        content: str,
+        send_after: datetime,
+        sender_type: str = "bot",
+        sender_user_id: UUID | None = None,
+        content_type: str = "text",
+        subject: str | None = None,
+        in_reply_to_id: UUID | None = None,
+        template_id: UUID | None = None,
+    ) -> Message:
+        """Draft an outbound message; the dispatcher sends it once ``send_after`` has passed."""
+        row = Message(
+            tenant_id=self.tenant_id,
+            conversation_id=conversation_id,
+            channel_id=channel_id,
+            direction="outbound",
+            sender_type=sender_type,
+            sender_user_id=sender_user_id,
+            content_type=content_type,
+            content=content,
+            subject=subject,
+            status="pending",
+            send_after=send_after,
+            in_reply_to_id=in_reply_to_id,
+            template_id=template_id,
+        )
+        self._stage(row)
+        await self.session.flush()
+        return row
+
+    async def set_sentiment(
+        self, *, message_id: UUID, score: float, label: str, requires_attention: bool
+    ) -> None:
+        await self.session.execute(
+            update(Message)
+            .where(Message.tenant_id == self.tenant_id, Message.id == message_id)
+            .values(
+                sentiment_score=Decimal(str(round(score, 3))),
+                sentiment_label=label,
+                requires_attention=requires_attention,
+                updated_at=func.now(),
+            )
+        )
+
+    async def claim_due(self, *, message_id: UUID) -> Message | None:
+        """Lock a pending outbound message that is due; None if sent, cancelled or locked."""
+        statement = (
+            select(Message)
+            .where(
+                Message.tenant_id == self.tenant_id,
+                Message.id == message_id,
+                Message.direction == "outbound",
+                Message.status == "pending",
+                Message.send_after <= func.now(),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def update_status(
+        self,
+        *,
+        message_id: UUID,
+        status: DeliveryStatus | str,
+        at: datetime,
+        provider_message_id: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Move the delivery status forward; False if the message is already past ``status``."""
+        status = DeliveryStatus(status)  # ValueError for an unknown status
+        values: dict[str, object] = {"status": status.value, "updated_at": func.now()}
+        if status in _STATUS_TIMES:
+            column = _STATUS_TIMES[status]
+            values[column] = func.coalesce(getattr(Message, column), at)
+        if status is DeliveryStatus.SENT or status is DeliveryStatus.FAILED:
+            values["attempts"] = Message.attempts + 1
+        if provider_message_id is not None:
+            values["provider_message_id"] = provider_message_id
+        if error is not None:
+            values["error"] = error
+        result = await self.session.execute(
+            update(Message)
+            .where(
+                Message.tenant_id == self.tenant_id,
+                Message.id == message_id,
+                Message.status.in_(_PREDECESSORS[status]),
+            )
+            .values(**values)
+            .returning(Message.id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def staff_replied_since(self, *, conversation_id: UUID, since: datetime) -> bool:
+        """Whether staff wrote in the conversation after ``since`` (a queued reply is stale)."""
+        statement = select(
+            exists().where(
+                Message.tenant_id == self.tenant_id,
+                Message.conversation_id == conversation_id,
+                Message.sender_type == "staff",
+                Message.created_at > since,
+            )
+        )
+        return bool((await self.session.execute(statement)).scalar())
+
+    async def list_recent(self, *, conversation_id: UUID, limit: int = 20) -> list[Message]:
+        """The conversation's latest messages, oldest first."""
+        statement = (
+            select(Message)
+            .where(Message.tenant_id == self.tenant_id, Message.conversation_id == conversation_id)
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(limit)
+        )
+        rows = list((await self.session.execute(statement)).scalars())
+        return list(reversed(rows))

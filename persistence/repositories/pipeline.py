@@ -1,0 +1,131 @@
+"""The pipeline's bookkeeping: the consumers' inbox, the outbox, webhook dedup, provider audit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.events import Event
+from persistence.models import CommsEvent, OutboxRow, ProcessedEvent, WebhookEvent
+from persistence.repositories.base import Repository
+
+
+class TenantMismatchError(ValueError):
+    """An event of one tenant was staged in another tenant's unit of work."""
+
+
+class InboxRepository(Repository):
+    async def record(self, *, consumer: str, event_id: UUID) -> bool:
+        """Record that ``consumer`` handled ``event_id``; False if it already had."""
+        statement = (
+            insert(ProcessedEvent)
+            .values(tenant_id=self.tenant_id, consumer=consumer, event_id=event_id)
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+            .returning(ProcessedEvent.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+
+class OutboxRepository(Repository):
+    def __init__(self, session: AsyncSession, tenant_id: UUID, emitted: list[Event]) -> None:
+        super().__init__(session, tenant_id)
+        self._emitted = emitted
+
+    async def add(self, *, event: Event) -> None:
+        """Stage ``event`` in this transaction: it is published only if the transaction commits."""
+        self.stage(event=event)
+        await self.session.flush()
+
+    def stage(self, *, event: Event) -> OutboxRow:
+        """Stage without a round trip: the row is written with the session's next flush."""
+        if event.tenant_id != self.tenant_id:
+            raise TenantMismatchError(
+                f"event {event.event_id} belongs to tenant {event.tenant_id}, not {self.tenant_id}"
+            )
+        row = OutboxRow(
+            id=event.event_id,
+            tenant_id=self.tenant_id,
+            event_type=event.routing_key,
+            payload=event.model_dump(mode="json"),
+        )
+        self._stage(row)
+        self._emitted.append(event)
+        return row
+
+    async def mark_published(self, *, event_ids: Sequence[UUID]) -> int:
+        """Mark this tenant's outbox rows published; returns how many were still unpublished."""
+        if not event_ids:
+            return 0
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.tenant_id == self.tenant_id,
+                OutboxRow.id.in_(list(event_ids)),
+                OutboxRow.published_at.is_(None),
+            )
+            .values(published_at=func.now())
+            .returning(OutboxRow.id)
+        )
+        return len(result.all())
+
+
+class WebhookEventRepository(Repository):
+    async def record(
+        self,
+        *,
+        provider: str,
+        provider_event_id: str,
+        channel_id: UUID,
+        payload: Mapping[str, Any],
+    ) -> bool:
+        """Store a provider event once; False if it was stored before (a duplicate webhook)."""
+        statement = (
+            insert(WebhookEvent)
+            .values(
+                tenant_id=self.tenant_id,
+                provider=provider,
+                provider_event_id=provider_event_id,
+                channel_id=channel_id,
+                payload=dict(payload),
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "provider", "provider_event_id"])
+            .returning(WebhookEvent.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+
+class CommsEventRepository(Repository):
+    async def add(
+        self,
+        *,
+        channel_id: UUID,
+        provider: str,
+        direction: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        message_id: UUID | None = None,
+        provider_message_id: str | None = None,
+        http_status: int | None = None,
+        error: str | None = None,
+    ) -> CommsEvent:
+        """Append one entry to the provider traffic audit trail."""
+        row = CommsEvent(
+            tenant_id=self.tenant_id,
+            channel_id=channel_id,
+            provider=provider,
+            direction=direction,
+            kind=kind,
+            payload=dict(payload),
+            message_id=message_id,
+            provider_message_id=provider_message_id,
+            http_status=http_status,
+            error=error,
+        )
+        self._stage(row)
+        await self.session.flush()
+        return row

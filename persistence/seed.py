@@ -1,0 +1,153 @@
+"""Seeding the demo tenants, idempotently: a tenant that exists is left as it is.
+
+Everything goes through the application role with the tenant set, so row-level security
+applies to the seed like to any other writer. Each tenant is one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from persistence.crypto import SecretCipher
+from persistence.demo.tenants import DEMO_TENANTS, DemoTenant
+from persistence.knowledge_file import TenantKnowledge, load_knowledge
+from persistence.passwords import hash_password
+from persistence.uow import UnitOfWork, UnitOfWorkFactory
+
+DEFAULT_KNOWLEDGE_PATH = Path(__file__).resolve().parent / "demo" / "knowledge_base.json"
+DEMO_PASSWORD = "frontdesk-demo"  # noqa: S105 - the demo staff's published password
+DEMO_PROMPT = (
+    "You are {assistant_name}, the assistant of {tenant_name}. Answer guests briefly and "
+    "warmly from the knowledge base only; when unsure, say a colleague will reply shortly."
+)
+
+
+class UnknownTenantKnowledgeError(LookupError):
+    """The knowledge base file has no entry for a demo tenant."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeedReport:
+    created: tuple[str, ...]
+    existing: tuple[str, ...]
+    knowledge_items: dict[str, int]
+
+    def __str__(self) -> str:
+        made = ", ".join(f"{slug} ({self.knowledge_items[slug]} answers)" for slug in self.created)
+        return f"created: {made or 'none'}; already present: {', '.join(self.existing) or 'none'}"
+
+
+async def seed_demo(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    cipher: SecretCipher,
+    knowledge_path: Path = DEFAULT_KNOWLEDGE_PATH,
+    tenants: tuple[DemoTenant, ...] = DEMO_TENANTS,
+) -> SeedReport:
+    """Create the demo tenants that do not exist yet (found by their fixed ids)."""
+    knowledge = load_knowledge(knowledge_path)
+    factory = UnitOfWorkFactory(uow_factory.sessionmaker, cipher=cipher)
+    created: list[str] = []
+    existing: list[str] = []
+    counts: dict[str, int] = {}
+    for demo in tenants:
+        if demo.slug not in knowledge:
+            raise UnknownTenantKnowledgeError(f"{knowledge_path} has no entry for {demo.slug!r}")
+        async with factory(demo.tenant_id) as uow:
+            if await uow.tenants.get() is not None:
+                existing.append(demo.slug)
+                continue
+            counts[demo.slug] = await _seed_tenant(uow, demo, knowledge[demo.slug])
+            await uow.commit()
+            created.append(demo.slug)
+    return SeedReport(created=tuple(created), existing=tuple(existing), knowledge_items=counts)
+
+
+async def _seed_tenant(uow: UnitOfWork, demo: DemoTenant, knowledge: TenantKnowledge) -> int:
+    await uow.tenants.add(name=demo.name, slug=demo.slug, vertical=demo.vertical)
+    await uow.assistant_profiles.add(
+        assistant_name=knowledge.assistant_name,
+        timezone=demo.properties[0].timezone,
+        vertical=demo.vertical,
+    )
+    property_ids = []
+    for spec in demo.properties:
+        prop = await uow.properties.add(
+            name=spec.name,
+            timezone=spec.timezone,
+            city=spec.city,
+            country_code=spec.country_code,
+            address=spec.address,
+        )
+        await uow.properties.add_settings(
+            property_id=prop.id,
+            check_in_time=spec.check_in,
+            check_out_time=spec.check_out,
+            parking=spec.parking,
+            pet_policy=spec.pet_policy,
+            smoking_policy="Non-smoking",
+        )
+        property_ids.append(prop.id)
+    channel_ids = []
+    for channel in demo.channels:
+        row = await uow.channels.add(
+            property_id=property_ids[channel.property_index],
+            provider=channel.provider,
+            name=channel.name,
+            address=channel.address,
+            credentials=channel.credentials,
+            webhook_secret=channel.webhook_secret,
+            public_id=demo.public_id(channel.provider),
+            staff_alerts=channel.staff_alerts,
+        )
+        channel_ids.append(row.id)
+        for rule_key, body in demo.templates.items():
+            await uow.templates.add(channel=channel.provider.value, rule_key=rule_key, body=body)
+    start, end = demo.quiet_hours or (None, None)
+    await uow.ai_settings.add(quiet_hours_start=start, quiet_hours_end=end)
+    items = await _seed_knowledge(uow, knowledge)
+    prompt = await uow.prompts.add(
+        body=DEMO_PROMPT.format(assistant_name=knowledge.assistant_name, tenant_name=demo.name)
+    )
+    await _seed_staff(uow, demo)
+    admin = await uow.staff.find_by_email(email=demo.staff[0].email)
+    await uow.prompts.publish(version=prompt.version, published_by=admin.id if admin else None)
+    await uow.alert_targets.add_channel_target(
+        name=f"{demo.team} on duty", channel_id=channel_ids[0], address=demo.alert_address
+    )
+    return items
+
+
+async def _seed_knowledge(uow: UnitOfWork, knowledge: TenantKnowledge) -> int:
+    for category in knowledge.categories:
+        category_id = await uow.knowledge.upsert_category(
+            slug=category.slug,
+            name=category.name,
+            display_order=category.display_order,
+            example_questions=category.example_questions,
+        )
+        for order, item in enumerate(category.items):
+            await uow.knowledge.upsert_item(
+                category_id=category_id,
+                key=item.key,
+                question=item.question,
+                answer=item.answer,
+                example_questions=item.example_questions,
+                display_order=order,
+            )
+    return knowledge.item_count
+
+
+async def _seed_staff(uow: UnitOfWork, demo: DemoTenant) -> None:
+    team = await uow.staff.add_team(name=demo.team)
+    password_hash = hash_password(DEMO_PASSWORD)
+    for index, member in enumerate(demo.staff):
+        user = await uow.staff.add(
+            email=member.email,
+            full_name=member.full_name,
+            password_hash=password_hash,
+            phone=member.phone,
+            roles=member.roles,
+        )
+        await uow.staff.add_member(team_id=team.id, user_id=user.id, lead=index == 0)

@@ -1,0 +1,116 @@
+"""Cross-tenant system work through the narrow SECURITY DEFINER functions (no BYPASSRLS).
+
+Used by the outbox relay, the dispatcher and the schedulers; one gateway is one transaction,
+so the row locks ``claim_outbox`` takes hold until ``commit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from persistence.retry import connection_retrying
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """An unpublished outbox row: the event's JSON and its routing key (``event_type``)."""
+
+    id: UUID
+    tenant_id: UUID
+    event_type: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    tenant_id: UUID
+    message_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class DueNotification:
+    tenant_id: UUID
+    notification_id: UUID
+
+
+class SystemGateway:
+    """``async with uow_factory.system() as system:`` — rolls back unless ``commit`` was called."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, attempts: int) -> None:
+        self._sessionmaker = sessionmaker
+        self._attempts = attempts
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> SystemGateway:
+        async for attempt in connection_retrying(self._attempts):
+            with attempt:
+                session = self._sessionmaker()
+                try:
+                    # No tenant: the functions are the only way to see across tenants.
+                    await session.execute(text("SELECT set_config('app.tenant_id', '', true)"))
+                except BaseException:
+                    await session.close()
+                    raise
+                self._session = session
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self._require()
+        try:
+            await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+
+    async def claim_outbox(self, batch: int) -> list[OutboxRecord]:
+        """Lock up to ``batch`` unpublished rows, oldest first, skipping rows others hold."""
+        rows = await self._require().execute(
+            text("SELECT id, tenant_id, event_type, payload FROM claim_outbox(:batch)"),
+            {"batch": batch},
+        )
+        return [OutboxRecord(*row) for row in rows]
+
+    async def mark_outbox_published(self, ids: Sequence[UUID]) -> int:
+        if not ids:
+            return 0
+        count = await self._require().scalar(
+            text("SELECT mark_outbox_published(CAST(:ids AS uuid[]))"), {"ids": list(ids)}
+        )
+        return int(count or 0)
+
+    async def due_outbound(self, batch: int) -> list[DueMessage]:
+        rows = await self._require().execute(
+            text("SELECT tenant_id, message_id FROM due_outbound(:batch)"), {"batch": batch}
+        )
+        return [DueMessage(*row) for row in rows]
+
+    async def due_notifications(self, batch: int) -> list[DueNotification]:
+        rows = await self._require().execute(
+            text("SELECT tenant_id, notification_id FROM due_notifications(:batch)"),
+            {"batch": batch},
+        )
+        return [DueNotification(*row) for row in rows]
+
+    async def tenant_ids(self) -> list[UUID]:
+        rows = await self._require().execute(text("SELECT tenant_ids()"))
+        return [row[0] for row in rows]
+
+    async def commit(self) -> None:
+        await self._require().commit()
+
+    def _require(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("the system gateway is used outside `async with`")
+        return self._session

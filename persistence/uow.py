@@ -1,0 +1,191 @@
+"""The tenant-bound unit of work: one transaction, one tenant, every repository.
+
+``async with uow_factory(tenant_id) as uow:`` opens a transaction and sets ``app.tenant_id``
+for it alone (``set_config(..., true)``), so row-level security shows this tenant's rows only
+and a pooled connection carries nothing over to its next user. It rolls back unless
+``commit()`` was called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.events import Event
+from persistence.config import CipherSettings, DatabaseSettings
+from persistence.crypto import SecretCipher
+from persistence.db import create_engine, create_sessionmaker
+from persistence.repositories.channels import AlertTargetRepository, ChannelRepository
+from persistence.repositories.conversations import ConversationRepository
+from persistence.repositories.guests import GuestRepository, ReservationRepository
+from persistence.repositories.knowledge import (
+    AiSettingsRepository,
+    KnowledgeRepository,
+    PromptRepository,
+)
+from persistence.repositories.messages import MessageRepository
+from persistence.repositories.messaging import TemplateRepository, TriggerRepository
+from persistence.repositories.notifications import NotificationRepository
+from persistence.repositories.pipeline import (
+    CommsEventRepository,
+    InboxRepository,
+    OutboxRepository,
+    WebhookEventRepository,
+)
+from persistence.repositories.staff import StaffRepository
+from persistence.repositories.tenancy import (
+    AssistantProfileRepository,
+    PropertyRepository,
+    TenantRepository,
+)
+from persistence.retry import connection_retrying
+from persistence.system import SystemGateway
+
+# Attempts to open a transaction while the database is unreachable (about 6 s of backoff).
+DEFAULT_CONNECT_ATTEMPTS = 6
+
+
+class FactorySettings(DatabaseSettings, CipherSettings, Protocol):
+    pass
+
+
+class UnitOfWork:
+    """One transaction of one tenant; after ``commit`` the unit of work is spent."""
+
+    tenant_id: UUID
+    session: AsyncSession
+    emitted: list[Event]
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tenant_id: UUID,
+        *,
+        cipher: SecretCipher | None,
+        attempts: int = DEFAULT_CONNECT_ATTEMPTS,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.emitted = []
+        self._sessionmaker = sessionmaker
+        self._cipher = cipher
+        self._attempts = attempts
+        self._committed = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        async for attempt in connection_retrying(self._attempts):
+            with attempt:
+                self.session = await self._begin()
+        self._bind_repositories()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed:
+                if exc is None:
+                    await self.rollback()
+                else:
+                    # The handler's error is the one to see, not a rollback failing after it
+                    # (e.g. on a connection the same outage already broke).
+                    with contextlib.suppress(Exception):
+                        await self.rollback()
+        finally:
+            await self.session.close()
+
+    def emit(self, event: Event) -> None:
+        """Stage ``event`` in the outbox (written with the next flush, at the latest on commit)."""
+        self.outbox.stage(event=event)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self._committed = True
+
+    async def rollback(self) -> None:
+        # Nothing of a rolled-back transaction may be published, even if the rollback fails.
+        self.emitted.clear()
+        await self.session.rollback()
+
+    async def _begin(self) -> AsyncSession:
+        session = self._sessionmaker()
+        try:
+            await session.execute(
+                text("SELECT set_config('app.tenant_id', :tenant, true)"),
+                {"tenant": str(self.tenant_id)},
+            )
+        except BaseException:
+            await session.close()
+            raise
+        return session
+
+    def _bind_repositories(self) -> None:
+        session, tenant = self.session, self.tenant_id
+        self.inbox = InboxRepository(session, tenant)
+        self.outbox = OutboxRepository(session, tenant, self.emitted)
+        self.webhook_events = WebhookEventRepository(session, tenant)
+        self.comms_events = CommsEventRepository(session, tenant)
+        self.tenants = TenantRepository(session, tenant)
+        self.properties = PropertyRepository(session, tenant)
+        self.assistant_profiles = AssistantProfileRepository(session, tenant)
+        self.channels = ChannelRepository(session, tenant, self._cipher)
+        self.alert_targets = AlertTargetRepository(session, tenant, self._cipher)
+        self.guests = GuestRepository(session, tenant)
+        self.reservations = ReservationRepository(session, tenant)
+        self.conversations = ConversationRepository(session, tenant)
+        self.messages = MessageRepository(session, tenant)
+        self.knowledge = KnowledgeRepository(session, tenant)
+        self.ai_settings = AiSettingsRepository(session, tenant)
+        self.prompts = PromptRepository(session, tenant)
+        self.notifications = NotificationRepository(session, tenant)
+        self.templates = TemplateRepository(session, tenant)
+        self.triggers = TriggerRepository(session, tenant)
+        self.staff = StaffRepository(session, tenant)
+
+
+class UnitOfWorkFactory:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        cipher: SecretCipher | None = None,
+        connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.cipher = cipher
+        self._attempts = connect_attempts
+
+    @classmethod
+    def from_settings(cls, settings: FactorySettings) -> UnitOfWorkFactory:
+        """Connects as the restricted application role (``settings.database_url``)."""
+        engine = create_engine(
+            settings.database_url, schema=settings.db_schema, pool_size=settings.db_pool_size
+        )
+        return cls(create_sessionmaker(engine), cipher=SecretCipher.from_settings(settings))
+
+    def __call__(self, tenant_id: UUID) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker, tenant_id, cipher=self.cipher, attempts=self._attempts)
+
+    def system(self) -> SystemGateway:
+        return SystemGateway(self.sessionmaker, attempts=self._attempts)
+
+    async def mark_published(self, *, tenant_id: UUID, event_ids: Sequence[UUID]) -> None:
+        """After publishing a committed transaction's events: the relay need not send them."""
+        if not event_ids:
+            return
+        async with self(tenant_id) as uow:
+            await uow.outbox.mark_published(event_ids=event_ids)
+            await uow.commit()
+
+    async def dispose(self) -> None:
+        bind = self.sessionmaker.kw.get("bind")
+        if bind is not None:
+            await bind.dispose()
