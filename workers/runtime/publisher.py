@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import aio_pika
@@ -67,18 +67,27 @@ class Publisher:
         self, events: Iterable[Event], *, headers: Mapping[str, Any] | None = None
     ) -> None:
         """Publish all events, pipelining their confirms; raise if any one is not confirmed."""
+        await self._confirmed(
+            [(build_message(event, headers=headers), event.routing_key) for event in events],
+            direct=False,
+        )
+
+    async def send_to_queue(self, message: aio_pika.Message, *, queue: str) -> None:
+        """Publish a prepared message straight to one queue (through the default exchange),
+        confirmed and mandatory: a queue that does not exist raises ``PublishFailed``."""
+        await self._confirmed([(message, queue)], direct=True)
+
+    async def _confirmed(
+        self, messages: Sequence[tuple[aio_pika.Message, str]], *, direct: bool
+    ) -> None:
         try:
             await self.connect()
-            exchange = self._exchange
-            assert exchange is not None
+            assert self._exchange is not None
+            assert self._channel is not None
+            exchange = self._channel.default_exchange if direct else self._exchange
             pending = [
-                exchange.publish(
-                    build_message(event, headers=headers),
-                    routing_key=event.routing_key,
-                    mandatory=True,
-                    timeout=self._timeout,
-                )
-                for event in events
+                exchange.publish(message, routing_key=key, mandatory=True, timeout=self._timeout)
+                for message, key in messages
             ]
             results = await asyncio.wait_for(
                 asyncio.gather(*pending, return_exceptions=True), self._timeout

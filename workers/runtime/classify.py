@@ -1,0 +1,71 @@
+"""Sorting exceptions a handler let through: a database that went away, a tenant that never was.
+
+Drivers wrap one another's errors (asyncpg inside SQLAlchemy's DBAPI wrappers), so both walk
+the cause/context chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import asyncpg
+from sqlalchemy import exc as sa_exc
+
+from persistence.retry import is_connection_error
+
+# Raised by asyncpg itself when it is used without SQLAlchemy's wrappers around it.
+_DRIVER_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    sa_exc.TimeoutError,  # no connection free in the pool
+)
+
+
+class DatabaseUnavailable(Exception):
+    """Opening a unit of work failed for want of a connection (raised by the runner, whose
+    driver lets a refused connection through as a bare ``OSError``)."""
+
+
+_DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable,
+    sa_exc.SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """The database (or the network to it) failed, not the statement: worth retrying without
+    spending one of the event's attempts. Only failures that came through the database driver
+    count, so a handler's own network call to a provider that is down still spends attempts."""
+    chain = list(_chain(exc))
+    if not any(isinstance(error, _DATABASE_ERRORS) for error in chain):
+        return False
+    return any(
+        is_connection_error(error) or isinstance(error, _DRIVER_CONNECTION_ERRORS)
+        for error in chain
+    )
+
+
+def is_unknown_tenant(exc: BaseException) -> bool:
+    """A row could not reference its tenant: the event names a tenant that does not exist."""
+    for error in _chain(exc):
+        constraint = getattr(error, "constraint_name", None) or ""
+        if getattr(error, "sqlstate", None) == FOREIGN_KEY_VIOLATION and constraint.endswith(
+            "_tenant_id_tenants"
+        ):
+            return True
+    return False

@@ -1,0 +1,225 @@
+"""Handling one delivery: decode, apply exactly once, then ack, retry or dead-letter.
+
+The order is what makes an at-least-once broker give exactly-once effects:
+
+1. the inbox row, the handler's rows and its outbox rows commit in one transaction;
+2. the events it emitted are published (confirmed) and marked published; a failure here loses
+   nothing, because the outbox relay publishes whatever stayed unmarked;
+3. only then is the delivery acked. A crash anywhere before the ack means a redelivery, which
+   finds its inbox row and is acked without effect.
+
+A failed delivery is copied to a retry tier or to the dead-letter queue, confirmed, before the
+original is acked, so a crash between the two leaves a duplicate (absorbed by the inbox) and
+never a loss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aio_pika.abc import AbstractIncomingMessage
+from pydantic import ValidationError
+from structlog.contextvars import bound_contextvars
+
+from domain.events import Event, decode
+from persistence.retry import is_connection_error
+from workers.logging import get_logger
+from workers.runtime import headers as h
+from workers.runtime.classify import DatabaseUnavailable, is_connection_failure, is_unknown_tenant
+from workers.runtime.consumer import Consumer
+from workers.runtime.errors import DeadLetterReason, PermanentError
+from workers.runtime.metrics import (
+    DEAD_LETTERED,
+    DUPLICATES,
+    HANDLER_SECONDS,
+    IN_FLIGHT,
+    PROCESSED,
+    PUBLISH_DEFERRED,
+    RETRIED,
+)
+from workers.runtime.publisher import Publisher
+from workers.runtime.topology import ConsumerQueues
+
+if TYPE_CHECKING:
+    from persistence.uow import UnitOfWorkFactory
+
+log = get_logger("frontdesk.runtime")
+
+
+class Undeliverable(Exception):
+    """The body cannot become an event of this consumer; no retry can change that."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def decode_for(consumer: Consumer, body: bytes) -> Event:
+    """The typed event in ``body``, or ``Undeliverable`` saying why not."""
+    try:
+        event: Event = decode(body)
+    except ValidationError as exc:
+        invalid_json = any(error["type"] == "json_invalid" for error in exc.errors())
+        reason = DeadLetterReason.UNDECODABLE if invalid_json else DeadLetterReason.SCHEMA
+        raise Undeliverable(reason, str(exc)) from exc
+    except ValueError as exc:
+        raise Undeliverable(DeadLetterReason.UNDECODABLE, str(exc)) from exc
+    if not isinstance(event, consumer.event_types):
+        raise Undeliverable(
+            DeadLetterReason.UNEXPECTED_TYPE,
+            f"{consumer.name} does not take {type(event).__name__} ({event.routing_key})",
+        )
+    return event
+
+
+class DeliveryProcessor:
+    """The callback a consumer's queue delivers to."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        queues: ConsumerQueues,
+        uow_factory: UnitOfWorkFactory,
+        publisher: Publisher,
+    ) -> None:
+        self.consumer = consumer
+        self.queues = queues
+        self.uow_factory = uow_factory
+        self.publisher = publisher
+
+    async def __call__(self, message: AbstractIncomingMessage) -> None:
+        attempt = h.attempt_of(message.headers)
+        gauge = IN_FLIGHT.labels(self.consumer.name)
+        gauge.inc()
+        try:
+            with bound_contextvars(consumer=self.consumer.name, attempt=attempt):
+                await self._process(message, attempt)
+        finally:
+            gauge.dec()
+
+    async def _process(self, message: AbstractIncomingMessage, attempt: int) -> None:
+        try:
+            event = decode_for(self.consumer, message.body)
+        except Undeliverable as exc:
+            await self._dead_letter(message, exc.reason, exc, event=None)
+            return
+        with bound_contextvars(tenant_id=str(event.tenant_id), event_id=str(event.event_id)):
+            started = time.perf_counter()
+            try:
+                emitted = await self._apply(event)
+            except PermanentError as exc:
+                await self._dead_letter(message, DeadLetterReason.PERMANENT, exc, event=event)
+            except Exception as exc:
+                await self._failed(message, attempt, exc, event)
+            else:
+                HANDLER_SECONDS.labels(self.consumer.name).observe(time.perf_counter() - started)
+                if emitted is None:
+                    DUPLICATES.labels(self.consumer.name).inc()
+                else:
+                    PROCESSED.labels(self.consumer.name).inc()
+                    await self._publish(event, emitted)
+                await self._settle(message.ack, "ack")
+
+    async def _apply(self, event: Event) -> list[Event] | None:
+        """Run the handler once per event; None when the inbox says it already ran."""
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                uow = await stack.enter_async_context(self.uow_factory(event.tenant_id))
+            except Exception as exc:
+                if is_connection_error(exc):
+                    raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+                raise
+            if not await uow.inbox.record(consumer=self.consumer.name, event_id=event.event_id):
+                return None
+            await self.consumer.handle(event, uow)
+            emitted = list(uow.emitted)
+            await uow.commit()
+        return emitted
+
+    async def _publish(self, event: Event, emitted: list[Event]) -> None:
+        if not emitted:
+            return
+        try:
+            await self.publisher.publish_many(emitted)
+            await self.uow_factory.mark_published(
+                tenant_id=event.tenant_id, event_ids=[e.event_id for e in emitted]
+            )
+        except Exception as exc:
+            # Committed already: the relay publishes what stayed unmarked.
+            PUBLISH_DEFERRED.labels(self.consumer.name).inc()
+            log.warning("publish deferred to the outbox relay", error=repr(exc))
+
+    async def _failed(
+        self, message: AbstractIncomingMessage, attempt: int, exc: Exception, event: Event
+    ) -> None:
+        if is_unknown_tenant(exc):
+            await self._dead_letter(message, DeadLetterReason.UNKNOWN_TENANT, exc, event=event)
+        elif is_connection_failure(exc):
+            # The database being away says nothing about the event: keep its attempts.
+            await self._retry(message, attempt, next_attempt=attempt, exc=exc)
+        elif attempt >= self.consumer.max_attempts:
+            await self._dead_letter(message, DeadLetterReason.RETRIES_EXHAUSTED, exc, event=event)
+        else:
+            await self._retry(message, attempt, next_attempt=attempt + 1, exc=exc)
+
+    async def _retry(
+        self, message: AbstractIncomingMessage, attempt: int, *, next_attempt: int, exc: Exception
+    ) -> None:
+        queue, tier = self.queues.retry_for(attempt)
+        headers = self._failure_headers(message, exc)
+        headers.pop(h.REASON, None)
+        headers[h.ATTEMPT] = next_attempt
+        log.warning("handler failed; retrying", tier=tier, exc_info=exc)
+        if await self._forward(message, headers, queue):
+            RETRIED.labels(self.consumer.name, tier).inc()
+
+    async def _dead_letter(
+        self,
+        message: AbstractIncomingMessage,
+        reason: str,
+        exc: BaseException,
+        *,
+        event: Event | None,
+    ) -> None:
+        headers = self._failure_headers(message, exc)
+        headers[h.REASON] = reason
+        headers[h.DEAD_AT] = h.now_iso()
+        if event is not None:
+            headers.setdefault(h.TENANT, str(event.tenant_id))
+        log.error("dead-lettered", reason=reason, exc_info=exc)
+        if await self._forward(message, headers, self.queues.dead):
+            DEAD_LETTERED.labels(self.consumer.name, reason).inc()
+
+    def _failure_headers(
+        self, message: AbstractIncomingMessage, exc: BaseException
+    ) -> dict[str, Any]:
+        headers = h.own_headers(message.headers)
+        headers[h.CONSUMER] = self.consumer.name
+        headers[h.ROUTING_KEY] = h.original_routing_key(message, message.routing_key)
+        headers.setdefault(h.FIRST_FAILURE, h.now_iso())
+        headers[h.ERROR] = h.short_traceback(exc)
+        return headers
+
+    async def _forward(
+        self, message: AbstractIncomingMessage, headers: dict[str, Any], queue: str
+    ) -> bool:
+        """Copy the delivery to ``queue`` (confirmed), then ack it; requeue it if the copy
+        could not be made, so it is never lost."""
+        try:
+            await self.publisher.send_to_queue(h.copy_message(message, headers), queue=queue)
+        except Exception as exc:
+            log.error("could not move delivery; requeueing it", queue=queue, error=repr(exc))
+            await self._settle(lambda: message.nack(requeue=True), "nack")
+            return False
+        await self._settle(message.ack, "ack")
+        return True
+
+    async def _settle(self, settle: Callable[[], Awaitable[None]], what: str) -> None:
+        try:
+            await settle()
+        except Exception as exc:
+            # The channel died with the delivery: the broker redelivers it, the inbox absorbs it.
+            log.info(f"{what} lost with the channel; the broker will redeliver", error=repr(exc))
