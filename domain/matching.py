@@ -42,6 +42,8 @@ CONFIDENCE_STEEPNESS = 12.0
 # Relative lead over the runner-up needed for full confidence; a smaller lead scales it down,
 # down to zero for a tie, because a tie means the message is ambiguous.
 FULL_CONFIDENCE_MARGIN = 0.3
+# Fuzzy similarity (0-1) at which the message is taken to be one of an entry's own phrasings.
+EXACT_PHRASE = 0.97
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ class KnowledgeMatcher:
         top_bm25 = max(bm25)
         if top_bm25 <= 0.0:
             return []
-        scored: list[tuple[float, float, _Indexed]] = []
+        scored: list[tuple[float, float, _Indexed, float]] = []
         for item, raw in zip(self._indexed, bm25, strict=True):
             if raw <= 0.0:
                 continue
@@ -122,14 +124,19 @@ class KnowledgeMatcher:
             coverage = covered / total_weight
             similarity = max(fuzz.token_sort_ratio(query_phrase, p) for p in item.phrases) / 100
             relevance = COVERAGE_WEIGHT * coverage + FUZZY_WEIGHT * similarity
-            scored.append((relevance, raw, item))
-        scored.sort(key=lambda triple: (triple[0], triple[1]), reverse=True)
+            scored.append((relevance, raw, item, similarity))
+        scored.sort(key=lambda row: (row[0], row[1]), reverse=True)
         matches: list[Match] = []
-        for position, (relevance, _, item) in enumerate(scored[:limit]):
+        for position, (relevance, _, item, similarity) in enumerate(scored[:limit]):
             # Every entry is measured against the one ranked below it; for the best that is the
             # runner-up.
-            runner_up = scored[position + 1][0] if position + 1 < len(scored) else 0.0
+            below = scored[position + 1] if position + 1 < len(scored) else None
+            runner_up = below[0] if below else 0.0
             margin = (relevance - runner_up) / relevance if relevance > 0 else 0.0
+            if similarity >= EXACT_PHRASE and (below is None or below[3] < EXACT_PHRASE):
+                # The guest wrote one of this entry's own phrasings and of no other entry's:
+                # a near neighbour ("check-in" vs "check-out") does not make that ambiguous.
+                margin = 1.0
             matches.append(
                 Match(item.entry, round(relevance, 4), _confidence(relevance, margin))
             )

@@ -17,7 +17,9 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 DIRECTIONS = ("inbound", "outbound")
 SENDER_TYPES = ("guest", "staff", "bot", "system")
 CONTENT_TYPES = ("text", "image", "audio", "video", "document", "location", "contact", "template")
-MESSAGE_STATUSES = ("pending", "sent", "delivered", "read", "failed")
+# "cancelled": a drafted auto-reply dropped before sending (staff answered or took over).
+MESSAGE_STATUSES = ("pending", "sent", "delivered", "read", "failed", "cancelled")
+AI_DECISIONS = ("reply", "escalate", "skip")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 
 
@@ -45,6 +47,7 @@ class Conversation(Base, TenantOwned):
         tenant_fk("channel_id", "channels"),
         tenant_fk("assignee_id", "users", ondelete="SET NULL"),
         tenant_fk("team_id", "teams", ondelete="SET NULL"),
+        tenant_fk("reservation_id", "reservations", ondelete="SET NULL"),
         one_of("status", CONVERSATION_STATUSES),
         one_of("priority", PRIORITIES),
     )
@@ -55,6 +58,8 @@ class Conversation(Base, TenantOwned):
     priority: Mapped[str] = mapped_column(server_default=text("'normal'"))
     assignee_id: Mapped[UUID | None]
     team_id: Mapped[UUID | None]
+    # The stay the guest wrote about, linked when a reservation matches at first contact.
+    reservation_id: Mapped[UUID | None]
     subject: Mapped[str | None]
     human_takeover: Mapped[bool] = mapped_column(server_default=text("false"))
     snoozed_until: Mapped[datetime | None]
@@ -98,6 +103,7 @@ class Message(Base, TenantOwned):
         one_of("content_type", CONTENT_TYPES),
         one_of("status", MESSAGE_STATUSES),
         one_of("sentiment_label", SENTIMENT_LABELS, nullable=True),
+        one_of("ai_decision", AI_DECISIONS, nullable=True),
         check("sentiment_score", "sentiment_score IS NULL OR sentiment_score BETWEEN -1 AND 1"),
         # Outbound rows always say when they may go (now, for an immediate send); inbound never.
         check("send_after_outbound_only", "(direction = 'outbound') = (send_after IS NOT NULL)"),
@@ -126,6 +132,10 @@ class Message(Base, TenantOwned):
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
     in_reply_to_id: Mapped[UUID | None]
     template_id: Mapped[UUID | None]
+    # What the assistant decided for an inbound message, and why (auto-reply's audit trail).
+    ai_decision: Mapped[str | None]
+    ai_decision_reason: Mapped[str | None]
+    ai_decided_at: Mapped[datetime | None]
 
 
 class MediaFile(Base, TenantOwned):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import Conversation, ConversationEvent
-from persistence.models.conversations import CONVERSATION_STATUSES, OPEN_STATUSES
+from persistence.models.conversations import CONVERSATION_STATUSES, OPEN_STATUSES, PRIORITIES
 from persistence.repositories.base import NotFoundError, Repository
 
 # Matches the partial unique index uq_conversations_open_per_guest_channel.
@@ -89,6 +89,33 @@ class ConversationRepository(Repository):
                 last_message_at=func.greatest(Conversation.last_message_at, at),
                 updated_at=func.now(),
             )
+        )
+
+    async def link_reservation(self, *, conversation_id: UUID, reservation_id: UUID) -> None:
+        """Attach the stay the guest wrote about, unless one is attached already."""
+        await self.session.execute(
+            update(Conversation)
+            .where(
+                Conversation.tenant_id == self.tenant_id,
+                Conversation.id == conversation_id,
+                Conversation.reservation_id.is_(None),
+            )
+            .values(reservation_id=reservation_id, updated_at=func.now())
+        )
+
+    async def raise_priority(self, *, conversation_id: UUID, priority: str) -> None:
+        """Raise the priority (never lower it: an urgent conversation stays urgent)."""
+        if priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {priority!r}")
+        lower = PRIORITIES[: PRIORITIES.index(priority)]
+        await self.session.execute(
+            update(Conversation)
+            .where(
+                Conversation.tenant_id == self.tenant_id,
+                Conversation.id == conversation_id,
+                Conversation.priority.in_(lower),
+            )
+            .values(priority=priority, updated_at=func.now())
         )
 
     async def set_status(

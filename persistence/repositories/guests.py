@@ -106,6 +106,20 @@ class GuestRepository(Repository):
         await self.session.flush()
         return row
 
+    async def handle_for(self, *, guest_id: UUID, kind: str) -> str | None:
+        """The guest's handle on a channel kind (where a reply to them goes), if any."""
+        statement = (
+            select(GuestIdentity.handle)
+            .where(
+                GuestIdentity.tenant_id == self.tenant_id,
+                GuestIdentity.guest_id == guest_id,
+                GuestIdentity.kind == kind,
+            )
+            .order_by(GuestIdentity.created_at)
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     async def list_identities(self, *, guest_id: UUID) -> list[GuestIdentity]:
         statement = select(GuestIdentity).where(
             GuestIdentity.tenant_id == self.tenant_id, GuestIdentity.guest_id == guest_id
@@ -138,6 +152,23 @@ class ReservationRepository(Repository):
         self._stage(row)
         await self.session.flush()
         return row
+
+    async def current(self, *, guest_id: UUID, property_id: UUID, on: date) -> Reservation | None:
+        """The guest's stay at this property that covers ``on`` (arrival day to departure day)."""
+        statement = (
+            select(Reservation)
+            .where(
+                Reservation.tenant_id == self.tenant_id,
+                Reservation.guest_id == guest_id,
+                Reservation.property_id == property_id,
+                Reservation.check_in <= on,
+                Reservation.check_out >= on,
+                Reservation.status.in_(("tentative", "confirmed", "checked_in")),
+            )
+            .order_by(Reservation.check_in.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def list_arriving(self, *, check_in: date) -> list[Reservation]:
         """Confirmed stays arriving on ``check_in`` (the scheduler's pre-arrival messages)."""

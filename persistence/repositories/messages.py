@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.events import DeliveryStatus
-from persistence.models import Message
+from persistence.models import MediaFile, Message
 from persistence.repositories.base import Repository
 
 # Which statuses each status may follow: a late "sent" callback never undoes "delivered".
@@ -81,6 +81,27 @@ class MessageRepository(Repository):
             )
         ).scalar_one_or_none()
         return await self._get(Message, inserted) if inserted is not None else None
+
+    async def attach_media(
+        self,
+        *,
+        message_id: UUID,
+        url: str,
+        mime_type: str | None = None,
+        file_name: str | None = None,
+        caption: str | None = None,
+    ) -> MediaFile:
+        row = MediaFile(
+            tenant_id=self.tenant_id,
+            message_id=message_id,
+            url=url,
+            mime_type=mime_type,
+            file_name=file_name,
+            caption=caption,
+        )
+        self._stage(row)
+        await self.session.flush()
+        return row
 
     async def add_outbound(
         self,
@@ -177,6 +198,73 @@ class MessageRepository(Repository):
             .returning(Message.id)
         )
         return result.scalar_one_or_none() is not None
+
+    async def advance_by_provider_id(
+        self,
+        *,
+        channel_id: UUID,
+        provider_message_id: str,
+        status: DeliveryStatus | str,
+        at: datetime,
+        error: str | None = None,
+    ) -> Message | None:
+        """Apply a provider's status callback; the message if its status moved, else None."""
+        message = await self.find_by_provider_id(
+            channel_id=channel_id, provider_message_id=provider_message_id
+        )
+        if message is None or message.direction != "outbound":
+            return None
+        moved = await self.update_status(message_id=message.id, status=status, at=at, error=error)
+        if not moved:
+            return None
+        await self.session.refresh(message)
+        return message
+
+    async def defer(self, *, message_id: UUID, until: datetime, error: str) -> None:
+        """A send failed in a way worth retrying: count the attempt and wait until ``until``."""
+        await self.session.execute(
+            update(Message)
+            .where(
+                Message.tenant_id == self.tenant_id,
+                Message.id == message_id,
+                Message.status == "pending",
+            )
+            .values(
+                attempts=Message.attempts + 1,
+                send_after=until,
+                error=error[:2000],
+                updated_at=func.now(),
+            )
+        )
+
+    async def cancel(self, *, message_id: UUID, reason: str) -> bool:
+        """Drop a drafted message that was not sent; False if it already left."""
+        result = await self.session.execute(
+            update(Message)
+            .where(
+                Message.tenant_id == self.tenant_id,
+                Message.id == message_id,
+                Message.status == "pending",
+            )
+            .values(status="cancelled", error=reason[:2000], updated_at=func.now())
+            .returning(Message.id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def record_decision(
+        self, *, message_id: UUID, decision: str, reason: str, at: datetime
+    ) -> None:
+        """Write what the assistant decided for an inbound message, and why."""
+        await self.session.execute(
+            update(Message)
+            .where(Message.tenant_id == self.tenant_id, Message.id == message_id)
+            .values(
+                ai_decision=decision,
+                ai_decision_reason=reason[:2000],
+                ai_decided_at=at,
+                updated_at=func.now(),
+            )
+        )
 
     async def staff_replied_since(self, *, conversation_id: UUID, since: datetime) -> bool:
         """Whether staff wrote in the conversation after ``since`` (a queued reply is stale)."""

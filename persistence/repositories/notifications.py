@@ -60,6 +60,20 @@ class NotificationRepository(Repository):
         )
         return (await self.session.execute(statement)).scalar_one(), False
 
+    async def claim_due(self, *, notification_id: UUID) -> StaffNotification | None:
+        """Lock a notification whose alert is due; None if acknowledged, not due or locked."""
+        statement = (
+            select(StaffNotification)
+            .where(
+                StaffNotification.tenant_id == self.tenant_id,
+                StaffNotification.id == notification_id,
+                StaffNotification.status.in_(("pending", "sent")),
+                StaffNotification.next_alert_at <= func.now(),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     async def record_alert(
         self, *, notification_id: UUID, at: datetime, next_alert_at: datetime | None
     ) -> bool:

@@ -99,3 +99,20 @@ def test_matching_is_fast_enough_for_a_hot_consumer() -> None:
         big.best("Is there parking near the hotel for our car?")
     per_second = 500 / (time.perf_counter() - started)
     assert per_second > 1000, per_second
+
+
+def test_a_neighbour_does_not_make_an_entry_s_own_phrasing_ambiguous() -> None:
+    matcher = KnowledgeMatcher(
+        [
+            KnowledgeEntry("in", "check-in", "What time is check-in?", "From 15:00."),
+            KnowledgeEntry("out", "check-out", "What time is check-out?", "Until 11:00."),
+        ]
+    )
+    for text, expected in (("What time is check-in?", "in"), ("what time is check-out", "out")):
+        best = matcher.best(text)
+        assert best is not None
+        assert best.entry.id == expected
+        assert best.confidence >= 0.9
+    # Neither phrasing: "time" alone is still ambiguous between the two.
+    vague = matcher.best("what time?")
+    assert vague is None or vague.confidence < 0.5

@@ -46,7 +46,7 @@ class Publisher:
                 return
             self._connection = await aio_pika.connect_robust(self._amqp_url, timeout=self._timeout)
             channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-            self._channel = channel  # type: ignore[assignment]
+            self._channel = channel
             self._exchange = await channel.declare_exchange(
                 self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
             )

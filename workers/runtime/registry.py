@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from domain.events import Event
+from workers.consumers import PIPELINE
 from workers.runtime.consumer import Consumer
 from workers.runtime.runner import run_workers
 from workers.settings import Settings
@@ -40,9 +41,7 @@ def noop_consumer(settings: Settings) -> Consumer:
     )
 
 
-CONSUMERS: dict[str, Callable[[Settings], Consumer]] = {
-    "noop": noop_consumer,
-}
+CONSUMERS: dict[str, Callable[[Settings], Consumer]] = {"noop": noop_consumer, **PIPELINE}
 
 
 def build_consumers(names: list[str], settings: Settings) -> list[Consumer]:

@@ -1,0 +1,135 @@
+"""autoreply: answer from the knowledge base, escalate to staff, or do nothing — and say why.
+
+The decision itself is ``domain.autoreply.decide`` (pure); this handler gathers its inputs and
+records its outcome: a Reply becomes an outbound message with ``send_after``, an Escalate becomes
+``escalation.requested``, and every decision is written on the inbound message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from domain.autoreply import Escalate, Reply, decide
+from domain.events import (
+    AutoReplySkipped,
+    EscalationRequested,
+    MessageScored,
+    ReplyQueued,
+    SentimentLabel,
+)
+from domain.sentiment import SentimentResult
+from persistence.uow import UnitOfWork
+from workers.consumers.tenant_context import TenantContexts
+from workers.runtime.consumer import Consumer
+from workers.runtime.errors import PermanentError
+
+NAME = "autoreply"
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def handle(
+    event: MessageScored, uow: UnitOfWork, *, contexts: TenantContexts, clock: Clock = utc_now
+) -> None:
+    message = await uow.messages.get(message_id=event.message_id)
+    conversation = await uow.conversations.get(conversation_id=event.conversation_id)
+    if message is None or conversation is None:
+        raise PermanentError(f"message {event.message_id} or its conversation does not exist")
+    channel = await uow.channels.get(channel_id=conversation.channel_id)
+    assert channel is not None  # a composite foreign key guarantees it
+    place = await uow.properties.get(property_id=channel.property_id)
+    guest = await uow.guests.get(guest_id=conversation.guest_id)
+    context = await contexts.get(uow, timezone=place.timezone if place else "UTC")
+    now = clock()
+    text = message.content or ""
+    decision = decide(
+        text=text,
+        sentiment=SentimentResult(event.sentiment_score, SentimentLabel(event.sentiment_label)),
+        settings=context.ai_settings,
+        match=context.matcher.best(text) if text.strip() else None,
+        human_takeover=conversation.human_takeover,
+        now=now,
+        prompt_published=context.prompt_published,
+        guest_name=guest.full_name if guest else None,
+        assistant_name=context.assistant_name,
+        business_name=context.business_name,
+    )
+    if isinstance(decision, Reply):
+        reply = await uow.messages.add_outbound(
+            conversation_id=conversation.id,
+            channel_id=channel.id,
+            content=decision.text,
+            sender_type="bot",
+            send_after=decision.send_after,
+            in_reply_to_id=message.id,
+        )
+        detail = (
+            f"{decision.reason} item={decision.knowledge_entry_id}"
+            f" confidence={decision.confidence:.2f}"
+        )
+        await uow.messages.record_decision(
+            message_id=message.id, decision="reply", reason=detail, at=now
+        )
+        uow.emit(
+            ReplyQueued(
+                tenant_id=event.tenant_id,
+                message_id=reply.id,
+                conversation_id=conversation.id,
+                in_reply_to=message.id,
+                send_after=decision.send_after,
+            )
+        )
+    elif isinstance(decision, Escalate):
+        reason = decision.reason
+        detail = " ".join(
+            part
+            for part in (
+                f"category={decision.category}" if decision.category else "",
+                decision.detail,
+                f"confidence={decision.confidence:.2f}" if decision.confidence is not None else "",
+            )
+            if part
+        )
+        await uow.messages.record_decision(
+            message_id=message.id, decision="escalate", reason=f"{reason} {detail}".strip(), at=now
+        )
+        uow.emit(
+            EscalationRequested(
+                tenant_id=event.tenant_id,
+                conversation_id=conversation.id,
+                message_id=message.id,
+                reason=reason,
+                detail=detail,
+                urgent=decision.urgent,
+            )
+        )
+    else:
+        await uow.messages.record_decision(
+            message_id=message.id, decision="skip", reason=decision.reason, at=now
+        )
+        uow.emit(
+            AutoReplySkipped(
+                tenant_id=event.tenant_id,
+                message_id=message.id,
+                conversation_id=conversation.id,
+                reason=decision.reason,
+            )
+        )
+
+
+def consumer(*, contexts: TenantContexts | None = None, clock: Clock = utc_now) -> Consumer:
+    tenant_contexts = contexts or TenantContexts()
+
+    async def handle_scored(event: MessageScored, uow: UnitOfWork) -> None:
+        await handle(event, uow, contexts=tenant_contexts, clock=clock)
+
+    return Consumer(
+        name=NAME,
+        routing_keys=(MessageScored.routing_key,),
+        event_types=(MessageScored,),
+        handle=handle_scored,
+    )

@@ -1,0 +1,76 @@
+"""escalation: turn an escalation request into a staff notification, and record acknowledgements.
+
+The notification is due at once when urgent (an emergency is never held) and otherwise when the
+tenant's quiet hours end; the dispatcher sends it and re-alerts on a ladder until a staff member
+acknowledges it through the signed link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from domain.events import EscalationRequested, NotificationAcknowledged
+from domain.quiet_hours import quiet_hours_end
+from persistence.uow import UnitOfWork
+from workers.runtime.consumer import Consumer
+from workers.runtime.errors import PermanentError
+
+NAME = "escalation"
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def request(event: EscalationRequested, uow: UnitOfWork, *, now: datetime) -> None:
+    conversation = await uow.conversations.get(conversation_id=event.conversation_id)
+    if conversation is None:
+        raise PermanentError(f"conversation {event.conversation_id} does not exist")
+    due_at = now
+    if not event.urgent:
+        settings = await uow.ai_settings.get()
+        if settings is not None and settings.quiet_hours_start and settings.quiet_hours_end:
+            channel = await uow.channels.get(channel_id=conversation.channel_id)
+            place = await uow.properties.get(property_id=channel.property_id) if channel else None
+            due_at = quiet_hours_end(
+                now,
+                settings.quiet_hours_start,
+                settings.quiet_hours_end,
+                place.timezone if place else "UTC",
+            )
+    await uow.notifications.add(
+        conversation_id=conversation.id,
+        message_id=event.message_id,
+        type=event.reason,
+        urgent=event.urgent,
+        detail=event.detail,
+        next_alert_at=due_at,
+    )
+    await uow.conversations.raise_priority(
+        conversation_id=conversation.id, priority="urgent" if event.urgent else "high"
+    )
+
+
+async def acknowledge(event: NotificationAcknowledged, uow: UnitOfWork, *, now: datetime) -> None:
+    await uow.notifications.acknowledge(
+        notification_id=event.notification_id, at=now, acknowledged_by=event.acknowledged_by
+    )
+
+
+def consumer(*, clock: Clock = utc_now) -> Consumer:
+    async def handle(
+        event: EscalationRequested | NotificationAcknowledged, uow: UnitOfWork
+    ) -> None:
+        if isinstance(event, EscalationRequested):
+            await request(event, uow, now=clock())
+        else:
+            await acknowledge(event, uow, now=clock())
+
+    return Consumer(
+        name=NAME,
+        routing_keys=(EscalationRequested.routing_key, NotificationAcknowledged.routing_key),
+        event_types=(EscalationRequested, NotificationAcknowledged),
+        handle=handle,
+    )

@@ -1,0 +1,76 @@
+"""What autoreply needs to know about a tenant, loaded once and kept for a few seconds.
+
+Every scored message needs the tenant's AI settings, assistant name, published prompt and a
+knowledge matcher built over its items; reading and indexing them per message would dominate
+the consumer's cost. A change made by staff is seen within ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+from domain.autoreply import AiSettings
+from domain.matching import KnowledgeMatcher
+from persistence.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class TenantContext:
+    ai_settings: AiSettings
+    assistant_name: str | None
+    business_name: str | None
+    prompt_published: bool
+    matcher: KnowledgeMatcher
+
+
+class TenantContexts:
+    def __init__(self, *, ttl: float = 5.0, max_tenants: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max_tenants = max_tenants
+        self._entries: dict[UUID, tuple[float, TenantContext]] = {}
+
+    async def get(self, uow: UnitOfWork, *, timezone: str) -> TenantContext:
+        """The tenant's context; ``timezone`` is the property's, for quiet hours."""
+        now = time.monotonic()
+        cached = self._entries.get(uow.tenant_id)
+        if cached is None or now - cached[0] >= self._ttl:
+            if len(self._entries) >= self._max_tenants:
+                self._entries.clear()
+            cached = (now, await self._load(uow))
+            self._entries[uow.tenant_id] = cached
+        context = cached[1]
+        if context.ai_settings.timezone != timezone:
+            context = _with_timezone(context, timezone)
+        return context
+
+    @staticmethod
+    async def _load(uow: UnitOfWork) -> TenantContext:
+        row = await uow.ai_settings.get()
+        settings = AiSettings()
+        if row is not None:
+            settings = AiSettings(
+                auto_reply_enabled=row.auto_reply_enabled,
+                confidence_threshold=float(row.confidence_threshold),
+                response_delay_minutes=row.response_delay_minutes,
+                escalation_categories=tuple(row.escalation_categories),
+                quiet_hours_start=row.quiet_hours_start,
+                quiet_hours_end=row.quiet_hours_end,
+                negative_threshold=float(row.negative_sentiment_threshold),
+            )
+        tenant = await uow.tenants.get()
+        profile = await uow.assistant_profiles.get()
+        prompt = await uow.prompts.published()
+        entries = await uow.knowledge.list_entries()
+        return TenantContext(
+            ai_settings=settings,
+            assistant_name=profile.assistant_name if profile else None,
+            business_name=tenant.name if tenant else None,
+            prompt_published=prompt is not None,
+            matcher=KnowledgeMatcher(entries),
+        )
+
+
+def _with_timezone(context: TenantContext, timezone: str) -> TenantContext:
+    return replace(context, ai_settings=replace(context.ai_settings, timezone=timezone))

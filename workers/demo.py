@@ -1,0 +1,173 @@
+"""`frontdesk demo`: post signed sample webhooks to a running frontdesk and show their fate.
+
+For every demo channel it posts a question the knowledge base answers, a complaint and a
+question it cannot answer, signed the way the provider signs them, then follows each one
+through the database: stored, scored, replied / escalated / skipped and why, reply status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from bench.webhooks import BenchChannel, Webhook, build
+from domain.events import Provider
+from persistence.db import create_engine
+from persistence.demo.tenants import DEMO_TENANTS, DemoChannel, DemoTenant
+from workers.settings import Settings
+
+SAMPLES = (
+    "Hi! What time is check-in?",
+    "This is unacceptable, the room was dirty and nobody helped us. I want a refund!",
+    "Can you recommend a good dentist near the property?",
+)
+FOLLOW_SECONDS = 30.0
+
+OUTCOME_QUERY = text(
+    """
+    SELECT m.sentiment_label, m.sentiment_score, m.ai_decision, m.ai_decision_reason,
+           (SELECT r.status FROM messages r
+             WHERE r.tenant_id = m.tenant_id AND r.in_reply_to_id = m.id
+             ORDER BY r.created_at LIMIT 1) AS reply_status,
+           (SELECT n.status FROM staff_notifications n
+             WHERE n.tenant_id = m.tenant_id AND n.message_id = m.id
+             ORDER BY n.created_at LIMIT 1) AS alert_status
+      FROM messages m
+     WHERE m.direction = 'inbound' AND m.provider_message_id = :provider_message_id
+    """
+)
+
+
+@dataclass
+class Posted:
+    tenant: str
+    provider: Provider
+    text: str
+    webhook: Webhook
+    http_status: int
+
+
+def provider_account(channel: DemoChannel) -> str:
+    credentials = channel.credentials
+    if channel.provider is Provider.GREEN_API:
+        return credentials["id_instance"]
+    if channel.provider is Provider.WHATSAPP_CLOUD:
+        return credentials["phone_number_id"]
+    if channel.provider is Provider.TELEGRAM:
+        return credentials["bot_token"].split(":", 1)[0]
+    return ""
+
+
+def sample_channel(tenant: DemoTenant, number: int, channel: DemoChannel) -> BenchChannel:
+    return BenchChannel(
+        tenant=number,
+        provider=channel.provider.value,
+        public_id=str(tenant.public_id(channel.provider)),
+        webhook_secret=channel.webhook_secret,
+        address=channel.address,
+        provider_account=provider_account(channel),
+    )
+
+
+async def post_samples(client: httpx.AsyncClient, settings: Settings) -> list[Posted]:
+    posted = []
+    seq = int(time.time() * 1000) % 10_000_000 * 10
+    for number, tenant in enumerate(DEMO_TENANTS):
+        for channel in tenant.channels:
+            target = sample_channel(tenant, number, channel)
+            for sample in SAMPLES:
+                seq += 1
+                webhook = build(target, seq=seq, text=sample, base_url=settings.public_base_url)
+                response = await client.post(
+                    webhook.path, content=webhook.body, headers=webhook.headers
+                )
+                posted.append(
+                    Posted(tenant.slug, channel.provider, sample, webhook, response.status_code)
+                )
+    return posted
+
+
+async def follow(
+    settings: Settings, posted: list[Posted]
+) -> list[tuple[Posted, dict[str, object]]]:
+    """Wait (up to FOLLOW_SECONDS) until each accepted message has a decision."""
+    engine = create_engine(settings.migration_database_url, schema=settings.db_schema)
+    outcomes: dict[str, dict[str, object]] = {}
+    deadline = time.monotonic() + FOLLOW_SECONDS
+    try:
+        async with engine.connect() as connection:
+            while True:
+                for item in posted:
+                    key = item.webhook.provider_message_id
+                    if item.http_status != 200 or outcomes.get(key, {}).get("ai_decision"):
+                        continue
+                    row = (
+                        (await connection.execute(OUTCOME_QUERY, {"provider_message_id": key}))
+                        .mappings()
+                        .first()
+                    )
+                    await connection.commit()
+                    if row is not None:
+                        outcomes[key] = dict(row)
+                waiting = [
+                    p
+                    for p in posted
+                    if p.http_status == 200
+                    and not outcomes.get(p.webhook.provider_message_id, {}).get("ai_decision")
+                ]
+                if not waiting or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+    return [(p, outcomes.get(p.webhook.provider_message_id, {})) for p in posted]
+
+
+def render(results: list[tuple[Posted, dict[str, object]]]) -> Table:
+    table = Table(title="What became of each sample webhook")
+    for column in ("tenant", "provider", "message", "HTTP", "stored", "sentiment", "decision"):
+        table.add_column(column, overflow="fold")
+    for posted, outcome in results:
+        sentiment = (
+            f"{outcome['sentiment_label']} ({float(outcome['sentiment_score']):+.2f})"  # type: ignore[arg-type]
+            if outcome.get("sentiment_label")
+            else "-"
+        )
+        decision = "-"
+        if outcome.get("ai_decision"):
+            decision = f"{outcome['ai_decision']}: {outcome['ai_decision_reason']}"
+            if outcome.get("reply_status"):
+                decision += f" [reply {outcome['reply_status']}]"
+            if outcome.get("alert_status"):
+                decision += f" [staff alert {outcome['alert_status']}]"
+        table.add_row(
+            posted.tenant,
+            posted.provider.value,
+            posted.text[:48],
+            str(posted.http_status),
+            "yes" if outcome else "no",
+            sentiment,
+            decision,
+        )
+    return table
+
+
+async def run_demo(settings: Settings, *, base_url: str) -> int:
+    console = Console()
+    async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+        try:
+            posted = await post_samples(client, settings)
+        except httpx.ConnectError:
+            console.print(f"[red]No frontdesk ingress at {base_url}: start `frontdesk up` first.")
+            return 1
+    console.print(f"posted {len(posted)} signed webhooks; following them through the pipeline…")
+    results = await follow(settings, posted)
+    console.print(render(results))
+    decided = sum(1 for _, outcome in results if outcome.get("ai_decision"))
+    return 0 if decided == len(results) else 1

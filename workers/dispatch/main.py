@@ -1,0 +1,81 @@
+"""`frontdesk dispatcher`: the loop that sends due outbound messages and staff alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import UTC, datetime
+
+import structlog
+
+from persistence.directory import ChannelDirectory
+from persistence.uow import UnitOfWorkFactory
+from workers.dispatch.alerts import AlertDispatcher
+from workers.dispatch.outbound import OutboundDispatcher
+from workers.ingress.channels import CachedChannels
+from workers.providers.registry import build_senders, http_client
+from workers.runtime.publisher import Publisher
+from workers.settings import Settings
+
+log = structlog.get_logger(__name__)
+IDLE_POLL_SECONDS = 0.25
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run_dispatcher(settings: Settings, stop: asyncio.Event) -> None:
+    uow_factory = UnitOfWorkFactory.from_settings(settings)
+    directory = ChannelDirectory.from_settings(settings)
+    routes = CachedChannels(directory, ttl=settings.channel_cache_seconds)
+    publisher = Publisher(
+        settings.amqp_url, settings.exchange, timeout=settings.publish_timeout_seconds
+    )
+    client = http_client()
+    senders = build_senders(client)
+    outbound = OutboundDispatcher(
+        uow_factory=uow_factory,
+        senders=senders,
+        routes=routes.lookup,
+        clock=utc_now,
+        publish=publisher.publish_many,
+    )
+    alerts = AlertDispatcher(
+        uow_factory=uow_factory,
+        senders=senders,
+        routes=routes.lookup,
+        http=client,
+        signing_key=settings.signing_key.get_secret_value().encode(),
+        public_base_url=settings.public_base_url,
+        clock=utc_now,
+    )
+    log.info("dispatcher started")
+    try:
+        while not stop.is_set():
+            try:
+                busy = len(await outbound.dispatch_due()) + await alerts.alert_due()
+            except Exception:  # the database or broker is away: log once per sweep, go on
+                log.exception("dispatch sweep failed")
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), IDLE_POLL_SECONDS)
+    finally:
+        await client.aclose()
+        await publisher.close()
+        await directory.close()
+        await uow_factory.dispose()
+        log.info("dispatcher stopped")
+
+
+def dispatcher_main(settings: Settings) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_dispatcher(settings, stop)
+
+    asyncio.run(main())
