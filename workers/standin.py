@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import deque
 from email import message_from_bytes
 from typing import Any
@@ -60,8 +61,23 @@ def create_app() -> FastAPI:
 
     @app.post("/telegram/{path:path}")
     async def telegram(path: str, request: Request) -> dict[str, Any]:
-        await record("telegram", request)
-        return {"ok": True, "result": {"message_id": next(_ids), "date": 0}}
+        entry = await record("telegram", request)
+        chat_id = entry["body"].get("chat_id")
+        return {
+            "ok": True,
+            "result": {
+                "message_id": next(_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": entry["body"].get("text", ""),
+            },
+        }
+
+    @app.post("/staff-alerts")
+    async def staff_alerts(request: Request) -> dict[str, Any]:
+        """A Slack-compatible incoming webhook for staff alerts."""
+        await record("staff_webhook", request)
+        return {"ok": True}
 
     @app.get("/sent")
     async def list_sent() -> list[dict[str, Any]]:

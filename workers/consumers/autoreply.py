@@ -1,8 +1,9 @@
 """autoreply: answer from the knowledge base, escalate to staff, or do nothing — and say why.
 
 The decision itself is ``domain.autoreply.decide`` (pure); this handler gathers its inputs and
-records its outcome: a Reply becomes an outbound message with ``send_after``, an Escalate becomes
-``escalation.requested``, and every decision is written on the inbound message.
+records its outcome: a Reply becomes an outbound message with ``send_after`` (the dispatcher
+picks it up from there), an Escalate becomes ``escalation.requested``, and every decision, with
+its reason, is written on the inbound message.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from datetime import UTC, datetime
 
 from domain.autoreply import Escalate, Reply, decide
 from domain.events import (
-    AutoReplySkipped,
     EscalationRequested,
     MessageScored,
-    ReplyQueued,
     SentimentLabel,
 )
 from domain.sentiment import SentimentResult
@@ -59,7 +58,7 @@ async def handle(
         business_name=context.business_name,
     )
     if isinstance(decision, Reply):
-        reply = await uow.messages.add_outbound(
+        await uow.messages.add_outbound(
             conversation_id=conversation.id,
             channel_id=channel.id,
             content=decision.text,
@@ -73,15 +72,6 @@ async def handle(
         )
         await uow.messages.record_decision(
             message_id=message.id, decision="reply", reason=detail, at=now
-        )
-        uow.emit(
-            ReplyQueued(
-                tenant_id=event.tenant_id,
-                message_id=reply.id,
-                conversation_id=conversation.id,
-                in_reply_to=message.id,
-                send_after=decision.send_after,
-            )
         )
     elif isinstance(decision, Escalate):
         reason = decision.reason
@@ -110,14 +100,6 @@ async def handle(
     else:
         await uow.messages.record_decision(
             message_id=message.id, decision="skip", reason=decision.reason, at=now
-        )
-        uow.emit(
-            AutoReplySkipped(
-                tenant_id=event.tenant_id,
-                message_id=message.id,
-                conversation_id=conversation.id,
-                reason=decision.reason,
-            )
         )
 
 

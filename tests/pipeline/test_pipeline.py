@@ -1,0 +1,214 @@
+"""End to end: signed webhooks through the real ingress, RabbitMQ, consumers, dispatcher and
+PostgreSQL, to replies at the provider stand-in and alerts at the staff webhook."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from tests.conftest import MakeTenant
+from tests.pipeline.conftest import System, eventually, quiet_hours_around_now
+
+QUESTION = "What are your opening hours?"
+OPENING_HOURS = "open Tuesday to Sunday"
+
+
+async def test_a_question_the_knowledge_base_answers_gets_one_reply(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    guest = await system.tenant(make_tenant)
+    webhook = await guest.say(QUESTION)
+
+    message = await system.decided(webhook)
+    assert message["ai_decision"] == "reply", message["ai_decision_reason"]
+    assert message["sentiment_label"] is not None
+
+    async def sent() -> list[dict[str, object]]:
+        replies = await system.replies(message["id"])
+        return replies if replies and replies[0]["status"] == "sent" else []
+
+    [reply] = await eventually(sent)
+    assert OPENING_HOURS in reply["content"]
+    assert reply["sender_type"] == "bot"
+    chat_id = webhook.provider_message_id.split(":")[0]
+    outbound = [
+        entry
+        for entry in system.sent_to_provider("telegram")
+        if str(entry["body"]["chat_id"]) == chat_id and OPENING_HOURS in entry["body"]["text"]
+    ]
+    assert len(outbound) == 1
+
+
+async def test_the_reply_waits_for_the_response_delay(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    guest = await system.tenant(make_tenant, response_delay_minutes=5)
+    webhook = await guest.say(QUESTION)
+    message = await system.decided(webhook)
+    [reply] = await system.replies(message["id"])
+    delay = reply["send_after"] - message["ai_decided_at"]
+    assert timedelta(minutes=5) - timedelta(seconds=1) <= delay <= timedelta(minutes=5, seconds=1)
+
+    # Several dispatcher sweeps later it is still waiting.
+    await asyncio.sleep(1.0)
+    [reply] = await system.replies(message["id"])
+    assert reply["status"] == "pending"
+
+    # Time passes: the reply falls due and goes out, once.
+    await system.rows(
+        "UPDATE messages SET send_after = now() WHERE id = :m RETURNING id", m=reply["id"]
+    )
+
+    async def sent() -> bool:
+        [row] = await system.replies(message["id"])
+        return row["status"] == "sent"
+
+    await eventually(sent)
+
+
+async def test_the_same_webhook_three_times_yields_one_message_and_one_reply(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    guest = await system.tenant(make_tenant)
+    webhook = guest.webhook("Do you have gluten-free dishes?", guest=7)
+    first, second = await asyncio.gather(guest.post(webhook), guest.post(webhook))
+    third = await guest.post(webhook)
+    assert [r.status_code for r in (first, second, third)] == [200, 200, 200]
+
+    message = await system.decided(webhook)
+    assert message["ai_decision"] == "reply"
+
+    async def sent() -> list[dict[str, object]]:
+        replies = await system.replies(message["id"])
+        return replies if replies and replies[0]["status"] == "sent" else []
+
+    await eventually(sent)
+    assert len(await system.inbound(webhook)) == 1
+    assert len(await system.replies(message["id"])) == 1
+    stored = await system.rows(
+        "SELECT count(*) AS n FROM webhook_events WHERE tenant_id = :t", t=guest.tenant_id
+    )
+    assert stored[0]["n"] == 1
+
+
+async def test_an_angry_complaint_is_escalated_not_answered(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    guest = await system.tenant(make_tenant)
+    webhook = await guest.say(
+        "This is a disgrace. We waited an hour, the food was cold and the waiter was rude. "
+        "I want my money back!"
+    )
+    message = await system.decided(webhook)
+    assert message["ai_decision"] == "escalate"
+    assert message["sentiment_label"] == "negative"
+    assert await system.replies(message["id"]) == []
+
+    async def alerted() -> list[dict[str, object]]:
+        rows = await system.notifications(message["id"])
+        return rows if rows and rows[0]["alerts_sent"] == 1 else []
+
+    [notification] = await eventually(alerted)
+    assert notification["type"] in ("escalation", "negative_sentiment")
+    alerts = [
+        e for e in system.sent_to_provider("staff_webhook") if "money back" in e["body"]["text"]
+    ]
+    assert len(alerts) == 1
+    assert "/ack/" in alerts[0]["body"]["text"]
+
+
+async def test_a_question_outside_the_knowledge_base_escalates_as_low_confidence(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    guest = await system.tenant(make_tenant)
+    webhook = await guest.say("Could you recommend a good dentist in town?")
+    message = await system.decided(webhook)
+    assert message["ai_decision"] == "escalate"
+    assert message["ai_decision_reason"].startswith("low_confidence")
+    [notification] = await eventually(lambda: system.notifications(message["id"]))
+    assert notification["type"] == "low_confidence"
+
+
+async def test_quiet_hours_hold_staff_alerts_but_not_answers_or_emergencies(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    start, end = quiet_hours_around_now("Europe/Rome")
+    guest = await system.tenant(
+        make_tenant, timezone="Europe/Rome", quiet_hours_start=start, quiet_hours_end=end
+    )
+    question = await guest.say(QUESTION, guest=1)
+    complaint = await guest.say("Could you recommend a good dentist in town?", guest=2)
+    emergency = await guest.say("Help, there is a fire in the kitchen, call an ambulance!", guest=3)
+
+    answered = await system.decided(question)
+
+    async def reply_sent() -> bool:
+        replies = await system.replies(answered["id"])
+        return bool(replies) and replies[0]["status"] == "sent"
+
+    await eventually(reply_sent)
+
+    urgent_message = await system.decided(emergency)
+
+    async def urgent_alerted() -> list[dict[str, object]]:
+        rows = await system.notifications(urgent_message["id"])
+        return rows if rows and rows[0]["alerts_sent"] == 1 else []
+
+    [urgent] = await eventually(urgent_alerted)
+    assert urgent["urgent"] is True
+
+    held_message = await system.decided(complaint)
+    [held] = await eventually(lambda: system.notifications(held_message["id"]))
+    assert held["alerts_sent"] == 0
+    assert held["next_alert_at"] > datetime.now(UTC) + timedelta(minutes=30)
+
+
+async def test_a_staff_reply_inside_the_delay_cancels_the_auto_reply(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    guest = await system.tenant(make_tenant, response_delay_minutes=5)
+    webhook = await guest.say(QUESTION)
+    message = await system.decided(webhook)
+    [draft] = await system.replies(message["id"])
+
+    async with system.uow_factory(guest.tenant_id) as uow:
+        staff_reply = await uow.messages.add_outbound(
+            conversation_id=message["conversation_id"],
+            channel_id=message["channel_id"],
+            content="Hi! We open at noon today, see you soon.",
+            sender_type="staff",
+            send_after=datetime.now(UTC),
+        )
+        await uow.commit()
+    await system.rows(
+        "UPDATE messages SET send_after = now() WHERE id = :m RETURNING id", m=draft["id"]
+    )
+
+    async def settled() -> dict[str, str] | None:
+        rows = await system.rows(
+            "SELECT id, status FROM messages WHERE id IN (:a, :b)", a=draft["id"], b=staff_reply.id
+        )
+        statuses = {str(row["id"]): row["status"] for row in rows}
+        return statuses if "pending" not in statuses.values() else None
+
+    statuses = await eventually(settled)
+    assert statuses[str(draft["id"])] == "cancelled"
+    assert statuses[str(staff_reply.id)] == "sent"
+
+
+async def test_one_tenant_s_knowledge_never_answers_another_tenant_s_guest(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    tenant_a = await system.tenant(make_tenant)
+    tenant_b = await system.tenant(make_tenant)
+    async with system.uow_factory(tenant_b.tenant_id) as uow:
+        assert await uow.knowledge.delete_item(key="opening-hours")
+        await uow.commit()
+
+    answered = await system.decided(await tenant_a.say(QUESTION))
+    assert answered["ai_decision"] == "reply"
+
+    # Tenant B's guest asks the same; only tenant A knows the answer.
+    asked = await system.decided(await tenant_b.say(QUESTION))
+    assert asked["ai_decision"] == "escalate"
+    assert all(OPENING_HOURS not in (r["content"] or "") for r in await system.replies(asked["id"]))
