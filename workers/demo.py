@@ -20,13 +20,13 @@ from bench.webhooks import BenchChannel, Webhook, build
 from domain.events import Provider
 from persistence.db import create_engine
 from persistence.demo.tenants import DEMO_TENANTS, DemoChannel, DemoTenant
+from persistence.knowledge_file import load_knowledge
+from persistence.seed import DEFAULT_KNOWLEDGE_PATH
 from workers.settings import Settings
 
-SAMPLES = (
-    "Hi! What time is check-in?",
-    "This is unacceptable, the room was dirty and nobody helped us. I want a refund!",
-    "Can you recommend a good dentist near the property?",
-)
+# Besides the tenant's own first FAQ question: a complaint and a question no FAQ answers.
+COMPLAINT = "This is unacceptable, the room was dirty and nobody helped us. I want a refund!"
+UNANSWERABLE = "Can you recommend a good dentist near the property?"
 FOLLOW_SECONDS = 30.0
 
 OUTCOME_QUERY = text(
@@ -78,10 +78,12 @@ def sample_channel(tenant: DemoTenant, number: int, channel: DemoChannel) -> Ben
 async def post_samples(client: httpx.AsyncClient, settings: Settings) -> list[Posted]:
     posted = []
     seq = int(time.time() * 1000) % 10_000_000 * 10
+    knowledge = load_knowledge(DEFAULT_KNOWLEDGE_PATH)
     for number, tenant in enumerate(DEMO_TENANTS):
+        question = knowledge[tenant.slug].categories[0].items[0].question
         for channel in tenant.channels:
             target = sample_channel(tenant, number, channel)
-            for sample in SAMPLES:
+            for sample in (question, COMPLAINT, UNANSWERABLE):
                 seq += 1
                 webhook = build(target, seq=seq, text=sample, base_url=settings.public_base_url)
                 response = await client.post(
@@ -93,37 +95,41 @@ async def post_samples(client: httpx.AsyncClient, settings: Settings) -> list[Po
     return posted
 
 
+def settled(outcome: dict[str, object]) -> bool:
+    """Decided, and the reply has left (or was dropped) or staff were notified."""
+    decision = outcome.get("ai_decision")
+    if decision == "reply":
+        return outcome.get("reply_status") in ("sent", "delivered", "read", "failed", "cancelled")
+    if decision == "escalate":
+        return outcome.get("alert_status") is not None
+    return decision == "skip"
+
+
 async def follow(
     settings: Settings, posted: list[Posted]
 ) -> list[tuple[Posted, dict[str, object]]]:
-    """Wait (up to FOLLOW_SECONDS) until each accepted message has a decision."""
+    """Wait (up to FOLLOW_SECONDS) until every accepted message has settled."""
     engine = create_engine(settings.migration_database_url, schema=settings.db_schema)
     outcomes: dict[str, dict[str, object]] = {}
     deadline = time.monotonic() + FOLLOW_SECONDS
     try:
         async with engine.connect() as connection:
-            while True:
-                for item in posted:
+            pending = [p for p in posted if p.http_status == 200]
+            while pending and time.monotonic() < deadline:
+                for item in pending:
                     key = item.webhook.provider_message_id
-                    if item.http_status != 200 or outcomes.get(key, {}).get("ai_decision"):
-                        continue
-                    row = (
-                        (await connection.execute(OUTCOME_QUERY, {"provider_message_id": key}))
-                        .mappings()
-                        .first()
-                    )
-                    await connection.commit()
+                    result = await connection.execute(OUTCOME_QUERY, {"provider_message_id": key})
+                    row = result.mappings().first()
                     if row is not None:
                         outcomes[key] = dict(row)
-                waiting = [
+                await connection.commit()
+                pending = [
                     p
-                    for p in posted
-                    if p.http_status == 200
-                    and not outcomes.get(p.webhook.provider_message_id, {}).get("ai_decision")
+                    for p in pending
+                    if not settled(outcomes.get(p.webhook.provider_message_id, {}))
                 ]
-                if not waiting or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.5)
+                if pending:
+                    await asyncio.sleep(0.5)
     finally:
         await engine.dispose()
     return [(p, outcomes.get(p.webhook.provider_message_id, {})) for p in posted]
@@ -143,9 +149,9 @@ def render(results: list[tuple[Posted, dict[str, object]]]) -> Table:
         if outcome.get("ai_decision"):
             decision = f"{outcome['ai_decision']}: {outcome['ai_decision_reason']}"
             if outcome.get("reply_status"):
-                decision += f" [reply {outcome['reply_status']}]"
+                decision += f" → reply {outcome['reply_status']}"
             if outcome.get("alert_status"):
-                decision += f" [staff alert {outcome['alert_status']}]"
+                decision += f" → staff alert {outcome['alert_status']}"
         table.add_row(
             posted.tenant,
             posted.provider.value,

@@ -129,6 +129,15 @@ class OutboundDispatcher:
             provider_message_id=result.provider_message_id,
         )
         await uow.conversations.record_response(conversation_id=conversation.id, at=now)
+        await uow.comms_events.add(
+            channel_id=message.channel_id,
+            message_id=message.id,
+            provider=route.provider.value,
+            direction="outbound",
+            kind="send",
+            provider_message_id=result.provider_message_id,
+            payload={"to": to},
+        )
         return Outcome("sent", result.provider_message_id)
 
     async def _fail(
