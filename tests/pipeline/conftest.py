@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.webhooks import BenchChannel, Webhook, build
 from domain.events import Provider
+from persistence.crypto import SecretCipher
 from persistence.db import create_engine
 from persistence.uow import UnitOfWorkFactory
 from tests.conftest import MakeTenant
@@ -107,7 +108,7 @@ class System:
     uow_factory: UnitOfWorkFactory
     stand_in_sent: Any
     stand_in_url: str
-    make_tenant: MakeTenant | None = None
+    cipher: SecretCipher
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
@@ -231,6 +232,7 @@ async def system(database: Settings, uow_factory: UnitOfWorkFactory) -> AsyncIte
             uow_factory=uow_factory,
             stand_in_sent=stand_in.state.sent,
             stand_in_url=f"http://127.0.0.1:{stand_in_port}",
+            cipher=SecretCipher.from_settings(settings),
         )
     stop.set()
     await asyncio.gather(*tasks)

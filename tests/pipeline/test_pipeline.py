@@ -212,3 +212,88 @@ async def test_one_tenant_s_knowledge_never_answers_another_tenant_s_guest(
     asked = await system.decided(await tenant_b.say(QUESTION))
     assert asked["ai_decision"] == "escalate"
     assert all(OPENING_HOURS not in (r["content"] or "") for r in await system.replies(asked["id"]))
+
+
+COMPLAINT = "The waiter was rude and the bill was wrong. I want to speak to a manager."
+
+
+async def first_alert(system: System, message_id: object) -> dict[str, object]:
+    async def alerted() -> dict[str, object] | None:
+        rows = await system.notifications(message_id)
+        return rows[0] if rows and rows[0]["alerts_sent"] >= 1 else None
+
+    return await eventually(alerted)
+
+
+async def test_staff_are_re_alerted_until_they_acknowledge_through_the_link(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    guest = await system.tenant(make_tenant)
+    message = await system.decided(await guest.say(COMPLAINT))
+    notification = await first_alert(system, message["id"])
+
+    # The reminder falls due: a second alert goes out, saying it is a reminder.
+    await system.rows(
+        "UPDATE staff_notifications SET next_alert_at = now() WHERE id = :n RETURNING id",
+        n=notification["id"],
+    )
+
+    async def reminded() -> bool:
+        [row] = await system.notifications(message["id"])
+        return row["alerts_sent"] == 2
+
+    await eventually(reminded)
+    alerts = [
+        entry["body"]["text"]
+        for entry in system.sent_to_provider("staff_webhook")
+        if "speak to a manager" in entry["body"]["text"]
+    ]
+    assert len(alerts) == 2
+    assert "reminder 1" in alerts[1]
+
+    ack_path = alerts[1].split("Acknowledge: ", 1)[1].split(system.settings.public_base_url, 1)[1]
+    assert (await system.http.get(ack_path.strip())).status_code == 200
+
+    async def acknowledged() -> dict[str, object] | None:
+        [row] = await system.notifications(message["id"])
+        return row if row["status"] == "acknowledged" else None
+
+    row = await eventually(acknowledged)
+    assert row["acknowledged_at"] is not None
+    assert row["next_alert_at"] is None
+
+
+async def test_a_send_the_provider_refuses_is_failed_and_escalated(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    guest = await system.tenant(make_tenant)
+    # The channel's API now answers 404 for every send: a permanent refusal.
+    async with system.uow_factory(guest.tenant_id) as uow:
+        [channel] = await uow.channels.list_all()
+        channel_id = channel.id
+        route = await uow.channels.route(channel_id=channel_id)
+        assert route is not None
+    await system.rows(
+        "UPDATE channels SET credentials_encrypted = :c WHERE id = :id RETURNING id",
+        c=system.cipher.encrypt_json(
+            {**route.credentials, "api_base_url": f"{system.stand_in_url}/no-such-provider"}
+        ),
+        id=channel_id,
+    )
+    message = await system.decided(await guest.say(QUESTION))
+
+    async def failed() -> dict[str, object] | None:
+        replies = await system.replies(message["id"])
+        return replies[0] if replies and replies[0]["status"] == "failed" else None
+
+    reply = await eventually(failed)
+    assert reply["error"]
+
+    async def escalated() -> list[dict[str, object]]:
+        return await system.rows(
+            "SELECT * FROM staff_notifications WHERE message_id = :m AND type = 'delivery_failed'",
+            m=reply["id"],
+        )
+
+    [notification] = await eventually(escalated)
+    assert notification["conversation_id"] == message["conversation_id"]
