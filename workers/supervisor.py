@@ -57,10 +57,17 @@ def prepare(settings: Settings, console: Console) -> None:
     """Migrate, and seed the demo tenants when the database has no tenant yet."""
     from persistence.migrate import create_database_if_missing, upgrade
     from workers.bootstrap import count_tenants, seed_demo
+    from workers.runtime.registry import build_consumers
+    from workers.runtime.topology import declare_for
 
     create_database_if_missing(settings.migration_database_url)
     upgrade(settings, "head")
     console.print("[green]✓[/] migrations applied")
+    # The consumers' queues exist and are bound before the ingress takes its first webhook.
+    consumers = build_consumers(list(CONSUMERS), settings)
+    queues = [consumer.queues(settings.exchange) for consumer in consumers]
+    asyncio.run(declare_for(settings.amqp_url, settings.exchange, queues))
+    console.print("[green]✓[/] broker topology declared")
     if asyncio.run(count_tenants(settings)) == 0:
         report = asyncio.run(seed_demo(settings))
         console.print(f"[green]✓[/] demo tenants seeded: {report}")

@@ -32,6 +32,7 @@ from workers.consumers.tenant_context import TenantContexts
 from workers.dispatch.main import run_dispatcher
 from workers.ingress.server import build_app
 from workers.runtime.runner import run_workers
+from workers.runtime.topology import declare_for
 from workers.settings import Settings
 from workers.standin import create_app as create_stand_in
 
@@ -219,6 +220,10 @@ async def system(database: Settings, uow_factory: UnitOfWorkFactory) -> AsyncIte
         autoreply.consumer(contexts=TenantContexts(ttl=0.0)),
         escalation.consumer(),
     ]
+    # Bound before the first webhook, as `frontdesk up` does: an unroutable publish is a 503.
+    await declare_for(
+        settings.amqp_url, settings.exchange, [c.queues(settings.exchange) for c in consumers]
+    )
     tasks = [
         asyncio.create_task(run_workers(settings, consumers, stop=stop)),
         asyncio.create_task(run_dispatcher(settings, stop)),

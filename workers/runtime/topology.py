@@ -120,3 +120,14 @@ async def delete_consumer(channel: AbstractChannel, queues: ConsumerQueues) -> N
     """Remove one consumer's queues (tests and decommissioning)."""
     for name in (queues.main, *queues.retries, queues.dead):
         await channel.queue_delete(name)
+
+
+async def declare_for(amqp_url: str, exchange: str, consumers: Sequence[ConsumerQueues]) -> None:
+    """Connect, declare everything ``consumers`` need, disconnect: for start-up scripts that
+    must not let the ingress publish before the consumers' queues are bound."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        await declare_topology(channel, exchange, consumers)
+    finally:
+        await connection.close()
