@@ -42,7 +42,10 @@ def guest_handle(event: InboundMessageReceived) -> tuple[str, str | None, str | 
     return (event.sender_handle.strip(), None, None)
 
 
-async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None:
+async def first_delivery(
+    event: InboundMessageReceived | DeliveryStatusReceived, uow: UnitOfWork
+) -> bool:
+    """Record the provider's dedup key; False (and counted) when the provider sent it before."""
     first_time = await uow.webhook_events.record(
         provider=event.provider.value,
         provider_event_id=event.provider_event_id,
@@ -51,6 +54,11 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
     )
     if not first_time:
         PROVIDER_DUPLICATES.labels(event.provider.value).inc()
+    return first_time
+
+
+async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None:
+    if not await first_delivery(event, uow):
         return
     channel = await uow.channels.get(channel_id=event.channel_id)
     if channel is None:
@@ -134,14 +142,7 @@ def _content_of(event: InboundMessageReceived) -> str | None:
 
 
 async def record_status(event: DeliveryStatusReceived, uow: UnitOfWork) -> None:
-    first_time = await uow.webhook_events.record(
-        provider=event.provider.value,
-        provider_event_id=event.provider_event_id,
-        channel_id=event.channel_id,
-        payload=event.raw,
-    )
-    if not first_time:
-        PROVIDER_DUPLICATES.labels(event.provider.value).inc()
+    if not await first_delivery(event, uow):
         return
     error = " ".join(p for p in (event.error_code, event.error_message) if p) or None
     message = await uow.messages.advance_by_provider_id(
@@ -156,7 +157,7 @@ async def record_status(event: DeliveryStatusReceived, uow: UnitOfWork) -> None:
         message_id=message.id if message else None,
         provider=event.provider.value,
         direction="inbound",
-        kind=f"status:{event.status.value}",
+        kind="status",
         provider_message_id=event.provider_message_id,
         error=error,
         payload=event.raw,
