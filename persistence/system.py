@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,7 @@ class OutboxRecord:
     tenant_id: UUID
     event_type: str
     payload: dict[str, Any]
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,7 @@ class SystemGateway:
     async def claim_outbox(self, batch: int) -> list[OutboxRecord]:
         """Lock up to ``batch`` unpublished rows, oldest first, skipping rows others hold."""
         rows = await self._require().execute(
-            text("SELECT id, tenant_id, event_type, payload FROM claim_outbox(:batch)"),
+            text("SELECT id, tenant_id, event_type, payload, created_at FROM claim_outbox(:batch)"),
             {"batch": batch},
         )
         return [OutboxRecord(*row) for row in rows]

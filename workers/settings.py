@@ -26,6 +26,8 @@ class Settings(BaseSettings):
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     exchange: str = "frontdesk.events"
+    # The relay leaves outbox rows younger than this to the consumer that is publishing them.
+    relay_min_age_seconds: float = 5.0
 
     # Fernet keys, newest first; older keys still decrypt so a key can be rotated.
     encryption_keys: list[SecretStr] = Field(

@@ -96,3 +96,20 @@ async def test_two_racing_relays_publish_each_row_once(
     await wait_until(all_arrived, what="every relayed event in the sink")
     assert {seen[str(e.event_id)] for e in events} == {1}
     assert all(publisher.sent for publisher in publishers), "one relay did all the work"
+
+
+async def test_relay_leaves_rows_younger_than_min_age_to_their_consumer(
+    settings, uow_factory, make_tenant, sink, owner_engine
+) -> None:
+    tenant = await make_tenant()
+    await stage_unpublished(uow_factory, tenant, 2)
+    publisher = Publisher(settings.amqp_url, settings.exchange)
+    try:
+        # Just committed: the consumer that wrote them is publishing them right now.
+        assert await relay_once(uow_factory, publisher, batch=50, min_age=60.0) == 0
+        assert await unpublished(owner_engine, tenant) == 2
+        # Still unmarked once old enough: the consumer crashed; the relay takes over.
+        assert await relay_once(uow_factory, publisher, batch=50, min_age=0.0) == 2
+        assert await unpublished(owner_engine, tenant) == 0
+    finally:
+        await publisher.close()

@@ -31,6 +31,7 @@ from workers.runtime import headers as h
 from workers.runtime.classify import DatabaseUnavailable, is_connection_failure, is_unknown_tenant
 from workers.runtime.consumer import Consumer
 from workers.runtime.errors import DeadLetterReason, PermanentError
+from workers.runtime.marker import PublishedMarker
 from workers.runtime.metrics import (
     DEAD_LETTERED,
     DUPLICATES,
@@ -84,11 +85,13 @@ class DeliveryProcessor:
         queues: ConsumerQueues,
         uow_factory: UnitOfWorkFactory,
         publisher: Publisher,
+        marker: PublishedMarker,
     ) -> None:
         self.consumer = consumer
         self.queues = queues
         self.uow_factory = uow_factory
         self.publisher = publisher
+        self.marker = marker
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
         attempt = h.attempt_of(message.headers)
@@ -144,9 +147,7 @@ class DeliveryProcessor:
             return
         try:
             await self.publisher.publish_many(emitted)
-            await self.uow_factory.mark_published(
-                tenant_id=event.tenant_id, event_ids=[e.event_id for e in emitted]
-            )
+            self.marker.add(e.event_id for e in emitted)
         except Exception as exc:
             # Committed already: the relay publishes what stayed unmarked.
             PUBLISH_DEFERRED.labels(self.consumer.name).inc()

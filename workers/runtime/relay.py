@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import orjson
@@ -37,13 +38,22 @@ def event_of(record: OutboxRecord) -> Event:
     return decode(orjson.dumps({"type": record.event_type, **record.payload}))
 
 
-async def relay_once(uow_factory: UnitOfWorkFactory, publisher: Publisher, *, batch: int) -> int:
-    """Publish up to ``batch`` unpublished outbox rows; returns how many were published."""
+async def relay_once(
+    uow_factory: UnitOfWorkFactory, publisher: Publisher, *, batch: int, min_age: float = 0.0
+) -> int:
+    """Publish up to ``batch`` unpublished outbox rows; returns how many were published.
+
+    Rows younger than ``min_age`` seconds are left to the consumer that wrote them, which
+    publishes them right after its commit; sweeping them too would only publish them twice.
+    """
+    cutoff = datetime.now(UTC) - timedelta(seconds=min_age)
     async with uow_factory.system() as system:
         records = await system.claim_outbox(batch)
         events: list[Event] = []
         published_ids = []
         for record in records:
+            if min_age and record.created_at is not None and record.created_at > cutoff:
+                continue
             try:
                 events.append(event_of(record))
                 published_ids.append(record.id)
@@ -67,6 +77,7 @@ async def relay_forever(
     *,
     batch: int = DEFAULT_BATCH,
     idle_poll: float = IDLE_POLL_SECONDS,
+    min_age: float = 0.0,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Sweep until ``stop`` is set: at once while there is a backlog, every ``idle_poll``
@@ -74,7 +85,7 @@ async def relay_forever(
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
-            published = await relay_once(uow_factory, publisher, batch=batch)
+            published = await relay_once(uow_factory, publisher, batch=batch, min_age=min_age)
         except Exception as exc:
             log.warning("relay sweep failed; will retry", error=repr(exc))
             published, pause = 0, FAILURE_BACKOFF_SECONDS
@@ -102,7 +113,9 @@ async def run_relay(settings: Settings, *, stop: asyncio.Event | None = None) ->
     )
     log.info("relay started")
     try:
-        await relay_forever(uow_factory, publisher, stop=stop)
+        await relay_forever(
+            uow_factory, publisher, min_age=settings.relay_min_age_seconds, stop=stop
+        )
     finally:
         await publisher.close()
         await uow_factory.dispose()

@@ -21,6 +21,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustC
 from workers.logging import get_logger
 from workers.runtime.consumer import Consumer
 from workers.runtime.delivery import DeliveryProcessor
+from workers.runtime.marker import PublishedMarker
 from workers.runtime.metrics import serve_metrics
 from workers.runtime.publisher import Publisher
 from workers.runtime.topology import declare_topology, main_queue_arguments
@@ -58,6 +59,7 @@ class Worker:
         self._consuming: list[tuple[AbstractQueue, str]] = []
         self._in_flight: set[asyncio.Task[object]] = set()
         self._stopping = False
+        self._marker: PublishedMarker | None = None
 
     async def start(self) -> None:
         if self._uow_factory is None:
@@ -65,6 +67,8 @@ class Worker:
 
             self._uow_factory = UnitOfWorkFactory.from_settings(self.settings)
         await self._publisher.connect()
+        self._marker = PublishedMarker(self._uow_factory)
+        self._marker.start()
         self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
         namespace = self.settings.exchange
         setup = await self._connection.channel()
@@ -78,7 +82,9 @@ class Worker:
             queue = await channel.declare_queue(
                 queues.main, durable=True, arguments=main_queue_arguments(queues)
             )
-            processor = DeliveryProcessor(consumer, queues, self._uow_factory, self._publisher)
+            processor = DeliveryProcessor(
+                consumer, queues, self._uow_factory, self._publisher, self._marker
+            )
             tag = await queue.consume(self._tracked(processor))
             self._consuming.append((queue, tag))
             log.info("consuming", consumer=consumer.name, queue=queues.main)
@@ -125,6 +131,8 @@ class Worker:
             _, unfinished = await asyncio.wait(set(self._in_flight), timeout=grace)
             if unfinished:
                 log.warning("stopping with deliveries unfinished", count=len(unfinished))
+        if self._marker is not None:
+            await self._marker.stop()
         if self._connection is not None:
             await self._connection.close()
         await self._publisher.close()
