@@ -14,6 +14,8 @@ from typing import Annotated
 
 import aio_pika
 import typer
+from aio_pika.abc import AbstractConnection
+from aiormq.exceptions import ChannelNotFoundEntity
 from rich.panel import Panel
 from rich.progress import Progress
 from rich.table import Table
@@ -42,6 +44,20 @@ UntilOption = Annotated[str | None, typer.Option(help="Dead-lettered before: 30m
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show what would be done.")]
 
 
+async def queue_exists(connection: AbstractConnection, name: str) -> bool:
+    """Whether a queue exists (a passive declare of a missing one closes its channel, so it
+    gets a channel of its own)."""
+    channel = await connection.channel()
+    try:
+        await channel.declare_queue(name, passive=True)
+    except ChannelNotFoundEntity:
+        return False
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+    return True
+
+
 async def run_sweeps(
     amqp_url: str,
     queues_list: Sequence[ConsumerQueues],
@@ -62,6 +78,9 @@ async def run_sweeps(
             for queues in queues_list:
                 if remaining is not None and remaining <= 0:
                     break
+                if not await queue_exists(connection, queues.dead):
+                    console.print(f"{queues.consumer}: no dead-letter queue (never started)")
+                    continue
                 result = await sweep(
                     channel,
                     queues,
