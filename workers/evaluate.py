@@ -243,8 +243,12 @@ def render(report: EvaluationReport, *, show_misses: bool = True) -> str:
             decided = f"{o.decision} {o.reason}"
             confidence = f"{o.confidence:.2f}" if o.confidence is not None else "-"
             misses.add_row(
-                o.message.tenant, o.message.text[:60], expected, decided,
-                o.matched_item or "-", confidence,
+                o.message.tenant,
+                o.message.text[:60],
+                expected,
+                decided,
+                o.matched_item or "-",
+                confidence,
             )
         console.print(misses)
     return console.export_text()
