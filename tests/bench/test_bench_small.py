@@ -1,0 +1,56 @@
+"""`python -m bench --size small` end to end: every message reaches its final state, once.
+
+It runs the real processes (ingress, worker, relay) against a throw-away database and
+exchange, posts a few hundred signed webhooks of every provider (about 5% duplicates) and
+asserts completeness only; the figures are for `python -m bench --size full`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.__main__ import SIZES
+
+RUN_DEADLINE_SECONDS = 240
+
+
+def test_small_bench_stores_and_decides_every_message_exactly_once(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--size",
+            "small",
+            "--no-raw",
+            "--no-ceiling",
+            "--stall-seconds",
+            "30",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_DEADLINE_SECONDS,
+        check=False,
+    )
+    results_path = out / "results.json"
+    assert results_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    results = json.loads(results_path.read_text())
+    assert results.get("real_error") is None, results["real_error"]
+
+    completeness = results["real"]["completeness"]
+    fixed, saturation, _, _ = SIZES["small"]
+    assert completeness["unique_posted"] == fixed + saturation
+    assert completeness["duplicates_posted"] > 0
+    assert completeness["refused_by_ingress"] == 0
+    assert completeness["missing"] == 0, completeness["examples"]
+    assert completeness["stored_twice"] == 0, completeness["examples"]
+    assert completeness["undecided"] == 0, completeness["examples"]
+    assert completeness["invalid_decision"] == 0
+    assert completeness["stored"] == completeness["unique_posted"]
+    assert completed.returncode == 0, completed.stderr[-3000:]
