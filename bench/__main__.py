@@ -41,6 +41,12 @@ def parse(argv: list[str] | None = None) -> BenchOptions:
     parser.add_argument("--concurrency", type=int, default=64, help="connections per loadgen")
     parser.add_argument("--loadgen-processes", type=int, default=1)
     parser.add_argument("--worker-concurrency", type=int, default=64)
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=1,
+        help="`frontdesk worker` processes, each running every consumer",
+    )
     parser.add_argument("--raw-messages", type=int)
     parser.add_argument("--ceiling-requests", type=int)
     parser.add_argument("--no-raw", action="store_true", help="skip the raw baseline")
@@ -77,6 +83,7 @@ def parse(argv: list[str] | None = None) -> BenchOptions:
             concurrency=args.concurrency,
             loadgen_shards=args.loadgen_processes,
             worker_concurrency=args.worker_concurrency,
+            worker_processes=args.worker_processes,
             stall_seconds=args.stall_seconds,
             keep=args.keep,
             log_level=args.log_level,

@@ -31,6 +31,7 @@ class RealOptions:
     concurrency: int = 64
     loadgen_shards: int = 1
     worker_concurrency: int = 64
+    worker_processes: int = 1
     stall_seconds: float = 60.0
     keep: bool = False
     log_level: str = "WARNING"
@@ -56,6 +57,7 @@ async def run_real(
         out_dir=out_dir,
         log_level=options.log_level,
         worker_concurrency=options.worker_concurrency,
+        worker_processes=options.worker_processes,
     )
     owner: asyncpg.Connection | None = None
     try:
@@ -201,10 +203,10 @@ async def _run_phase(
 
 
 async def _scrape(deployment: Deployment, out_dir: Path) -> dict[str, str]:
-    """Saves the ingress's and the worker's Prometheus metrics next to the results."""
-    urls = {
-        "ingress": f"{deployment.base_url}/metrics",
-        "worker": f"http://127.0.0.1:{deployment.metrics_port}/metrics",
+    """Saves the ingress's and the workers' Prometheus metrics next to the results."""
+    urls = {"ingress": f"{deployment.base_url}/metrics"} | {
+        name: f"http://127.0.0.1:{port}/metrics"
+        for name, port in zip(deployment.workers, deployment.metrics_ports, strict=True)
     }
     saved: dict[str, str] = {}
     async with httpx.AsyncClient(timeout=5.0) as client:

@@ -31,7 +31,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     ingress = _get(results, "ingress_only", "requests_per_s") or saturation.get(
         "ingress_requests_per_s_per_process"
     )
-    worker_rss = _get(real, "peak_rss_mb", "worker")
+    worker_rss = max(
+        (mb for name, mb in (real.get("peak_rss_mb") or {}).items() if name.startswith("worker")),
+        default=None,
+    )
     checks = [
         ("end-to-end msgs/s (saturation)", ">= 1000", e2e, lambda v: v >= 1000),
         ("real / raw", ">= 0.8", _ratio(e2e, raw_rate), lambda v: v >= 0.8),
@@ -43,7 +46,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             _get(fixed, "latency_ms", "post_to_decided", "p99"),
             lambda v: v <= 100,
         ),
-        ("worker peak RSS MB", "<= 150", worker_rss, lambda v: v <= 150),
+        ("worker peak RSS MB (largest)", "<= 150", worker_rss, lambda v: v <= 150),
     ]
     return [
         {

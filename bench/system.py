@@ -74,11 +74,12 @@ class Deployment:
     out_dir: Path
     log_level: str = "WARNING"
     worker_concurrency: int = 64
+    worker_processes: int = 1
     consumers: tuple[str, ...] = CONSUMERS
     extra_env: dict[str, str] = field(default_factory=dict)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     ingress_port: int = field(default_factory=free_port)
-    metrics_port: int = field(default_factory=free_port)
+    metrics_ports: list[int] = field(default_factory=list)
     children: dict[str, Child] = field(default_factory=dict)
 
     @property
@@ -165,18 +166,27 @@ class Deployment:
         finally:
             await connection.close()
 
+    @property
+    def workers(self) -> list[str]:
+        """The worker processes' names: ``worker``, then ``worker-2``, ``worker-3`` …"""
+        return ["worker" if n == 1 else f"worker-{n}" for n in range(1, self.worker_processes + 1)]
+
     async def _start_worker(self, env: dict[str, str]) -> None:
-        worker_argv = python_module(
-            "workers",
-            "worker",
-            *self.consumers,
-            "--concurrency",
-            str(self.worker_concurrency),
-            "--metrics-port",
-            str(self.metrics_port),
-        )
-        self.children["worker"] = await start("worker", worker_argv, log_dir=self.out_dir, env=env)
-        await self._wait_queues(self.children["worker"])
+        """Every worker process runs every consumer: ops scale by starting more of them."""
+        for name in self.workers:
+            port = free_port()
+            self.metrics_ports.append(port)
+            worker_argv = python_module(
+                "workers",
+                "worker",
+                *self.consumers,
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--metrics-port",
+                str(port),
+            )
+            self.children[name] = await start(name, worker_argv, log_dir=self.out_dir, env=env)
+            await self._wait_queues(self.children[name])
         self.children["relay"] = await start(
             "relay", python_module("workers", "relay"), log_dir=self.out_dir, env=env
         )
@@ -209,7 +219,7 @@ class Deployment:
             child.check_alive()
 
     async def stop_processes(self) -> None:
-        for name in ("ingress", "relay", "worker"):
+        for name in ("ingress", "relay", *self.workers):
             if name in self.children:
                 await stop(self.children[name])
 

@@ -123,8 +123,12 @@ def decide(
         detail: str = "",
         confidence: float | None = None,
     ) -> Escalate:
-        notify_after = now if urgent else quiet_hours_end(
-            now, settings.quiet_hours_start, settings.quiet_hours_end, settings.timezone
+        notify_after = (
+            now
+            if urgent
+            else quiet_hours_end(
+                now, settings.quiet_hours_start, settings.quiet_hours_end, settings.timezone
+            )
         )
         return Escalate(reason, category, urgent, detail, notify_after, confidence)
 

@@ -137,9 +137,7 @@ class KnowledgeMatcher:
                 # The guest wrote one of this entry's own phrasings and of no other entry's:
                 # a near neighbour ("check-in" vs "check-out") does not make that ambiguous.
                 margin = 1.0
-            matches.append(
-                Match(item.entry, round(relevance, 4), _confidence(relevance, margin))
-            )
+            matches.append(Match(item.entry, round(relevance, 4), _confidence(relevance, margin)))
         return matches
 
     def _bm25(self, query: Sequence[str], item: _Indexed) -> float:

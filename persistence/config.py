@@ -25,6 +25,9 @@ class DatabaseSettings(Protocol):
     def db_pool_size(self) -> int: ...
 
     @property
+    def db_pool_pre_ping(self) -> bool: ...
+
+    @property
     def app_role(self) -> str: ...
 
 

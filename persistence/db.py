@@ -27,9 +27,20 @@ def asyncpg_url(url: str) -> str:
 
 
 def create_engine(
-    url: str, *, schema: str, pool_size: int = 10, max_overflow: int | None = None
+    url: str,
+    *,
+    schema: str,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pre_ping: bool = False,
 ) -> AsyncEngine:
     """An asyncpg engine whose every connection resolves tables in ``schema``.
+
+    ``pre_ping`` checks each connection as it leaves the pool (with asyncpg that costs a
+    BEGIN, a ``;`` and a ROLLBACK: three round trips per transaction). Off by default: a
+    connection that died while pooled fails its first statement instead, SQLAlchemy then
+    invalidates the pool, and the caller's retry (the runner's, or ``persistence.retry``)
+    runs again on fresh connections. Turn it on behind a proxy that drops idle connections.
 
     ``search_path`` is a server setting of the connection (asyncpg ``server_settings``), so it
     holds for every transaction and survives ``DISCARD ALL`` / pool resets.
@@ -39,7 +50,7 @@ def create_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args={
             "server_settings": {"search_path": schema, "application_name": "frontdesk"},
         },

@@ -34,7 +34,10 @@ class ChannelDirectory:
     @classmethod
     def from_settings(cls, settings: FactorySettings) -> ChannelDirectory:
         engine = create_engine(
-            settings.database_url, schema=settings.db_schema, pool_size=DIRECTORY_POOL_SIZE
+            settings.database_url,
+            schema=settings.db_schema,
+            pool_size=DIRECTORY_POOL_SIZE,
+            pre_ping=settings.db_pool_pre_ping,
         )
         return cls(engine, SecretCipher.from_settings(settings))
 

@@ -167,7 +167,10 @@ class UnitOfWorkFactory:
     def from_settings(cls, settings: FactorySettings) -> UnitOfWorkFactory:
         """Connects as the restricted application role (``settings.database_url``)."""
         engine = create_engine(
-            settings.database_url, schema=settings.db_schema, pool_size=settings.db_pool_size
+            settings.database_url,
+            schema=settings.db_schema,
+            pool_size=settings.db_pool_size,
+            pre_ping=settings.db_pool_pre_ping,
         )
         return cls(create_sessionmaker(engine), cipher=SecretCipher.from_settings(settings))
 

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     migration_database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/frontdesk"
     db_schema: str = "frontdesk"
     db_pool_size: int = 10
+    # Check pooled connections before use (3 extra round trips per transaction); for proxies
+    # that drop idle connections. Without it a dead connection costs one retried event.
+    db_pool_pre_ping: bool = False
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     exchange: str = "frontdesk.events"

@@ -39,13 +39,17 @@ def upgrade() -> None:
         "ai_decision IS NULL OR ai_decision IN ('reply', 'escalate', 'skip')",
     )
     op.drop_constraint(op.f("ck_messages_status"), "messages", type_="check")
-    op.create_check_constraint(op.f("ck_messages_status"), "messages", f"status IN ({NEW_STATUSES})")
+    op.create_check_constraint(
+        op.f("ck_messages_status"), "messages", f"status IN ({NEW_STATUSES})"
+    )
 
 
 def downgrade() -> None:
     op.execute("UPDATE messages SET status = 'failed' WHERE status = 'cancelled'")
     op.drop_constraint(op.f("ck_messages_status"), "messages", type_="check")
-    op.create_check_constraint(op.f("ck_messages_status"), "messages", f"status IN ({OLD_STATUSES})")
+    op.create_check_constraint(
+        op.f("ck_messages_status"), "messages", f"status IN ({OLD_STATUSES})"
+    )
     op.drop_constraint(op.f("ck_messages_ai_decision"), "messages", type_="check")
     op.drop_column("messages", "ai_decided_at")
     op.drop_column("messages", "ai_decision_reason")

@@ -89,8 +89,13 @@ def test_rule_5_disabled_or_unpublished_skips_but_still_escalates() -> None:
 
 @pytest.mark.parametrize(
     ("text", "sentiment"),
-    [("thanks!", POSITIVE), ("ok 👍", POSITIVE), ("Merci beaucoup", POSITIVE),
-     ("Dinner was amazing, thank you Giulia!", POSITIVE), ("Hello!", NEUTRAL)],
+    [
+        ("thanks!", POSITIVE),
+        ("ok 👍", POSITIVE),
+        ("Merci beaucoup", POSITIVE),
+        ("Dinner was amazing, thank you Giulia!", POSITIVE),
+        ("Hello!", NEUTRAL),
+    ],
 )
 def test_rule_6_small_talk_is_skipped(text: str, sentiment: SentimentResult) -> None:
     assert run(text, sentiment=sentiment) == Skip("small_talk")

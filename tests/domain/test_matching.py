@@ -9,19 +9,31 @@ from domain.text import content_tokens, fold
 
 ENTRIES = (
     KnowledgeEntry(
-        "check-in-time", "check-in", "What time is check-in?", "From 3 pm.",
+        "check-in-time",
+        "check-in",
+        "What time is check-in?",
+        "From 3 pm.",
         ("When can I check in?", "¿A qué hora es el check-in?"),
     ),
     KnowledgeEntry(
-        "wifi", "amenities", "What is the Wi-Fi password?", "It is on your key card.",
+        "wifi",
+        "amenities",
+        "What is the Wi-Fi password?",
+        "It is on your key card.",
         ("How do I connect to the internet?",),
     ),
     KnowledgeEntry(
-        "parking", "transport", "Is there parking?", "Yes, €22 per night.",
+        "parking",
+        "transport",
+        "Is there parking?",
+        "Yes, €22 per night.",
         ("Where can I park my car?",),
     ),
     KnowledgeEntry(
-        "breakfast", "amenities", "When is breakfast served?", "7:00-10:30.",
+        "breakfast",
+        "amenities",
+        "When is breakfast served?",
+        "7:00-10:30.",
         ("What time is breakfast?",),
     ),
     KnowledgeEntry(

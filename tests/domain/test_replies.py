@@ -41,8 +41,13 @@ def test_bad_templates_are_typed_errors(template: str, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("anna maría lópez", "Anna"), ("  Jean-Luc ", "Jean-Luc"), ("", None), (None, None),
-     ("+34612345678", None)],
+    [
+        ("anna maría lópez", "Anna"),
+        ("  Jean-Luc ", "Jean-Luc"),
+        ("", None),
+        (None, None),
+        ("+34612345678", None),
+    ],
 )
 def test_first_name(name: str | None, expected: str | None) -> None:
     assert first_name(name) == expected

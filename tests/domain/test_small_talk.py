@@ -6,16 +6,33 @@ from domain.small_talk import is_appreciation, is_small_talk, looks_like_questio
 
 
 @pytest.mark.parametrize(
-    "text", ["thanks!", "ok", "👍", "Great, thanks!", "Vielen Dank!", "¡Muchas gracias!",
-             "see you tomorrow", "Got it"],
+    "text",
+    [
+        "thanks!",
+        "ok",
+        "👍",
+        "Great, thanks!",
+        "Vielen Dank!",
+        "¡Muchas gracias!",
+        "see you tomorrow",
+        "Got it",
+    ],
 )
 def test_small_talk(text: str) -> None:
     assert is_small_talk(text)
 
 
 @pytest.mark.parametrize(
-    "text", ["thanks, what time is breakfast", "ok?", "We arrive at 23:30", "", "Is it free",
-             "Gibt es Parkplätze", "The shower is broken"],
+    "text",
+    [
+        "thanks, what time is breakfast",
+        "ok?",
+        "We arrive at 23:30",
+        "",
+        "Is it free",
+        "Gibt es Parkplätze",
+        "The shower is broken",
+    ],
 )
 def test_not_small_talk(text: str) -> None:
     assert not is_small_talk(text)

@@ -14,6 +14,7 @@ import pytest
 from tests.runtime.support import accepted, effect_consumer, effects, wait_until
 from tests.support.tcp_proxy import TcpProxy
 from workers.runtime.publisher import Publisher
+from workers.runtime.runner import Worker
 from workers.runtime.topology import declare_topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,3 +149,56 @@ async def test_a_cut_broker_connection_recovers_and_finishes_the_stream(
         assert await effects(owner_engine, tenant.tenant_id) == {str(e.event_id): 1 for e in events}
     finally:
         await proxy.close()
+
+
+async def _app_backends(owner_engine, role: str) -> set[int]:
+    async with owner_engine.connect() as connection:
+        rows = await connection.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()",
+            (role,),
+        )
+        return {pid for (pid,) in rows.all()}
+
+
+async def test_database_connections_killed_mid_stream_cost_a_retry_not_an_event(
+    settings, declared, make_tenant, owner_engine, broker
+) -> None:
+    """Pooled connections are not pinged before use: one that died fails as the unit of work
+    begins, which reconnects (``persistence.retry``) instead of failing the delivery."""
+    tenant = await make_tenant()
+    consumer = effect_consumer("dbcut", prefetch=8)
+    declared.append(consumer.queues(settings.exchange))
+    others = await _app_backends(owner_engine, settings.app_role)
+    worker = Worker(settings, [consumer], concurrency=8)  # its own pool, so only its connections
+    await worker.start()
+    try:
+        first = [accepted(tenant.tenant_id, tenant.channel_id) for _ in range(40)]
+        await publish_all(settings, first)
+
+        async def first_applied() -> bool:
+            return len(await effects(owner_engine, tenant.tenant_id)) == len(first)
+
+        await wait_until(first_applied, what="the first batch")
+        pooled = await _app_backends(owner_engine, settings.app_role) - others
+        assert pooled, "the worker should hold pooled connections between events"
+        async with owner_engine.connect() as connection:
+            await connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", (list(pooled),)
+            )
+
+        second = [accepted(tenant.tenant_id, tenant.channel_id) for _ in range(40)]
+        await publish_all(settings, second)
+
+        async def all_applied() -> bool:
+            return len(await effects(owner_engine, tenant.tenant_id)) == len(first + second)
+
+        await wait_until(all_applied, deadline=30, what="the batch after the database cut")
+        assert await effects(owner_engine, tenant.tenant_id) == {
+            str(e.event_id): 1 for e in first + second
+        }
+        assert await queue_drained(broker, consumer.queues(settings.exchange).dead)
+        now_pooled = await _app_backends(owner_engine, settings.app_role) - others
+        assert now_pooled, "the worker should hold connections again"
+        assert not now_pooled & pooled, "the killed connections should have been replaced"
+    finally:
+        await worker.stop(grace=5)
