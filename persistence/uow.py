@@ -14,7 +14,6 @@ from types import TracebackType
 from typing import Protocol
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.events import Event
@@ -46,6 +45,8 @@ from persistence.repositories.tenancy import (
 )
 from persistence.retry import connection_retrying
 from persistence.system import SystemGateway
+
+_BIND_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 
 # Attempts to open a transaction while the database is unreachable (about 6 s of backoff).
 DEFAULT_CONNECT_ATTEMPTS = 6
@@ -103,10 +104,11 @@ class UnitOfWork:
             await self.session.close()
 
     def emit(self, event: Event) -> None:
-        """Stage ``event`` in the outbox (written with the next flush, at the latest on commit)."""
+        """Stage ``event`` in the outbox (its row is written as the unit of work commits)."""
         self.outbox.stage(event=event)
 
     async def commit(self) -> None:
+        await self.outbox.write_staged()
         await self.session.commit()
         self._committed = True
 
@@ -118,10 +120,10 @@ class UnitOfWork:
     async def _begin(self) -> AsyncSession:
         session = self._sessionmaker()
         try:
-            await session.execute(
-                text("SELECT set_config('app.tenant_id', :tenant, true)"),
-                {"tenant": str(self.tenant_id)},
-            )
+            # The first statement begins the transaction (the driver adapter's BEGIN), so it
+            # goes through SQLAlchemy; no ORM compilation, as every unit of work pays for it.
+            connection = await session.connection()
+            await connection.exec_driver_sql(_BIND_TENANT, (str(self.tenant_id),))
         except BaseException:
             await session.close()
             raise

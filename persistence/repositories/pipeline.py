@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.events import Event
-from persistence.models import CommsEvent, OutboxRow, ProcessedEvent, WebhookEvent
+from persistence.models import CommsEvent, OutboxRow, WebhookEvent
 from persistence.repositories.base import Repository
 
 
@@ -19,43 +19,55 @@ class TenantMismatchError(ValueError):
     """An event of one tenant was staged in another tenant's unit of work."""
 
 
+_RECORD_INBOX = (
+    "INSERT INTO processed_events (tenant_id, consumer, event_id) VALUES ($1, $2, $3)"
+    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING id"
+)
+_WRITE_OUTBOX = (
+    "INSERT INTO outbox (id, tenant_id, event_type, payload) VALUES ($1, $2, $3, $4::jsonb)"
+)
+
+
 class InboxRepository(Repository):
     async def record(self, *, consumer: str, event_id: UUID) -> bool:
         """Record that ``consumer`` handled ``event_id``; False if it already had."""
-        statement = (
-            insert(ProcessedEvent)
-            .values(tenant_id=self.tenant_id, consumer=consumer, event_id=event_id)
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-            .returning(ProcessedEvent.id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        driver = await self._driver()
+        return await driver.fetchval(_RECORD_INBOX, self.tenant_id, consumer, event_id) is not None
 
 
 class OutboxRepository(Repository):
+    """Events staged in a unit of work are written together, in one round trip, as it commits."""
+
     def __init__(self, session: AsyncSession, tenant_id: UUID, emitted: list[Event]) -> None:
         super().__init__(session, tenant_id)
         self._emitted = emitted
+        self._unwritten: list[Event] = []
 
     async def add(self, *, event: Event) -> None:
-        """Stage ``event`` in this transaction: it is published only if the transaction commits."""
+        """Stage ``event`` and write its row now (it is published only if the transaction
+        commits)."""
         self.stage(event=event)
-        await self.session.flush()
+        await self.write_staged()
 
-    def stage(self, *, event: Event) -> OutboxRow:
-        """Stage without a round trip: the row is written with the session's next flush."""
+    def stage(self, *, event: Event) -> None:
+        """Stage without a round trip: the row is written by ``write_staged`` (on commit)."""
         if event.tenant_id != self.tenant_id:
             raise TenantMismatchError(
                 f"event {event.event_id} belongs to tenant {event.tenant_id}, not {self.tenant_id}"
             )
-        row = OutboxRow(
-            id=event.event_id,
-            tenant_id=self.tenant_id,
-            event_type=event.routing_key,
-            payload=event.model_dump(mode="json"),
-        )
-        self._stage(row)
+        self._unwritten.append(event)
         self._emitted.append(event)
-        return row
+
+    async def write_staged(self) -> None:
+        if not self._unwritten:
+            return
+        rows = [
+            (e.event_id, self.tenant_id, e.routing_key, e.model_dump_json())
+            for e in self._unwritten
+        ]
+        driver = await self._driver()
+        await driver.executemany(_WRITE_OUTBOX, rows)
+        self._unwritten.clear()
 
     async def mark_published(self, *, event_ids: Sequence[UUID]) -> int:
         """Mark this tenant's outbox rows published; returns how many were still unpublished."""
