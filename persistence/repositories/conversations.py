@@ -15,6 +15,17 @@ from persistence.repositories.base import NotFoundError, Repository
 # Matches the partial unique index uq_conversations_open_per_guest_channel.
 _OPEN_PREDICATE = text("status NOT IN ('resolved', 'closed')")
 _ATTEMPTS = 3
+# Every inbound message makes these two: SQL through the driver (see Repository._driver).
+_RECORD_INBOUND = (
+    "UPDATE conversations SET last_message_at = greatest(last_message_at, $3),"
+    " first_message_at = coalesce(first_message_at, $3),"
+    " status = CASE WHEN status IN ('snoozed', 'pending') THEN 'open' ELSE status END,"
+    " updated_at = now() WHERE tenant_id = $1 AND id = $2"
+)
+_LINK_RESERVATION = (
+    "UPDATE conversations SET reservation_id = $3, updated_at = now()"
+    " WHERE tenant_id = $1 AND id = $2 AND reservation_id IS NULL"
+)
 
 
 class ConversationRepository(Repository):
@@ -40,7 +51,7 @@ class ConversationRepository(Repository):
         """
         for _ in range(_ATTEMPTS):
             inserted = (
-                await self.session.execute(
+                await self.session.scalars(
                     insert(Conversation)
                     .values(
                         tenant_id=self.tenant_id,
@@ -54,11 +65,11 @@ class ConversationRepository(Repository):
                         index_elements=["tenant_id", "guest_id", "channel_id"],
                         index_where=_OPEN_PREDICATE,
                     )
-                    .returning(Conversation.id)
+                    .returning(Conversation)
                 )
-            ).scalar_one_or_none()
+            ).one_or_none()
             if inserted is not None:
-                return await self._require(Conversation, inserted), True
+                return inserted, True
             existing = await self.find_open(guest_id=guest_id, channel_id=channel_id)
             if existing is not None:  # closed between the two statements: try again
                 return existing, False
@@ -66,18 +77,8 @@ class ConversationRepository(Repository):
 
     async def record_inbound(self, *, conversation_id: UUID, at: datetime) -> None:
         """A guest wrote: reopen a snoozed or pending conversation and move last_message_at."""
-        await self.session.execute(
-            update(Conversation)
-            .where(Conversation.tenant_id == self.tenant_id, Conversation.id == conversation_id)
-            .values(
-                last_message_at=func.greatest(Conversation.last_message_at, at),
-                first_message_at=func.coalesce(Conversation.first_message_at, at),
-                status=text(
-                    "CASE WHEN status IN ('snoozed', 'pending') THEN 'open' ELSE status END"
-                ),
-                updated_at=func.now(),
-            )
-        )
+        driver = await self._driver()
+        await driver.execute(_RECORD_INBOUND, self.tenant_id, conversation_id, at)
 
     async def record_response(self, *, conversation_id: UUID, at: datetime) -> None:
         """Staff or the assistant answered: first_response_at is set once."""
@@ -93,15 +94,8 @@ class ConversationRepository(Repository):
 
     async def link_reservation(self, *, conversation_id: UUID, reservation_id: UUID) -> None:
         """Attach the stay the guest wrote about, unless one is attached already."""
-        await self.session.execute(
-            update(Conversation)
-            .where(
-                Conversation.tenant_id == self.tenant_id,
-                Conversation.id == conversation_id,
-                Conversation.reservation_id.is_(None),
-            )
-            .values(reservation_id=reservation_id, updated_at=func.now())
-        )
+        driver = await self._driver()
+        await driver.execute(_LINK_RESERVATION, self.tenant_id, conversation_id, reservation_id)
 
     async def raise_priority(self, *, conversation_id: UUID, priority: str) -> None:
         """Raise the priority (never lower it: an urgent conversation stays urgent)."""

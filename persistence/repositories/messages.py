@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -28,9 +29,81 @@ _STATUS_TIMES = {
 }
 
 
+_SET_SENTIMENT = (
+    "UPDATE messages SET sentiment_score = $3, sentiment_label = $4, requires_attention = $5,"
+    " updated_at = now() WHERE tenant_id = $1 AND id = $2"
+)
+_RECORD_DECISION = (
+    "UPDATE messages SET ai_decision = $3, ai_decision_reason = $4, ai_decided_at = $5,"
+    " updated_at = now() WHERE tenant_id = $1 AND id = $2"
+)
+_SCORING_INPUT = (
+    "SELECT m.content, s.negative_sentiment_threshold FROM messages m"
+    " LEFT JOIN ai_settings s ON s.tenant_id = m.tenant_id"
+    " WHERE m.tenant_id = $1 AND m.id = $2"
+)
+_REPLY_INPUT = (
+    "SELECT m.content, c.human_takeover, c.channel_id, c.guest_id, p.timezone, g.full_name"
+    " FROM messages m"
+    " JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = $3"
+    " JOIN channels ch ON ch.tenant_id = c.tenant_id AND ch.id = c.channel_id"
+    " LEFT JOIN properties p ON p.tenant_id = ch.tenant_id AND p.id = ch.property_id"
+    " LEFT JOIN guests g ON g.tenant_id = c.tenant_id AND g.id = c.guest_id"
+    " WHERE m.tenant_id = $1 AND m.id = $2"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringInput:
+    """What the sentiment consumer reads for one message."""
+
+    content: str | None
+    negative_threshold: Decimal | None  # None when the tenant has no AI settings row
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyInput:
+    """What the auto-reply consumer reads for one message, in one round trip."""
+
+    message_id: UUID
+    content: str | None
+    conversation_id: UUID
+    human_takeover: bool
+    channel_id: UUID
+    guest_id: UUID
+    guest_name: str | None
+    timezone: str | None  # the property's
+
+
 class MessageRepository(Repository):
     async def get(self, *, message_id: UUID) -> Message | None:
         return await self._get(Message, message_id)
+
+    async def scoring_input(self, *, message_id: UUID) -> ScoringInput | None:
+        """The message's text and the tenant's negative-sentiment threshold; None if there is
+        no such message."""
+        driver = await self._driver()
+        row = await driver.fetchrow(_SCORING_INPUT, self.tenant_id, message_id)
+        return None if row is None else ScoringInput(row[0], row[1])
+
+    async def reply_input(self, *, message_id: UUID, conversation_id: UUID) -> ReplyInput | None:
+        """The message, its conversation, the guest and the property's time zone; None if the
+        message or the conversation does not exist."""
+        driver = await self._driver()
+        row = await driver.fetchrow(_REPLY_INPUT, self.tenant_id, message_id, conversation_id)
+        if row is None:
+            return None
+        content, takeover, channel_id, guest_id, timezone, guest_name = row
+        return ReplyInput(
+            message_id=message_id,
+            content=content,
+            conversation_id=conversation_id,
+            human_takeover=takeover,
+            channel_id=channel_id,
+            guest_id=guest_id,
+            guest_name=guest_name,
+            timezone=timezone,
+        )
 
     async def find_by_provider_id(
         self, *, channel_id: UUID, provider_message_id: str
@@ -55,8 +128,8 @@ class MessageRepository(Repository):
         sent_at: datetime | None = None,
     ) -> Message | None:
         """Store a guest's message; None if this provider message id was stored before."""
-        inserted = (
-            await self.session.execute(
+        return (
+            await self.session.scalars(
                 insert(Message)
                 .values(
                     tenant_id=self.tenant_id,
@@ -77,10 +150,9 @@ class MessageRepository(Repository):
                     index_elements=["tenant_id", "channel_id", "provider_message_id"],
                     index_where=text("provider_message_id IS NOT NULL"),
                 )
-                .returning(Message.id)
+                .returning(Message)
             )
-        ).scalar_one_or_none()
-        return await self._get(Message, inserted) if inserted is not None else None
+        ).one_or_none()
 
     async def attach_media(
         self,
@@ -140,15 +212,14 @@ class MessageRepository(Repository):
     async def set_sentiment(
         self, *, message_id: UUID, score: float, label: str, requires_attention: bool
     ) -> None:
-        await self.session.execute(
-            update(Message)
-            .where(Message.tenant_id == self.tenant_id, Message.id == message_id)
-            .values(
-                sentiment_score=Decimal(str(round(score, 3))),
-                sentiment_label=label,
-                requires_attention=requires_attention,
-                updated_at=func.now(),
-            )
+        driver = await self._driver()
+        await driver.execute(
+            _SET_SENTIMENT,
+            self.tenant_id,
+            message_id,
+            Decimal(str(round(score, 3))),
+            label,
+            requires_attention,
         )
 
     async def claim_due(self, *, message_id: UUID) -> Message | None:
@@ -255,15 +326,9 @@ class MessageRepository(Repository):
         self, *, message_id: UUID, decision: str, reason: str, at: datetime
     ) -> None:
         """Write what the assistant decided for an inbound message, and why."""
-        await self.session.execute(
-            update(Message)
-            .where(Message.tenant_id == self.tenant_id, Message.id == message_id)
-            .values(
-                ai_decision=decision,
-                ai_decision_reason=reason[:2000],
-                ai_decided_at=at,
-                updated_at=func.now(),
-            )
+        driver = await self._driver()
+        await driver.execute(
+            _RECORD_DECISION, self.tenant_id, message_id, decision, reason[:2000], at
         )
 
     async def staff_replied_since(self, *, conversation_id: UUID, since: datetime) -> bool:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.events import Event
-from persistence.models import CommsEvent, OutboxRow, WebhookEvent
+from persistence.models import CommsEvent, OutboxRow
 from persistence.repositories.base import Repository
 
 
@@ -22,6 +22,11 @@ class TenantMismatchError(ValueError):
 _RECORD_INBOX = (
     "INSERT INTO processed_events (tenant_id, consumer, event_id) VALUES ($1, $2, $3)"
     " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING id"
+)
+_RECORD_WEBHOOK = (
+    "INSERT INTO webhook_events (tenant_id, provider, provider_event_id, channel_id, payload)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb)"
+    " ON CONFLICT (tenant_id, provider, provider_event_id) DO NOTHING RETURNING id"
 )
 _WRITE_OUTBOX = (
     "INSERT INTO outbox (id, tenant_id, event_type, payload) VALUES ($1, $2, $3, $4::jsonb)"
@@ -96,19 +101,16 @@ class WebhookEventRepository(Repository):
         payload: Mapping[str, Any],
     ) -> bool:
         """Store a provider event once; False if it was stored before (a duplicate webhook)."""
-        statement = (
-            insert(WebhookEvent)
-            .values(
-                tenant_id=self.tenant_id,
-                provider=provider,
-                provider_event_id=provider_event_id,
-                channel_id=channel_id,
-                payload=dict(payload),
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "provider", "provider_event_id"])
-            .returning(WebhookEvent.id)
+        driver = await self._driver()
+        stored = await driver.fetchval(
+            _RECORD_WEBHOOK,
+            self.tenant_id,
+            provider,
+            provider_event_id,
+            channel_id,
+            json.dumps(dict(payload)),
         )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        return stored is not None
 
 
 class CommsEventRepository(Repository):

@@ -250,3 +250,54 @@ async def test_staff_have_roles_and_unique_live_emails(
         with pytest.raises(NotFoundError):
             await uow.staff.add(email="b@example.com", full_name="B", password_hash="x",
                                 roles=("owner",))  # fmt: skip
+
+
+async def test_the_consumers_one_round_trip_reads_see_only_their_tenant(
+    uow_factory: UnitOfWorkFactory, make_tenant
+) -> None:
+    tenant = await make_tenant(timezone="Europe/Berlin", negative_sentiment_threshold=-0.3)
+    other, now = await make_tenant(), datetime.now(UTC)
+    async with uow_factory(tenant.tenant_id) as uow:
+        guest = await uow.guests.upsert_by_identity(
+            kind="green_api", handle="+34600555111", display_name="Ana"
+        )
+        conversation, _ = await uow.conversations.find_or_open(
+            guest_id=guest.id, channel_id=tenant.channel_id, at=now
+        )
+        message = await uow.messages.add_inbound(
+            conversation_id=conversation.id,
+            channel_id=tenant.channel_id,
+            provider_message_id="BAE5-9",
+            content="Is breakfast included?",
+        )
+        assert message is not None
+        await uow.commit()
+
+    async with uow_factory(tenant.tenant_id) as uow:
+        scoring = await uow.messages.scoring_input(message_id=message.id)
+        reply = await uow.messages.reply_input(
+            message_id=message.id, conversation_id=conversation.id
+        )
+        missing = await uow.messages.reply_input(
+            message_id=uuid4(), conversation_id=conversation.id
+        )
+    assert scoring is not None
+    assert (scoring.content, float(scoring.negative_threshold or 0)) == (
+        "Is breakfast included?",
+        -0.3,
+    )
+    assert reply is not None
+    assert (reply.guest_name, reply.timezone, reply.human_takeover) == (
+        "Ana",
+        "Europe/Berlin",
+        False,
+    )
+    assert (reply.channel_id, reply.guest_id) == (tenant.channel_id, guest.id)
+    assert missing is None
+
+    async with uow_factory(other.tenant_id) as uow:
+        assert await uow.messages.scoring_input(message_id=message.id) is None
+        assert (
+            await uow.messages.reply_input(message_id=message.id, conversation_id=conversation.id)
+            is None
+        )

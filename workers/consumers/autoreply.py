@@ -34,15 +34,12 @@ def utc_now() -> datetime:
 async def handle(
     event: MessageScored, uow: UnitOfWork, *, contexts: TenantContexts, clock: Clock = utc_now
 ) -> None:
-    message = await uow.messages.get(message_id=event.message_id)
-    conversation = await uow.conversations.get(conversation_id=event.conversation_id)
-    if message is None or conversation is None:
+    message = await uow.messages.reply_input(
+        message_id=event.message_id, conversation_id=event.conversation_id
+    )
+    if message is None:
         raise PermanentError(f"message {event.message_id} or its conversation does not exist")
-    channel = await uow.channels.get(channel_id=conversation.channel_id)
-    assert channel is not None  # a composite foreign key guarantees it
-    place = await uow.properties.get(property_id=channel.property_id)
-    guest = await uow.guests.get(guest_id=conversation.guest_id)
-    context = await contexts.get(uow, timezone=place.timezone if place else "UTC")
+    context = await contexts.get(uow, timezone=message.timezone or "UTC")
     now = clock()
     text = message.content or ""
     decision = decide(
@@ -50,28 +47,28 @@ async def handle(
         sentiment=SentimentResult(event.sentiment_score, SentimentLabel(event.sentiment_label)),
         settings=context.ai_settings,
         match=context.matcher.best(text) if text.strip() else None,
-        human_takeover=conversation.human_takeover,
+        human_takeover=message.human_takeover,
         now=now,
         prompt_published=context.prompt_published,
-        guest_name=guest.full_name if guest else None,
+        guest_name=message.guest_name,
         assistant_name=context.assistant_name,
         business_name=context.business_name,
     )
     if isinstance(decision, Reply):
         await uow.messages.add_outbound(
-            conversation_id=conversation.id,
-            channel_id=channel.id,
+            conversation_id=message.conversation_id,
+            channel_id=message.channel_id,
             content=decision.text,
             sender_type="bot",
             send_after=decision.send_after,
-            in_reply_to_id=message.id,
+            in_reply_to_id=message.message_id,
         )
         detail = (
             f"{decision.reason} item={decision.knowledge_entry_id}"
             f" confidence={decision.confidence:.2f}"
         )
         await uow.messages.record_decision(
-            message_id=message.id, decision="reply", reason=detail, at=now
+            message_id=message.message_id, decision="reply", reason=detail, at=now
         )
     elif isinstance(decision, Escalate):
         reason = decision.reason
@@ -85,13 +82,16 @@ async def handle(
             if part
         )
         await uow.messages.record_decision(
-            message_id=message.id, decision="escalate", reason=f"{reason} {detail}".strip(), at=now
+            message_id=message.message_id,
+            decision="escalate",
+            reason=f"{reason} {detail}".strip(),
+            at=now,
         )
         uow.emit(
             EscalationRequested(
                 tenant_id=event.tenant_id,
-                conversation_id=conversation.id,
-                message_id=message.id,
+                conversation_id=message.conversation_id,
+                message_id=message.message_id,
                 reason=reason,
                 detail=detail,
                 urgent=decision.urgent,
@@ -99,7 +99,7 @@ async def handle(
         )
     else:
         await uow.messages.record_decision(
-            message_id=message.id, decision="skip", reason=decision.reason, at=now
+            message_id=message.message_id, decision="skip", reason=decision.reason, at=now
         )
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from domain.events import MessageAccepted, MessageScored
-from domain.sentiment import SentimentScorer, VaderScorer, requires_attention
+from domain.sentiment import (
+    DEFAULT_ATTENTION_THRESHOLD,
+    SentimentScorer,
+    VaderScorer,
+    requires_attention,
+)
 from persistence.uow import UnitOfWork
 from workers.runtime.consumer import Consumer
 from workers.runtime.errors import PermanentError
@@ -12,15 +17,18 @@ NAME = "sentiment"
 
 
 async def handle(event: MessageAccepted, uow: UnitOfWork, *, scorer: SentimentScorer) -> None:
-    message = await uow.messages.get(message_id=event.message_id)
-    if message is None:
+    found = await uow.messages.scoring_input(message_id=event.message_id)
+    if found is None:
         raise PermanentError(f"message {event.message_id} does not exist for this tenant")
-    settings = await uow.ai_settings.get()
-    threshold = float(settings.negative_sentiment_threshold) if settings else -0.5
-    result = scorer.score(message.content or "")
+    threshold = (
+        DEFAULT_ATTENTION_THRESHOLD
+        if found.negative_threshold is None
+        else float(found.negative_threshold)
+    )
+    result = scorer.score(found.content or "")
     attention = requires_attention(result.score, threshold)
     await uow.messages.set_sentiment(
-        message_id=message.id,
+        message_id=event.message_id,
         score=result.score,
         label=result.label.value,
         requires_attention=attention,
@@ -28,7 +36,7 @@ async def handle(event: MessageAccepted, uow: UnitOfWork, *, scorer: SentimentSc
     uow.emit(
         MessageScored(
             tenant_id=event.tenant_id,
-            message_id=message.id,
+            message_id=event.message_id,
             conversation_id=event.conversation_id,
             sentiment_score=result.score,
             sentiment_label=result.label,
