@@ -48,6 +48,16 @@ from persistence.system import SystemGateway
 
 _BIND_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
 
+
+async def _bind_tenant(session: AsyncSession, tenant_id: UUID) -> None:
+    """Scope the transaction's statements to ``tenant_id`` (row-level security).
+
+    The first statement of a unit of work begins the transaction (the driver adapter's BEGIN),
+    so it goes through SQLAlchemy, without ORM compilation: every unit of work pays for it.
+    """
+    connection = await session.connection()
+    await connection.exec_driver_sql(_BIND_TENANT, (str(tenant_id),))
+
 # Attempts to open a transaction while the database is unreachable (about 6 s of backoff).
 DEFAULT_CONNECT_ATTEMPTS = 6
 
@@ -120,14 +130,28 @@ class UnitOfWork:
     async def _begin(self) -> AsyncSession:
         session = self._sessionmaker()
         try:
-            # The first statement begins the transaction (the driver adapter's BEGIN), so it
-            # goes through SQLAlchemy; no ORM compilation, as every unit of work pays for it.
-            connection = await session.connection()
-            await connection.exec_driver_sql(_BIND_TENANT, (str(self.tenant_id),))
+            await _bind_tenant(session, self.tenant_id)
         except BaseException:
             await session.close()
             raise
         return session
+
+    async def flush(self) -> None:
+        """Write what is staged (ORM rows, outbox rows) now, under the bound tenant."""
+        await self.outbox.write_staged()
+        await self.session.flush()
+
+    async def rebind(self, tenant_id: UUID) -> None:
+        """Go on in the same transaction as ``tenant_id``: what the previous tenant staged is
+        written first, under its own tenant, then every statement runs as the new one.
+
+        For a runner applying several events in one transaction; the repositories are bound
+        afresh, ``emitted`` keeps growing (the caller tells each event's part by position).
+        """
+        await self.flush()
+        await _bind_tenant(self.session, tenant_id)
+        self.tenant_id = tenant_id
+        self._bind_repositories()
 
     def _bind_repositories(self) -> None:
         session, tenant = self.session, self.tenant_id

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     exchange: str = "frontdesk.events"
     # The relay leaves outbox rows younger than this to the consumer that is publishing them.
     relay_min_age_seconds: float = 5.0
+    # Deliveries of one consumer applied together in one transaction (1: one per transaction).
+    worker_batch_size: int = Field(default=16, ge=1, le=256)
 
     # Fernet keys, newest first; older keys still decrypt so a key can be rotated.
     encryption_keys: list[SecretStr] = Field(

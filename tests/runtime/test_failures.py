@@ -19,6 +19,7 @@ from workers.runtime import headers as h
 from workers.runtime.dead_letters import Action, Selection, sweep
 from workers.runtime.errors import DeadLetterReason
 from workers.runtime.publisher import Publisher
+from workers.runtime.topology import declare_topology
 
 
 async def publish(settings, *events) -> None:
@@ -169,3 +170,42 @@ async def test_bodies_that_are_not_this_consumers_events_are_dead_lettered_at_on
         str(stranger.event_id): DeadLetterReason.UNKNOWN_TENANT,
     }
     assert all(letter.headers[h.CONSUMER] == "strict" for letter in letters)
+
+
+async def test_a_failing_event_leaves_its_batch_mates_applied_once(
+    settings, start_worker, make_tenant, owner_engine, broker, declared
+) -> None:
+    """Deliveries waiting together are applied in one transaction; when one handler fails,
+    the batch rolls back, the failed event takes its own way (here the dead letters, after one
+    try) and the others are applied one by one."""
+    tenant = await make_tenant()
+    events = [accepted(tenant.tenant_id, tenant.channel_id) for _ in range(60)]
+    poison = events[37]
+    script = Script(permanent={poison.event_id})
+    consumer = effect_consumer("batched", script, prefetch=32)
+    queues = consumer.queues(settings.exchange)
+    declared.append(queues)
+    channel = await broker.channel()
+    await declare_topology(channel, settings.exchange, [queues])
+    await channel.close()
+    await publish(settings, *events)  # all waiting before the worker starts: batches fill
+    batches_before = metric("frontdesk_consumer_batch_size_count", consumer="batched")
+    fallbacks_before = metric("frontdesk_consumer_batch_fallbacks_total", consumer="batched")
+    await start_worker([consumer], worker_batch_size=16)
+
+    async def settled() -> bool:
+        applied = len(await effects(owner_engine, tenant.tenant_id))
+        return applied == len(events) - 1 and await dead_count(broker, queues) == 1
+
+    await wait_until(settled, what="59 events applied and one dead letter")
+    assert metric("frontdesk_consumer_batch_size_count", consumer="batched") > batches_before
+    assert (
+        metric("frontdesk_consumer_batch_fallbacks_total", consumer="batched")
+        == fallbacks_before + 1
+    )
+    assert script.calls[poison.event_id] == 1
+    assert await effects(owner_engine, tenant.tenant_id) == {
+        str(e.event_id): 1 for e in events if e is not poison
+    }
+    [letter] = await dead_letters(broker, queues)
+    assert letter.reason == DeadLetterReason.PERMANENT

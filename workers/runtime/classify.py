@@ -69,3 +69,13 @@ def is_unknown_tenant(exc: BaseException) -> bool:
         ):
             return True
     return False
+
+
+# Deadlock detected; could not serialize: the transaction lost a race, the events did nothing.
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    """The transaction lost a race with another one (a deadlock, a serialization failure);
+    running it again is expected to succeed."""
+    return any(getattr(error, "sqlstate", None) in _CONFLICT_STATES for error in _chain(exc))

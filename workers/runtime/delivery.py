@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -28,11 +28,18 @@ from domain.events import Event, decode
 from persistence.retry import is_connection_error
 from workers.logging import get_logger
 from workers.runtime import headers as h
-from workers.runtime.classify import DatabaseUnavailable, is_connection_failure, is_unknown_tenant
+from workers.runtime.classify import (
+    DatabaseUnavailable,
+    is_connection_failure,
+    is_transaction_conflict,
+    is_unknown_tenant,
+)
 from workers.runtime.consumer import Consumer
 from workers.runtime.errors import DeadLetterReason, PermanentError
 from workers.runtime.marker import PublishedMarker
 from workers.runtime.metrics import (
+    BATCH_FALLBACKS,
+    BATCH_SIZE,
     DEAD_LETTERED,
     DUPLICATES,
     HANDLER_SECONDS,
@@ -76,6 +83,15 @@ def decode_for(consumer: Consumer, body: bytes) -> Event:
     return event
 
 
+class _EventFailed(Exception):
+    """The handler of the batch's ``index``-th event raised ``error``."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(f"event {index} of the batch failed: {error!r}")
+        self.index = index
+        self.error = error
+
+
 class DeliveryProcessor:
     """The callback a consumer's queue delivers to."""
 
@@ -113,10 +129,8 @@ class DeliveryProcessor:
             started = time.perf_counter()
             try:
                 emitted = await self._apply(event)
-            except PermanentError as exc:
-                await self._dead_letter(message, DeadLetterReason.PERMANENT, exc, event=event)
             except Exception as exc:
-                await self._failed(message, attempt, exc, event)
+                await self._route_failure(message, attempt, exc, event)
             else:
                 HANDLER_SECONDS.labels(self.consumer.name).observe(time.perf_counter() - started)
                 if emitted is None:
@@ -125,6 +139,107 @@ class DeliveryProcessor:
                     PROCESSED.labels(self.consumer.name).inc()
                     await self._publish(event, emitted)
                 await self._settle(message.ack, "ack")
+
+    async def process_batch(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        """Apply several deliveries in one transaction, then publish, then ack each.
+
+        The common case (every handler succeeds) costs one BEGIN/COMMIT for the batch. If any
+        handler raises, the whole transaction rolls back and each delivery goes through
+        ``__call__`` on its own: one failing event never takes its batch-mates' retries or
+        dead letters with it, and the inbox keeps effects exactly-once either way.
+        """
+        if len(messages) == 1:
+            await self(messages[0])
+            return
+        BATCH_SIZE.labels(self.consumer.name).observe(len(messages))
+        gauge = IN_FLIGHT.labels(self.consumer.name)
+        gauge.inc(len(messages))
+        try:
+            with bound_contextvars(consumer=self.consumer.name):
+                await self._process_together(messages)
+        finally:
+            gauge.dec(len(messages))
+
+    async def _process_together(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        decoded: list[tuple[AbstractIncomingMessage, Event]] = []
+        for message in messages:
+            try:
+                decoded.append((message, decode_for(self.consumer, message.body)))
+            except Undeliverable as exc:
+                with bound_contextvars(attempt=h.attempt_of(message.headers)):
+                    await self._dead_letter(message, exc.reason, exc, event=None)
+        if not decoded:
+            return
+        try:
+            outcomes = await self._apply_together([event for _, event in decoded])
+        except _EventFailed as failed:
+            # Rolled back. The failed event has had its try for this attempt: it goes to a
+            # retry tier or the dead letters now; the others are applied one by one. A lost
+            # race (a deadlock between two batches) is nobody's fault: all go one by one.
+            BATCH_FALLBACKS.labels(self.consumer.name).inc()
+            if is_transaction_conflict(failed.error):
+                log.info("batch lost a race; applying its events one by one", error=repr(failed))
+                failed.index = -1
+            for index, (message, event) in enumerate(decoded):
+                if index == failed.index:
+                    attempt = h.attempt_of(message.headers)
+                    with bound_contextvars(
+                        attempt=attempt,
+                        tenant_id=str(event.tenant_id),
+                        event_id=str(event.event_id),
+                    ):
+                        await self._route_failure(message, attempt, failed.error, event)
+                else:
+                    await self(message)
+            return
+        except Exception as exc:  # beginning or committing the batch's transaction
+            BATCH_FALLBACKS.labels(self.consumer.name).inc()
+            log.info("batch rolled back; applying its events one by one", error=repr(exc))
+            for message, _ in decoded:
+                await self(message)
+            return
+        emitted = [e for outcome in outcomes if outcome for e in outcome]
+        if emitted:
+            try:
+                await self.publisher.publish_many(emitted)
+                self.marker.add(e.event_id for e in emitted)
+            except Exception as exc:
+                PUBLISH_DEFERRED.labels(self.consumer.name).inc()
+                log.warning("publish deferred to the outbox relay", error=repr(exc))
+        for (message, _), outcome in zip(decoded, outcomes, strict=True):
+            counter = DUPLICATES if outcome is None else PROCESSED
+            counter.labels(self.consumer.name).inc()
+            await self._settle(message.ack, "ack")
+
+    async def _apply_together(self, events: Sequence[Event]) -> list[list[Event] | None]:
+        """Each event's handler in turn, in one transaction rebound to each event's tenant;
+        per event, what it emitted, or None when the inbox says it already ran."""
+        outcomes: list[list[Event] | None] = []
+        async with self.uow_factory(events[0].tenant_id) as uow:
+            for event in events:
+                with bound_contextvars(
+                    tenant_id=str(event.tenant_id), event_id=str(event.event_id)
+                ):
+                    started = time.perf_counter()
+                    if event.tenant_id != uow.tenant_id:
+                        await uow.rebind(event.tenant_id)
+                    if not await uow.inbox.record(
+                        consumer=self.consumer.name, event_id=event.event_id
+                    ):
+                        outcomes.append(None)
+                        continue
+                    first = len(uow.emitted)
+                    try:
+                        await self.consumer.handle(event, uow)
+                        await uow.flush()
+                    except Exception as exc:
+                        raise _EventFailed(len(outcomes), exc) from exc
+                    outcomes.append(uow.emitted[first:])
+                    HANDLER_SECONDS.labels(self.consumer.name).observe(
+                        time.perf_counter() - started
+                    )
+            await uow.commit()
+        return outcomes
 
     async def _apply(self, event: Event) -> list[Event] | None:
         """Run the handler once per event; None when the inbox says it already ran."""
@@ -152,6 +267,14 @@ class DeliveryProcessor:
             # Committed already: the relay publishes what stayed unmarked.
             PUBLISH_DEFERRED.labels(self.consumer.name).inc()
             log.warning("publish deferred to the outbox relay", error=repr(exc))
+
+    async def _route_failure(
+        self, message: AbstractIncomingMessage, attempt: int, exc: Exception, event: Event
+    ) -> None:
+        if isinstance(exc, PermanentError):
+            await self._dead_letter(message, DeadLetterReason.PERMANENT, exc, event=event)
+        else:
+            await self._failed(message, attempt, exc, event)
 
     async def _failed(
         self, message: AbstractIncomingMessage, attempt: int, exc: Exception, event: Event

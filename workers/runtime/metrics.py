@@ -37,6 +37,17 @@ HANDLER_SECONDS = Histogram(
     ["consumer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+BATCH_SIZE = Histogram(
+    "frontdesk_consumer_batch_size",
+    "Deliveries applied together in one transaction.",
+    ["consumer"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+BATCH_FALLBACKS = Counter(
+    "frontdesk_consumer_batch_fallbacks_total",
+    "Batches rolled back because one event failed; their events were then applied one by one.",
+    ["consumer"],
+)
 IN_FLIGHT = Gauge("frontdesk_consumer_in_flight", "Deliveries being handled now.", ["consumer"])
 RELAYED = Counter("frontdesk_relay_published_total", "Outbox rows published by the relay.")
 

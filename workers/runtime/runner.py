@@ -19,6 +19,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
 from workers.logging import get_logger
+from workers.runtime.batching import Batcher
 from workers.runtime.consumer import Consumer
 from workers.runtime.delivery import DeliveryProcessor
 from workers.runtime.marker import PublishedMarker
@@ -60,6 +61,7 @@ class Worker:
         self._in_flight: set[asyncio.Task[object]] = set()
         self._stopping = False
         self._marker: PublishedMarker | None = None
+        self._batchers: list[Batcher] = []
 
     async def start(self) -> None:
         if self._uow_factory is None:
@@ -85,12 +87,28 @@ class Worker:
             processor = DeliveryProcessor(
                 consumer, queues, self._uow_factory, self._publisher, self._marker
             )
-            tag = await queue.consume(self._tracked(processor))
+            tag = await queue.consume(self._tracked(self._deliver_to(processor, consumer)))
             self._consuming.append((queue, tag))
             log.info("consuming", consumer=consumer.name, queue=queues.main)
 
+    def _deliver_to(
+        self, processor: DeliveryProcessor, consumer: Consumer
+    ) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
+        """Straight to the processor, or through a batcher when batches may hold several.
+
+        ``concurrency`` deliveries in flight are shared by loops of ``worker_batch_size``:
+        that many transactions at once, each applying up to a batch.
+        """
+        size = self.settings.worker_batch_size
+        if size <= 1:
+            return processor
+        in_flight = self.concurrency or consumer.prefetch
+        batcher = Batcher(processor, max_batch=size, loops=-(-in_flight // size))
+        self._batchers.append(batcher)
+        return batcher.submit
+
     def _tracked(
-        self, processor: DeliveryProcessor
+        self, deliver: Callable[[AbstractIncomingMessage], Awaitable[None]]
     ) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
         async def on_message(message: AbstractIncomingMessage) -> None:
             if self._stopping:
@@ -100,7 +118,7 @@ class Worker:
             assert task is not None
             self._in_flight.add(task)
             try:
-                await processor(message)
+                await deliver(message)
             finally:
                 self._in_flight.discard(task)
 
@@ -131,6 +149,8 @@ class Worker:
             _, unfinished = await asyncio.wait(set(self._in_flight), timeout=grace)
             if unfinished:
                 log.warning("stopping with deliveries unfinished", count=len(unfinished))
+        for batcher in self._batchers:
+            await batcher.close()
         if self._marker is not None:
             await self._marker.stop()
         if self._connection is not None:
