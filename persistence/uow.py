@@ -58,6 +58,7 @@ async def _bind_tenant(session: AsyncSession, tenant_id: UUID) -> None:
     connection = await session.connection()
     await connection.exec_driver_sql(_BIND_TENANT, (str(tenant_id),))
 
+
 # Attempts to open a transaction while the database is unreachable (about 6 s of backoff).
 DEFAULT_CONNECT_ATTEMPTS = 6
 

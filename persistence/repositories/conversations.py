@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import Conversation, ConversationEvent
 from persistence.models.conversations import CONVERSATION_STATUSES, OPEN_STATUSES, PRIORITIES
@@ -15,7 +15,18 @@ from persistence.repositories.base import NotFoundError, Repository
 # Matches the partial unique index uq_conversations_open_per_guest_channel.
 _OPEN_PREDICATE = text("status NOT IN ('resolved', 'closed')")
 _ATTEMPTS = 3
-# Every inbound message makes these two: SQL through the driver (see Repository._driver).
+# Every inbound message makes these: SQL through the driver (see Repository._driver).
+_OPEN = (
+    "INSERT INTO conversations (tenant_id, guest_id, channel_id, status, first_message_at,"
+    " last_message_at) VALUES ($1, $2, $3, 'new', $4, $4)"
+    " ON CONFLICT (tenant_id, guest_id, channel_id)"
+    " WHERE status NOT IN ('resolved', 'closed') DO NOTHING RETURNING id"
+)
+_FIND_OPEN = (
+    "SELECT id, reservation_id FROM conversations"
+    " WHERE tenant_id = $1 AND guest_id = $2 AND channel_id = $3"
+    " AND status NOT IN ('resolved', 'closed')"
+)
 _RECORD_INBOUND = (
     "UPDATE conversations SET last_message_at = greatest(last_message_at, $3),"
     " first_message_at = coalesce(first_message_at, $3),"
@@ -26,6 +37,14 @@ _LINK_RESERVATION = (
     "UPDATE conversations SET reservation_id = $3, updated_at = now()"
     " WHERE tenant_id = $1 AND id = $2 AND reservation_id IS NULL"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenConversation:
+    """The conversation an inbound message joins."""
+
+    id: UUID
+    reservation_id: UUID | None
 
 
 class ConversationRepository(Repository):
@@ -43,36 +62,21 @@ class ConversationRepository(Repository):
 
     async def find_or_open(
         self, *, guest_id: UUID, channel_id: UUID, at: datetime
-    ) -> tuple[Conversation, bool]:
+    ) -> tuple[OpenConversation, bool]:
         """The open conversation of this guest on this channel, opened if there is none.
 
         Returns ``(conversation, opened)``. Race-free: the partial unique index lets one
-        INSERT win; the others do nothing and read the winner's row.
+        INSERT win; the others do nothing and read the winner's row. Every inbound message
+        makes this call, so it is SQL through the driver.
         """
+        driver = await self._driver()
         for _ in range(_ATTEMPTS):
-            inserted = (
-                await self.session.scalars(
-                    insert(Conversation)
-                    .values(
-                        tenant_id=self.tenant_id,
-                        guest_id=guest_id,
-                        channel_id=channel_id,
-                        status="new",
-                        first_message_at=at,
-                        last_message_at=at,
-                    )
-                    .on_conflict_do_nothing(
-                        index_elements=["tenant_id", "guest_id", "channel_id"],
-                        index_where=_OPEN_PREDICATE,
-                    )
-                    .returning(Conversation)
-                )
-            ).one_or_none()
-            if inserted is not None:
-                return inserted, True
-            existing = await self.find_open(guest_id=guest_id, channel_id=channel_id)
+            opened = await driver.fetchval(_OPEN, self.tenant_id, guest_id, channel_id, at)
+            if opened is not None:
+                return OpenConversation(id=opened, reservation_id=None), True
+            existing = await driver.fetchrow(_FIND_OPEN, self.tenant_id, guest_id, channel_id)
             if existing is not None:  # closed between the two statements: try again
-                return existing, False
+                return OpenConversation(id=existing[0], reservation_id=existing[1]), False
         raise RuntimeError("conversation kept closing while being opened")
 
     async def record_inbound(self, *, conversation_id: UUID, at: datetime) -> None:

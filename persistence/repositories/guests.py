@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 
 from persistence.models import Guest, GuestIdentity, Reservation
 from persistence.repositories.base import Repository
+
+_FIND_BY_HANDLE = (
+    "SELECT g.id, g.full_name, g.deleted_at IS NOT NULL FROM guest_identities i"
+    " JOIN guests g ON g.tenant_id = i.tenant_id AND g.id = i.guest_id"
+    " WHERE i.tenant_id = $1 AND i.kind = $2 AND i.handle = $3"
+)
+_REVIVE = (
+    "UPDATE guests SET deleted_at = NULL, full_name = coalesce(full_name, $3), updated_at = now()"
+    " WHERE tenant_id = $1 AND id = $2"
+)
+_ADD_GUEST = (
+    "INSERT INTO guests (id, tenant_id, full_name, phone, email) VALUES ($1, $2, $3, $4, $5)"
+)
+_CLAIM_HANDLE = (
+    "INSERT INTO guest_identities (tenant_id, guest_id, kind, handle, display_name)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, kind, handle) DO NOTHING RETURNING id"
+)
+_DROP_GUEST = "DELETE FROM guests WHERE tenant_id = $1 AND id = $2"
+_CURRENT_STAY = (
+    "SELECT r.id FROM reservations r"
+    " JOIN channels c ON c.tenant_id = r.tenant_id AND c.property_id = r.property_id"
+    " WHERE r.tenant_id = $1 AND r.guest_id = $2 AND c.id = $3"
+    " AND r.check_in <= $4 AND r.check_out >= $4"
+    " AND r.status IN ('tentative', 'confirmed', 'checked_in')"
+    " ORDER BY r.check_in DESC LIMIT 1"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GuestRef:
+    """A guest as the intake knows it: enough to file a message under."""
+
+    id: UUID
+    full_name: str | None
 
 
 class GuestRepository(Repository):
@@ -45,52 +79,33 @@ class GuestRepository(Repository):
         display_name: str | None = None,
         phone: str | None = None,
         email: str | None = None,
-    ) -> Guest:
+    ) -> GuestRef:
         """The guest writing from ``handle``, created with its identity on first contact.
 
         Race-free: two first messages at once insert two guests, but only one identity wins
         the UNIQUE(tenant, kind, handle); the loser deletes its guest and reads the winner's.
+        Every inbound message makes this call, so it is SQL through the driver.
         """
-        existing = await self._find(kind=kind, handle=handle)
-        if existing is not None:
+        driver = await self._driver()
+        found = await driver.fetchrow(_FIND_BY_HANDLE, self.tenant_id, kind, handle)
+        if found is not None:
+            guest_id, full_name, deleted = found
             # A guest deleted by staff who writes again is a returning guest, not a new one.
-            existing.deleted_at = None
-            if display_name and not existing.full_name:
-                existing.full_name = display_name
-            await self.session.flush()
-            return existing
+            if deleted or (display_name and not full_name):
+                await driver.execute(_REVIVE, self.tenant_id, guest_id, display_name)
+            return GuestRef(id=guest_id, full_name=full_name or display_name)
         guest_id = uuid4()
-        await self.session.execute(
-            insert(Guest).values(
-                id=guest_id,
-                tenant_id=self.tenant_id,
-                full_name=display_name,
-                phone=phone,
-                email=email,
-            )
+        await driver.execute(_ADD_GUEST, guest_id, self.tenant_id, display_name, phone, email)
+        won = await driver.fetchval(
+            _CLAIM_HANDLE, self.tenant_id, guest_id, kind, handle, display_name
         )
-        won = (
-            await self.session.execute(
-                insert(GuestIdentity)
-                .values(
-                    tenant_id=self.tenant_id,
-                    guest_id=guest_id,
-                    kind=kind,
-                    handle=handle,
-                    display_name=display_name,
-                )
-                .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "handle"])
-                .returning(GuestIdentity.id)
-            )
-        ).scalar_one_or_none()
-        if won is None:
-            await self.session.execute(
-                delete(Guest).where(Guest.tenant_id == self.tenant_id, Guest.id == guest_id)
-            )
-        guest = await self._find(kind=kind, handle=handle)
-        if guest is None:  # the winner's guest was hard-deleted meanwhile: retry the event
+        if won is not None:
+            return GuestRef(id=guest_id, full_name=display_name)
+        await driver.execute(_DROP_GUEST, self.tenant_id, guest_id)
+        found = await driver.fetchrow(_FIND_BY_HANDLE, self.tenant_id, kind, handle)
+        if found is None:  # the winner's guest was hard-deleted meanwhile: retry the event
             raise LookupError(f"guest for {kind} handle vanished during upsert")
-        return guest
+        return GuestRef(id=found[0], full_name=found[1])
 
     async def add_identity(
         self, *, guest_id: UUID, kind: str, handle: str, display_name: str | None = None
@@ -152,6 +167,17 @@ class ReservationRepository(Repository):
         self._stage(row)
         await self.session.flush()
         return row
+
+    async def current_via_channel(
+        self, *, guest_id: UUID, channel_id: UUID, on: date
+    ) -> UUID | None:
+        """The id of the guest's stay covering ``on`` at the property ``channel_id`` serves
+        (what ``current`` finds, in one round trip from the channel the guest wrote to)."""
+        driver = await self._driver()
+        found: UUID | None = await driver.fetchval(
+            _CURRENT_STAY, self.tenant_id, guest_id, channel_id, on
+        )
+        return found
 
     async def current(self, *, guest_id: UUID, property_id: UUID, on: date) -> Reservation | None:
         """The guest's stay at this property that covers ``on`` (arrival day to departure day)."""

@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.events import Event
-from persistence.models import CommsEvent, OutboxRow
-from persistence.repositories.base import Repository
+from persistence.models import OutboxRow
+from persistence.repositories.base import NotFoundError, Repository
 
 
 class TenantMismatchError(ValueError):
@@ -27,6 +28,11 @@ _RECORD_WEBHOOK = (
     "INSERT INTO webhook_events (tenant_id, provider, provider_event_id, channel_id, payload)"
     " VALUES ($1, $2, $3, $4, $5::jsonb)"
     " ON CONFLICT (tenant_id, provider, provider_event_id) DO NOTHING RETURNING id"
+)
+_ADD_COMMS_EVENT = (
+    "INSERT INTO comms_events (tenant_id, channel_id, message_id, provider, direction, kind,"
+    " provider_message_id, http_status, error, payload)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)"
 )
 _WRITE_OUTBOX = (
     "INSERT INTO outbox (id, tenant_id, event_type, payload) VALUES ($1, $2, $3, $4::jsonb)"
@@ -102,14 +108,19 @@ class WebhookEventRepository(Repository):
     ) -> bool:
         """Store a provider event once; False if it was stored before (a duplicate webhook)."""
         driver = await self._driver()
-        stored = await driver.fetchval(
-            _RECORD_WEBHOOK,
-            self.tenant_id,
-            provider,
-            provider_event_id,
-            channel_id,
-            json.dumps(dict(payload)),
-        )
+        try:
+            stored = await driver.fetchval(
+                _RECORD_WEBHOOK,
+                self.tenant_id,
+                provider,
+                provider_event_id,
+                channel_id,
+                json.dumps(dict(payload)),
+            )
+        except asyncpg.ForeignKeyViolationError as exc:
+            if "channel" in (exc.constraint_name or ""):
+                raise NotFoundError(f"channel {channel_id} does not exist") from exc
+            raise
         return stored is not None
 
 
@@ -126,20 +137,19 @@ class CommsEventRepository(Repository):
         provider_message_id: str | None = None,
         http_status: int | None = None,
         error: str | None = None,
-    ) -> CommsEvent:
+    ) -> None:
         """Append one entry to the provider traffic audit trail."""
-        row = CommsEvent(
-            tenant_id=self.tenant_id,
-            channel_id=channel_id,
-            provider=provider,
-            direction=direction,
-            kind=kind,
-            payload=dict(payload),
-            message_id=message_id,
-            provider_message_id=provider_message_id,
-            http_status=http_status,
-            error=error,
+        driver = await self._driver()
+        await driver.execute(
+            _ADD_COMMS_EVENT,
+            self.tenant_id,
+            channel_id,
+            message_id,
+            provider,
+            direction,
+            kind,
+            provider_message_id,
+            http_status,
+            error,
+            json.dumps(dict(payload)),
         )
-        self._stage(row)
-        await self.session.flush()
-        return row

@@ -301,3 +301,57 @@ async def test_the_consumers_one_round_trip_reads_see_only_their_tenant(
             await uow.messages.reply_input(message_id=message.id, conversation_id=conversation.id)
             is None
         )
+
+
+async def test_a_deleted_guest_who_writes_again_returns_with_a_name(
+    uow_factory: UnitOfWorkFactory, make_tenant
+) -> None:
+    tenant = await make_tenant()
+    async with uow_factory(tenant.tenant_id) as uow:
+        first = await uow.guests.upsert_by_identity(kind="telegram", handle="777001")
+        guest = await uow.guests.get(guest_id=first.id)
+        assert guest is not None
+        assert guest.full_name is None
+        guest.deleted_at = datetime.now(UTC)  # staff deleted the guest
+        await uow.commit()
+    async with uow_factory(tenant.tenant_id) as uow:
+        assert await uow.guests.find_by_handle(kind="telegram", handle="777001") is None
+        again = await uow.guests.upsert_by_identity(
+            kind="telegram", handle="777001", display_name="Marta"
+        )
+        await uow.commit()
+    assert (again.id, again.full_name) == (first.id, "Marta")
+    async with uow_factory(tenant.tenant_id) as uow:
+        revived = await uow.guests.find_by_handle(kind="telegram", handle="777001")
+        assert revived is not None
+        assert (revived.id, revived.full_name, revived.deleted_at) == (first.id, "Marta", None)
+
+
+async def test_the_current_stay_is_found_from_the_channel_the_guest_wrote_to(
+    uow_factory: UnitOfWorkFactory, make_tenant
+) -> None:
+    tenant, today = await make_tenant(), datetime.now(UTC).date()
+    async with uow_factory(tenant.tenant_id) as uow:
+        guest = await uow.guests.upsert_by_identity(kind="green_api", handle="+34600777002")
+        stay = await uow.reservations.add(
+            property_id=tenant.property_id,
+            guest_id=guest.id,
+            check_in=today - timedelta(days=1),
+            check_out=today + timedelta(days=2),
+            status="confirmed",
+        )
+        await uow.reservations.add(
+            property_id=tenant.property_id,
+            guest_id=guest.id,
+            check_in=today + timedelta(days=30),
+            check_out=today + timedelta(days=32),
+            status="confirmed",
+        )
+        found = await uow.reservations.current_via_channel(
+            guest_id=guest.id, channel_id=tenant.channel_id, on=today
+        )
+        later = await uow.reservations.current_via_channel(
+            guest_id=guest.id, channel_id=tenant.channel_id, on=today + timedelta(days=10)
+        )
+    assert found == stay.id
+    assert later is None

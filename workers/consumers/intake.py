@@ -17,6 +17,7 @@ from domain.events import (
     Provider,
 )
 from domain.phone import normalize_phone
+from persistence.repositories.base import NotFoundError
 from persistence.uow import UnitOfWork
 from workers.runtime.consumer import Consumer
 from workers.runtime.errors import PermanentError
@@ -46,12 +47,15 @@ async def first_delivery(
     event: InboundMessageReceived | DeliveryStatusReceived, uow: UnitOfWork
 ) -> bool:
     """Record the provider's dedup key; False (and counted) when the provider sent it before."""
-    first_time = await uow.webhook_events.record(
-        provider=event.provider.value,
-        provider_event_id=event.provider_event_id,
-        channel_id=event.channel_id,
-        payload=event.raw,
-    )
+    try:
+        first_time = await uow.webhook_events.record(
+            provider=event.provider.value,
+            provider_event_id=event.provider_event_id,
+            channel_id=event.channel_id,
+            payload=event.raw,
+        )
+    except NotFoundError as exc:  # deleted since the ingress took the webhook
+        raise PermanentError(f"{exc} for this tenant") from exc
     if not first_time:
         PROVIDER_DUPLICATES.labels(event.provider.value).inc()
     return first_time
@@ -60,9 +64,6 @@ async def first_delivery(
 async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None:
     if not await first_delivery(event, uow):
         return
-    channel = await uow.channels.get(channel_id=event.channel_id)
-    if channel is None:
-        raise PermanentError(f"channel {event.channel_id} does not exist for this tenant")
     handle, phone, email = guest_handle(event)
     guest = await uow.guests.upsert_by_identity(
         kind=event.provider.value,
@@ -73,21 +74,21 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
     )
     received_at = event.sent_at or event.occurred_at
     conversation, opened = await uow.conversations.find_or_open(
-        guest_id=guest.id, channel_id=channel.id, at=received_at
+        guest_id=guest.id, channel_id=event.channel_id, at=received_at
     )
     if not opened:
         await uow.conversations.record_inbound(conversation_id=conversation.id, at=received_at)
     if conversation.reservation_id is None:
-        reservation = await uow.reservations.current(
-            guest_id=guest.id, property_id=channel.property_id, on=received_at.date()
+        reservation_id = await uow.reservations.current_via_channel(
+            guest_id=guest.id, channel_id=event.channel_id, on=received_at.date()
         )
-        if reservation is not None:
+        if reservation_id is not None:
             await uow.conversations.link_reservation(
-                conversation_id=conversation.id, reservation_id=reservation.id
+                conversation_id=conversation.id, reservation_id=reservation_id
             )
     message = await uow.messages.add_inbound(
         conversation_id=conversation.id,
-        channel_id=channel.id,
+        channel_id=event.channel_id,
         provider_message_id=event.provider_message_id,
         content_type=event.content_type.value,
         content=_content_of(event),
@@ -109,7 +110,7 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
             caption=event.media.caption,
         )
     await uow.comms_events.add(
-        channel_id=channel.id,
+        channel_id=event.channel_id,
         message_id=message.id,
         provider=event.provider.value,
         direction="inbound",
@@ -123,7 +124,7 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
             message_id=message.id,
             conversation_id=conversation.id,
             guest_id=guest.id,
-            channel_id=channel.id,
+            channel_id=event.channel_id,
         )
     )
 

@@ -103,7 +103,8 @@ class Worker:
         if size <= 1:
             return processor
         in_flight = self.concurrency or consumer.prefetch
-        batcher = Batcher(processor, max_batch=size, loops=-(-in_flight // size))
+        # At least two loops, so one batch's round trips to PostgreSQL overlap another's work.
+        batcher = Batcher(processor, max_batch=size, loops=max(2, -(-in_flight // size)))
         self._batchers.append(batcher)
         return batcher.submit
 
