@@ -20,6 +20,7 @@ from domain.events import Event
 from persistence.config import CipherSettings, DatabaseSettings
 from persistence.crypto import SecretCipher
 from persistence.db import create_engine, create_sessionmaker
+from persistence.repositories.base import forget_driver
 from persistence.repositories.channels import AlertTargetRepository, ChannelRepository
 from persistence.repositories.conversations import ConversationRepository
 from persistence.repositories.guests import GuestRepository, ReservationRepository
@@ -120,12 +121,14 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.outbox.write_staged()
+        forget_driver(self.session)
         await self.session.commit()
         self._committed = True
 
     async def rollback(self) -> None:
         # Nothing of a rolled-back transaction may be published, even if the rollback fails.
         self.emitted.clear()
+        forget_driver(self.session)
         await self.session.rollback()
 
     async def _begin(self) -> AsyncSession:

@@ -13,6 +13,15 @@ from persistence.models.base import TenantOwned
 RowT = TypeVar("RowT", bound=TenantOwned)
 
 
+# Where a session keeps its transaction's asyncpg connection (``forget_driver`` drops it).
+_DRIVER = "frontdesk.driver_connection"
+
+
+def forget_driver(session: AsyncSession) -> None:
+    """The session's transaction ended: its connection goes back to the pool."""
+    session.info.pop(_DRIVER, None)
+
+
 class NotFoundError(LookupError):
     """A row the caller named does not exist for this tenant."""
 
@@ -49,9 +58,12 @@ class Repository:
         """
         if self.session.new or self.session.dirty or self.session.deleted:
             await self.session.flush()
-        connection = await self.session.connection()
-        raw = await connection.get_raw_connection()
-        return raw.driver_connection
+        driver = self.session.info.get(_DRIVER)
+        if driver is None:
+            connection = await self.session.connection()
+            raw = await connection.get_raw_connection()
+            driver = self.session.info[_DRIVER] = raw.driver_connection
+        return driver
 
     def _stage(self, row: Any) -> None:
         self.session.add(row)

@@ -22,6 +22,10 @@ _OPEN = (
     " ON CONFLICT (tenant_id, guest_id, channel_id)"
     " WHERE status NOT IN ('resolved', 'closed') DO NOTHING RETURNING id"
 )
+_RAISE_PRIORITY = (
+    "UPDATE conversations SET priority = $3, updated_at = now()"
+    " WHERE tenant_id = $1 AND id = $2 AND priority = ANY($4::text[])"
+)
 _FIND_OPEN = (
     "SELECT id, reservation_id FROM conversations"
     " WHERE tenant_id = $1 AND guest_id = $2 AND channel_id = $3"
@@ -105,16 +109,9 @@ class ConversationRepository(Repository):
         """Raise the priority (never lower it: an urgent conversation stays urgent)."""
         if priority not in PRIORITIES:
             raise ValueError(f"unknown priority {priority!r}")
-        lower = PRIORITIES[: PRIORITIES.index(priority)]
-        await self.session.execute(
-            update(Conversation)
-            .where(
-                Conversation.tenant_id == self.tenant_id,
-                Conversation.id == conversation_id,
-                Conversation.priority.in_(lower),
-            )
-            .values(priority=priority, updated_at=func.now())
-        )
+        lower = list(PRIORITIES[: PRIORITIES.index(priority)])
+        driver = await self._driver()
+        await driver.execute(_RAISE_PRIORITY, self.tenant_id, conversation_id, priority, lower)
 
     async def set_status(
         self,

@@ -7,8 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import exists, func, select, update
 
 from domain.events import DeliveryStatus
 from persistence.models import MediaFile, Message
@@ -37,6 +36,14 @@ _RECORD_DECISION = (
     "UPDATE messages SET ai_decision = $3, ai_decision_reason = $4, ai_decided_at = $5,"
     " updated_at = now() WHERE tenant_id = $1 AND id = $2"
 )
+# Inbound rows arrived: "delivered" to frontdesk.
+_ADD_INBOUND = (
+    "INSERT INTO messages (tenant_id, conversation_id, channel_id, direction, sender_type,"
+    " content_type, content, subject, status, provider_message_id, source_event_id, sent_at)"
+    " VALUES ($1, $2, $3, 'inbound', 'guest', $4, $5, $6, 'delivered', $7, $8, $9)"
+    " ON CONFLICT (tenant_id, channel_id, provider_message_id)"
+    " WHERE provider_message_id IS NOT NULL DO NOTHING RETURNING id"
+)
 _SCORING_INPUT = (
     "SELECT m.content, s.negative_sentiment_threshold FROM messages m"
     " LEFT JOIN ai_settings s ON s.tenant_id = m.tenant_id"
@@ -51,6 +58,14 @@ _REPLY_INPUT = (
     " LEFT JOIN guests g ON g.tenant_id = c.tenant_id AND g.id = c.guest_id"
     " WHERE m.tenant_id = $1 AND m.id = $2"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """An inbound message as stored."""
+
+    id: UUID
+    conversation_id: UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,33 +141,24 @@ class MessageRepository(Repository):
         subject: str | None = None,
         source_event_id: UUID | None = None,
         sent_at: datetime | None = None,
-    ) -> Message | None:
-        """Store a guest's message; None if this provider message id was stored before."""
-        return (
-            await self.session.scalars(
-                insert(Message)
-                .values(
-                    tenant_id=self.tenant_id,
-                    conversation_id=conversation_id,
-                    channel_id=channel_id,
-                    direction="inbound",
-                    sender_type="guest",
-                    content_type=content_type,
-                    content=content,
-                    subject=subject,
-                    # Inbound rows arrived: "delivered" to frontdesk.
-                    status="delivered",
-                    provider_message_id=provider_message_id,
-                    source_event_id=source_event_id,
-                    sent_at=sent_at,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=["tenant_id", "channel_id", "provider_message_id"],
-                    index_where=text("provider_message_id IS NOT NULL"),
-                )
-                .returning(Message)
-            )
-        ).one_or_none()
+    ) -> StoredMessage | None:
+        """Store a guest's message; None if this provider message id was stored before.
+
+        Every inbound message makes this call, so it is SQL through the driver."""
+        driver = await self._driver()
+        stored = await driver.fetchval(
+            _ADD_INBOUND,
+            self.tenant_id,
+            conversation_id,
+            channel_id,
+            content_type,
+            content,
+            subject,
+            provider_message_id,
+            source_event_id,
+            sent_at,
+        )
+        return None if stored is None else StoredMessage(id=stored, conversation_id=conversation_id)
 
     async def attach_media(
         self,

@@ -33,7 +33,7 @@ class NotificationRepository(Repository):
         A second escalation of the same message for the same reason returns the first one.
         """
         inserted = (
-            await self.session.execute(
+            await self.session.scalars(
                 insert(StaffNotification)
                 .values(
                     tenant_id=self.tenant_id,
@@ -48,11 +48,11 @@ class NotificationRepository(Repository):
                     index_elements=["tenant_id", "message_id", "type"],
                     index_where=text("message_id IS NOT NULL"),
                 )
-                .returning(StaffNotification.id)
+                .returning(StaffNotification)
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
         if inserted is not None:
-            return await self._require(StaffNotification, inserted), True
+            return inserted, True
         statement = select(StaffNotification).where(
             StaffNotification.tenant_id == self.tenant_id,
             StaffNotification.message_id == message_id,

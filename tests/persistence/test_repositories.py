@@ -355,3 +355,28 @@ async def test_the_current_stay_is_found_from_the_channel_the_guest_wrote_to(
         )
     assert found == stay.id
     assert later is None
+
+
+async def test_priority_is_raised_and_never_lowered(
+    uow_factory: UnitOfWorkFactory, make_tenant
+) -> None:
+    tenant, now = await make_tenant(), datetime.now(UTC)
+    async with uow_factory(tenant.tenant_id) as uow:
+        guest = await uow.guests.upsert_by_identity(kind="green_api", handle="+34600777004")
+        conversation, _ = await uow.conversations.find_or_open(
+            guest_id=guest.id, channel_id=tenant.channel_id, at=now
+        )
+        seen = []
+        for priority in ("high", "urgent", "high", "low"):
+            await uow.conversations.raise_priority(
+                conversation_id=conversation.id, priority=priority
+            )
+            row = await uow.conversations.get(conversation_id=conversation.id)
+            assert row is not None
+            await uow.session.refresh(row)
+            seen.append(row.priority)
+        with pytest.raises(ValueError, match="unknown priority"):
+            await uow.conversations.raise_priority(
+                conversation_id=conversation.id, priority="critical"
+            )
+    assert seen == ["high", "urgent", "urgent", "urgent"]
