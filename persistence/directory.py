@@ -37,6 +37,7 @@ class ChannelDirectory:
             settings.database_url,
             schema=settings.db_schema,
             pool_size=DIRECTORY_POOL_SIZE,
+            max_overflow=0,  # a burst waits for a connection rather than opening and closing one
             pre_ping=settings.db_pool_pre_ping,
         )
         return cls(engine, SecretCipher.from_settings(settings))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+from domain.channels import ChannelRoute
 from domain.events import Provider
 from tests.ingress.support import StaticChannels
 from tests.providers.factories import make_route
@@ -70,3 +72,50 @@ def test_replay_guard() -> None:
     assert guard.claim("t1")
     clock.now += 600.1
     assert guard.claim("t1")  # forgotten after the ttl: the timestamp check refuses it anyway
+
+
+async def test_requests_missing_on_one_channel_at_once_share_one_lookup() -> None:
+    route = make_route(Provider.TELEGRAM)
+
+    class SlowChannels(StaticChannels):
+        def __init__(self) -> None:
+            super().__init__(route)
+            self.gate = asyncio.Event()
+
+        async def lookup(self, public_id: UUID) -> ChannelRoute | None:
+            await self.gate.wait()
+            return await super().lookup(public_id)
+
+    inner = SlowChannels()
+    cache = CachedChannels(inner, ttl=5.0, clock=Clock())
+    waiting = [asyncio.create_task(cache.lookup(route.public_id)) for _ in range(20)]
+    await asyncio.sleep(0)  # let every request reach the cache
+    inner.gate.set()
+    assert await asyncio.gather(*waiting) == [route] * 20
+    assert inner.lookups == 1
+
+
+async def test_a_failed_shared_lookup_fails_every_waiter_and_is_not_cached() -> None:
+    route = make_route(Provider.TELEGRAM)
+
+    class FlakyChannels(StaticChannels):
+        def __init__(self) -> None:
+            super().__init__(route)
+            self.gate = asyncio.Event()
+            self.fail = True
+
+        async def lookup(self, public_id: UUID) -> ChannelRoute | None:
+            await self.gate.wait()
+            if self.fail:
+                raise ConnectionRefusedError("database unreachable")
+            return await super().lookup(public_id)
+
+    inner = FlakyChannels()
+    cache = CachedChannels(inner, ttl=5.0, clock=Clock())
+    waiting = [asyncio.create_task(cache.lookup(route.public_id)) for _ in range(5)]
+    await asyncio.sleep(0)
+    inner.gate.set()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(o, ConnectionRefusedError) for o in outcomes)
+    inner.fail = False
+    assert await cache.lookup(route.public_id) == route
