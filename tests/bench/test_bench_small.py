@@ -1,8 +1,9 @@
 """`python -m bench --size small` end to end: every message reaches its final state, once.
 
-It runs the real processes (ingress, worker, relay) against a throw-away database and
-exchange, posts a few hundred signed webhooks of every provider (about 5% duplicates) and
-asserts completeness only; the figures are for `python -m bench --size full`.
+It runs every part of the benchmark at its small size — the raw baseline, the bare endpoint,
+the ingress alone, and the real processes (ingress, worker, relay) against a throw-away
+database and exchange, fed a few hundred signed webhooks of every provider (about 5%
+duplicates) — and asserts completeness only; the figures are for `python -m bench --size full`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ def test_small_bench_stores_and_decides_every_message_exactly_once(tmp_path: Pat
             "bench",
             "--size",
             "small",
-            "--no-raw",
-            "--no-ceiling",
             "--stall-seconds",
             "30",
             "--out",
@@ -42,6 +41,8 @@ def test_small_bench_stores_and_decides_every_message_exactly_once(tmp_path: Pat
     assert results_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
     results = json.loads(results_path.read_text())
     assert results.get("real_error") is None, results["real_error"]
+    assert results["raw"]["messages"] == SIZES["small"][2]
+    assert results["ingress_only"]["requests"] == SIZES["small"][3]
 
     completeness = results["real"]["completeness"]
     fixed, saturation, _, _ = SIZES["small"]
