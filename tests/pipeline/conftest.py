@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import aio_pika
 import httpx
 import pytest
 import uvicorn
@@ -31,8 +32,9 @@ from workers.consumers import autoreply, escalation, intake, sentiment
 from workers.consumers.tenant_context import TenantContexts
 from workers.dispatch.main import run_dispatcher
 from workers.ingress.server import build_app
+from workers.runtime.consumer import Consumer
 from workers.runtime.runner import run_workers
-from workers.runtime.topology import declare_for
+from workers.runtime.topology import declare_for, delete_consumer
 from workers.settings import Settings
 from workers.standin import create_app as create_stand_in
 
@@ -246,3 +248,16 @@ async def system(database: Settings, uow_factory: UnitOfWorkFactory) -> AsyncIte
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await owner.dispose()
+    await _delete_topology(settings, consumers)
+
+
+async def _delete_topology(settings: Settings, consumers: list[Consumer]) -> None:
+    """The module's queues and exchange go with it, so test runs leave RabbitMQ as it was."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        channel = await connection.channel()
+        for consumer in consumers:
+            await delete_consumer(channel, consumer.queues(settings.exchange))
+        await channel.exchange_delete(settings.exchange)
+    finally:
+        await connection.close()
