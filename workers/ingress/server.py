@@ -11,6 +11,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from workers.heap import freeze_startup_objects
 from workers.ingress.app import create_app
 from workers.runtime.publisher import Publisher
 from workers.settings import Settings
@@ -61,8 +62,10 @@ def build_app(settings: Settings) -> FastAPI:
 
 def run(settings: Settings) -> None:
     """Serve the ingress until interrupted."""
+    app = build_app(settings)
+    freeze_startup_objects()
     uvicorn.run(
-        build_app(settings),
+        app,
         host=settings.ingress_host,
         port=settings.ingress_port,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.events import Event
 from workers.consumers import PIPELINE
+from workers.heap import freeze_startup_objects
 from workers.runtime.consumer import Consumer
 from workers.runtime.runner import run_workers
 from workers.settings import Settings
@@ -72,6 +73,7 @@ def worker_main(
         consumers = build_consumers(names, settings)
     except UnknownConsumerError as exc:
         raise SystemExit(f"frontdesk worker: {exc}") from None
+    freeze_startup_objects()
     run_until_stopped(
         lambda: run_workers(settings, consumers, concurrency=concurrency, metrics_port=metrics_port)
     )
