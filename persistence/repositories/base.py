@@ -51,9 +51,10 @@ class Repository:
     async def _driver(self) -> Any:
         """The asyncpg connection under the session, in the session's transaction.
 
-        For the statements every event makes (inbox, outbox, tenant binding): a prepared
-        statement through asyncpg costs about a fifth of the client CPU of the same statement
-        through the ORM (``python -m bench.statements``). Rows staged in the session are
+        For the statements every event or inbound message makes (inbox, outbox, intake's
+        writes, the consumers' reads): a prepared statement through asyncpg costs about a
+        fifth of the client CPU of the same statement through the ORM
+        (``python -m bench.statements``). Rows staged in the session are
         flushed first, so what was written reads in order.
         """
         if self.session.new or self.session.dirty or self.session.deleted:

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from persistence.models import Conversation, ConversationEvent
 from persistence.models.conversations import CONVERSATION_STATUSES, OPEN_STATUSES, PRIORITIES
 from persistence.repositories.base import NotFoundError, Repository
 
-# Matches the partial unique index uq_conversations_open_per_guest_channel.
-_OPEN_PREDICATE = text("status NOT IN ('resolved', 'closed')")
 _ATTEMPTS = 3
 # Every inbound message makes these: SQL through the driver (see Repository._driver).
+# The ON CONFLICT predicate matches the partial unique index
+# uq_conversations_open_per_guest_channel.
 _OPEN = (
     "INSERT INTO conversations (tenant_id, guest_id, channel_id, status, first_message_at,"
     " last_message_at) VALUES ($1, $2, $3, 'new', $4, $4)"

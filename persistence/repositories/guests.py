@@ -171,30 +171,13 @@ class ReservationRepository(Repository):
     async def current_via_channel(
         self, *, guest_id: UUID, channel_id: UUID, on: date
     ) -> UUID | None:
-        """The id of the guest's stay covering ``on`` at the property ``channel_id`` serves
-        (what ``current`` finds, in one round trip from the channel the guest wrote to)."""
+        """The id of the guest's stay covering ``on`` (arrival day to departure day) at the
+        property the channel ``channel_id`` serves; the latest arrival wins."""
         driver = await self._driver()
         found: UUID | None = await driver.fetchval(
             _CURRENT_STAY, self.tenant_id, guest_id, channel_id, on
         )
         return found
-
-    async def current(self, *, guest_id: UUID, property_id: UUID, on: date) -> Reservation | None:
-        """The guest's stay at this property that covers ``on`` (arrival day to departure day)."""
-        statement = (
-            select(Reservation)
-            .where(
-                Reservation.tenant_id == self.tenant_id,
-                Reservation.guest_id == guest_id,
-                Reservation.property_id == property_id,
-                Reservation.check_in <= on,
-                Reservation.check_out >= on,
-                Reservation.status.in_(("tentative", "confirmed", "checked_in")),
-            )
-            .order_by(Reservation.check_in.desc())
-            .limit(1)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def list_arriving(self, *, check_in: date) -> list[Reservation]:
         """Confirmed stays arriving on ``check_in`` (the scheduler's pre-arrival messages)."""

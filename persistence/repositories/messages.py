@@ -65,7 +65,6 @@ class StoredMessage:
     """An inbound message as stored."""
 
     id: UUID
-    conversation_id: UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +157,7 @@ class MessageRepository(Repository):
             source_event_id,
             sent_at,
         )
-        return None if stored is None else StoredMessage(id=stored, conversation_id=conversation_id)
+        return None if stored is None else StoredMessage(id=stored)
 
     async def attach_media(
         self,

@@ -137,7 +137,7 @@ class DeliveryProcessor:
                     DUPLICATES.labels(self.consumer.name).inc()
                 else:
                     PROCESSED.labels(self.consumer.name).inc()
-                    await self._publish(event, emitted)
+                    await self._publish(emitted)
                 await self._settle(message.ack, "ack")
 
     async def process_batch(self, messages: Sequence[AbstractIncomingMessage]) -> None:
@@ -198,14 +198,7 @@ class DeliveryProcessor:
             for message, _ in decoded:
                 await self(message)
             return
-        emitted = [e for outcome in outcomes if outcome for e in outcome]
-        if emitted:
-            try:
-                await self.publisher.publish_many(emitted)
-                self.marker.add(e.event_id for e in emitted)
-            except Exception as exc:
-                PUBLISH_DEFERRED.labels(self.consumer.name).inc()
-                log.warning("publish deferred to the outbox relay", error=repr(exc))
+        await self._publish([e for outcome in outcomes if outcome for e in outcome])
         for (message, _), outcome in zip(decoded, outcomes, strict=True):
             counter = DUPLICATES if outcome is None else PROCESSED
             counter.labels(self.consumer.name).inc()
@@ -257,7 +250,7 @@ class DeliveryProcessor:
             await uow.commit()
         return emitted
 
-    async def _publish(self, event: Event, emitted: list[Event]) -> None:
+    async def _publish(self, emitted: list[Event]) -> None:
         if not emitted:
             return
         try:
