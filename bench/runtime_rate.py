@@ -13,9 +13,11 @@ Run ``python -m bench.runtime_rate [EVENTS] [CONCURRENCY]``; it creates a scratc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from uuid import UUID, uuid4
 
@@ -138,35 +140,43 @@ async def measure(
     }
 
 
-async def main(events: int, concurrency: int) -> None:
+@contextlib.asynccontextmanager
+async def scratch_tenant() -> AsyncIterator[tuple[Settings, UnitOfWorkFactory, tuple[UUID, UUID]]]:
+    """A migrated scratch database with one tenant (and its channel), dropped on the way out."""
     database = f"frontdesk_bench_{uuid4().hex[:12]}"
     settings = scratch_settings(database)
     await create_database_if_missing_async(settings.migration_database_url)
     uow_factory = UnitOfWorkFactory.from_settings(settings)
     try:
         await upgrade_async(settings)
-        tenant = await seed_tenant(uow_factory)
-        noop = replace(noop_consumer(settings), routing_keys=(MessageAccepted.routing_key,))
-        for consumer in (noop, writer_consumer()):
-            result = await measure(
-                settings,
-                uow_factory,
-                consumer,
-                events=events,
-                concurrency=concurrency,
-                tenant=tenant,
-            )
-            print(json.dumps(result), flush=True)
+        yield settings, uow_factory, await seed_tenant(uow_factory)
     finally:
         await uow_factory.dispose()
         admin = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
         async with admin.connect() as connection:
             await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.dispose()
-        exchange_connection = await aio_pika.connect(settings.amqp_url)
-        exchange_channel = await exchange_connection.channel()
-        await exchange_channel.exchange_delete(settings.exchange)
-        await exchange_connection.close()
+
+
+async def main(events: int, concurrency: int) -> None:
+    async with scratch_tenant() as (settings, uow_factory, tenant):
+        noop = replace(noop_consumer(settings), routing_keys=(MessageAccepted.routing_key,))
+        try:
+            for consumer in (noop, writer_consumer()):
+                result = await measure(
+                    settings,
+                    uow_factory,
+                    consumer,
+                    events=events,
+                    concurrency=concurrency,
+                    tenant=tenant,
+                )
+                print(json.dumps(result), flush=True)
+        finally:
+            exchange_connection = await aio_pika.connect(settings.amqp_url)
+            exchange_channel = await exchange_connection.channel()
+            await exchange_channel.exchange_delete(settings.exchange)
+            await exchange_connection.close()
 
 
 if __name__ == "__main__":

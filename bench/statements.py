@@ -24,12 +24,10 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.runtime_rate import ADMIN_URL, scratch_settings, seed_tenant
-from persistence.migrate import create_database_if_missing_async, upgrade_async
+from bench.runtime_rate import scratch_tenant
 from persistence.models import ProcessedEvent
-from persistence.uow import UnitOfWork, UnitOfWorkFactory
+from persistence.uow import UnitOfWork
 
 INSERT_SQL = (
     "INSERT INTO processed_events (tenant_id, consumer, event_id) VALUES ($1, $2, $3)"
@@ -102,34 +100,21 @@ async def _cpu_per_call(call: Callable[[], Awaitable[object]], n: int) -> float:
 
 
 async def main(n: int) -> None:
-    database = f"frontdesk_bench_{uuid4().hex[:12]}"
-    settings = scratch_settings(database)
-    await create_database_if_missing_async(settings.migration_database_url)
-    uow_factory = UnitOfWorkFactory.from_settings(settings)
-    try:
-        await upgrade_async(settings)
-        tenant, _ = await seed_tenant(uow_factory)
-        async with uow_factory(tenant) as uow:
-            raw = (await (await uow.session.connection()).get_raw_connection()).driver_connection
-            for statement, ways in _ways(uow, raw).items():
-                figures = {way: await _cpu_per_call(call, n) for way, call in ways.items()}
-                print(
-                    json.dumps(
-                        {
-                            "statement": statement,
-                            "n": n,
-                            "client_cpu_us": {k: round(v * 1e6, 1) for k, v in figures.items()},
-                            "orm_over_asyncpg": round(figures["orm"] / figures["asyncpg"], 2),
-                        }
-                    ),
-                    flush=True,
-                )
-    finally:
-        await uow_factory.dispose()
-        admin = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as connection:
-            await connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.dispose()
+    async with scratch_tenant() as (_, uow_factory, (tenant, _)), uow_factory(tenant) as uow:
+        raw = (await (await uow.session.connection()).get_raw_connection()).driver_connection
+        for statement, ways in _ways(uow, raw).items():
+            figures = {way: await _cpu_per_call(call, n) for way, call in ways.items()}
+            print(
+                json.dumps(
+                    {
+                        "statement": statement,
+                        "n": n,
+                        "client_cpu_us": {k: round(v * 1e6, 1) for k, v in figures.items()},
+                        "orm_over_asyncpg": round(figures["orm"] / figures["asyncpg"], 2),
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
