@@ -22,7 +22,7 @@ TOP = 40
 def py_spy() -> str:
     found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(found).exists():
-        raise BenchError("--profile needs py-spy: pip install py-spy")
+        raise BenchError("--profile needs py-spy (the bench extra): pip install -e '.[bench]'")
     return found
 
 
