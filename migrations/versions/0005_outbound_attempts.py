@@ -1,4 +1,4 @@
-"""Outbound sends and staff alerts recorded before the provider is called (at-most-once delivery).
+"""Outbound sends recorded before the provider is called (at-most-once delivery).
 
 Revision ID: 0005
 Revises: 0004
