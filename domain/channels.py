@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from uuid import UUID
 
 from domain.events import Provider
+
+MASK = "***"
+# Credential entries that identify an account or an endpoint and authenticate nothing.
+PUBLIC_CREDENTIALS = frozenset(
+    {
+        "api_url",
+        "api_base_url",
+        "id_instance",
+        "phone_number_id",
+        "account_sid",
+        "from_number",
+        "from_address",
+        "smtp_host",
+        "smtp_port",
+        "smtp_tls",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +49,14 @@ class ChannelRoute:
     address: str
     credentials: Mapping[str, str] = field(default_factory=dict)
     webhook_secret: str | None = None
+
+    def __repr__(self) -> str:
+        # Decrypted secrets must not reach a log line or a traceback through a repr: the
+        # credential names stay readable, the identifiers that are public stay, values go.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["credentials"] = {
+            name: value if name in PUBLIC_CREDENTIALS else MASK
+            for name, value in self.credentials.items()
+        }
+        shown["webhook_secret"] = None if self.webhook_secret is None else MASK
+        return f"ChannelRoute({', '.join(f'{name}={value!r}' for name, value in shown.items())})"

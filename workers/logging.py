@@ -3,19 +3,86 @@
 Context (tenant_id, consumer, event_id, attempt) is bound with contextvars by the runner, so
 every line a handler logs while working on a delivery carries it. Libraries that log through
 the standard library (aio-pika, SQLAlchemy, uvicorn) go through the same renderer.
+
+No secret reaches a line: tracebacks carry no frame locals, the HTTP client libraries (which
+print whole request URLs, and Green API and Telegram carry their tokens in the path) speak only
+from WARNING up, fields named like secrets are masked, and every rendered line, exception text
+included, is scrubbed of known secret shapes (``redact``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
 from workers.settings import Settings
 
+MASK = "***"
 _configured: list[tuple[bool, str]] = []
+
+# Loggers that narrate at INFO what frontdesk logs better itself, or that print request URLs.
+_QUIET_LOGGERS = ("aio_pika", "aiormq", "httpx", "httpcore", "hpack")
+# Loggers whose connection errors the operator commands report as one line of their own.
+_CONNECTION_LOGGERS = ("aio_pika", "aiormq", "asyncpg")
+
+_SECRET_NAME = r"[\w-]*(?:password|passwd|secret|token|api[_-]?key)[\w-]*"  # noqa: S105
+_SECRET_FIELD = re.compile(
+    rf"^(?:{_SECRET_NAME}|credentials|authorization|dsn|webhook_url)$", re.IGNORECASE
+)
+_QUOTE = r"\\?[\"']"
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # scheme://user:password@host
+    (re.compile(r"([a-z][a-z0-9+.-]*://[^\s:/@\"'\\]*:)[^\s@/\"'\\]+@", re.IGNORECASE), r"\1***@"),
+    # Telegram bot tokens (<bot id>:<secret>), alone or in /bot<token>/ URL paths
+    (re.compile(r"(?<![\d])(\d{3,}):[A-Za-z0-9_-]{30,}"), r"\1:***"),
+    # Green API: /waInstance<id>/<method>/<apiTokenInstance>
+    (re.compile(r"(waInstance\d+/\w+/)[^/\s\"'\\?#]+", re.IGNORECASE), r"\1***"),
+    # Slack-compatible incoming webhooks: the path is the credential
+    (re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s\"'\\]+"), r"\1***"),
+    # Authorization header values
+    (re.compile(r"\b(Bearer|Basic)(\s+)[^\s\"'\\,;]+", re.IGNORECASE), r"\1\2***"),
+    # Fernet keys: 32 bytes, URL-safe base64
+    (re.compile(r"(?<![A-Za-z0-9_=-])[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])"), MASK),
+    # password=..., api_token=..., secret=...: query strings, DSNs, keyword reprs
+    (
+        re.compile(rf"\b({_SECRET_NAME}=)({_QUOTE})?[^&\s\"'\\,;)}}]+", re.IGNORECASE),
+        r"\1\2***",
+    ),
+    # 'password': '...' and "token": "..." in dict reprs and JSON
+    (
+        re.compile(
+            rf"({_QUOTE}{_SECRET_NAME}{_QUOTE}\s*:\s*)({_QUOTE})(?:[^\"'\\]|\\[^\"'])+", re.I
+        ),
+        r"\1\2***",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret shape masked."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def mask_secret_fields(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Fields named like secrets (``password``, ``webhook_secret``, ``api_token``) are masked."""
+    for key in event_dict:
+        if _SECRET_FIELD.match(key) and event_dict[key] is not None:
+            event_dict[key] = MASK
+    return event_dict
+
+
+def redact_rendered(_logger: Any, _method: str, rendered: Any) -> Any:
+    """The last step of every line, after rendering: the line with secret shapes masked."""
+    return redact(rendered) if isinstance(rendered, str) else rendered
 
 
 def _shared_processors() -> list[Any]:
@@ -40,7 +107,12 @@ def configure_logging(settings: Settings) -> None:
     renderer: Any
     if settings.log_json:
         renderer = structlog.processors.JSONRenderer()
-        exception_processors: list[Any] = [structlog.processors.dict_tracebacks]
+        # Frame locals would put decrypted credentials and guest payloads into the line.
+        exception_processors: list[Any] = [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        ]
     else:
         renderer = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
         exception_processors = []
@@ -59,8 +131,10 @@ def configure_logging(settings: Settings) -> None:
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            mask_secret_fields,
             *exception_processors,
             renderer,
+            redact_rendered,
         ],
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -68,9 +142,15 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aio-pika narrates every reconnect attempt at INFO; the runner logs what matters.
-    for noisy in ("aio_pika", "aiormq"):
+    for noisy in _QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def quiet_connection_errors() -> None:
+    """For one-shot operator commands, which report an unreachable service in one line of
+    their own: the drivers' connection errors stay out of the output."""
+    for name in _CONNECTION_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def get_logger(name: str) -> Any:
