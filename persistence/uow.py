@@ -20,6 +20,7 @@ from domain.events import Event
 from persistence.config import CipherSettings, DatabaseSettings
 from persistence.crypto import SecretCipher
 from persistence.db import create_engine, create_sessionmaker
+from persistence.repositories.access import AccessRepository, ApiKeyRepository, AuditRepository
 from persistence.repositories.base import forget_driver
 from persistence.repositories.channels import AlertTargetRepository, ChannelRepository
 from persistence.repositories.conversations import ConversationRepository
@@ -179,6 +180,9 @@ class UnitOfWork:
         self.templates = TemplateRepository(session, tenant)
         self.triggers = TriggerRepository(session, tenant)
         self.staff = StaffRepository(session, tenant)
+        self.access = AccessRepository(session, tenant)
+        self.api_keys = ApiKeyRepository(session, tenant)
+        self.audit = AuditRepository(session, tenant)
 
 
 class UnitOfWorkFactory:

@@ -48,6 +48,21 @@ class Settings(BaseSettings):
     publish_timeout_seconds: float = 5.0
     channel_cache_seconds: float = 5.0
 
+    # The management API (`frontdesk api`): staff and integrations.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8001
+    # Where staff reach the API (set-password links point here).
+    api_public_url: str = "http://127.0.0.1:8001"
+    # HS256 keys of the API's bearer tokens, newest first: tokens are signed with the first and
+    # accepted under any, so a key can be rotated by prepending a new one.
+    api_token_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr("frontdesk-development-api-token-key-000000")],
+        min_length=1,
+    )
+    api_access_token_seconds: int = Field(default=900, ge=60, le=86_400)
+    api_refresh_token_seconds: int = Field(default=1_209_600, ge=300)
+    api_invite_hours: int = Field(default=72, ge=1, le=720)
+
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -1,5 +1,6 @@
 """Every table of frontdesk; importing this module registers them all on ``Base.metadata``."""
 
+from persistence.models.access import ApiKey, ConfigAudit, PasswordToken, SignInAttempt
 from persistence.models.base import Base
 from persistence.models.bots import BotDialogState, BotScenario, RateLimitBucket
 from persistence.models.channels import Channel, IntegrationCredential, StaffAlertTarget
@@ -46,6 +47,7 @@ metadata = Base.metadata
 __all__ = [
     "AgentSkill",
     "AiSettings",
+    "ApiKey",
     "AssistantProfile",
     "Base",
     "BotDialogState",
@@ -54,6 +56,7 @@ __all__ = [
     "CannedResponse",
     "Channel",
     "CommsEvent",
+    "ConfigAudit",
     "Conversation",
     "ConversationEvent",
     "ConversationNote",
@@ -67,6 +70,7 @@ __all__ = [
     "MediaFile",
     "Message",
     "OutboxRow",
+    "PasswordToken",
     "Permission",
     "ProcessedEvent",
     "Prompt",
@@ -76,6 +80,7 @@ __all__ = [
     "Reservation",
     "Role",
     "RolePermission",
+    "SignInAttempt",
     "SlaPolicy",
     "SlaViolation",
     "StaffAlertTarget",

@@ -14,6 +14,8 @@ FUNCTIONS = {
     "due_outbound",
     "due_notifications",
     "tenant_ids",
+    "sign_in_candidates",
+    "use_api_key",
 }
 
 
