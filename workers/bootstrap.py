@@ -7,6 +7,7 @@ from sqlalchemy import text
 from domain.events import Provider
 from persistence.crypto import SecretCipher
 from persistence.db import create_engine
+from persistence.demo.tenants import DEMO_TENANTS, at_stand_in
 from persistence.seed import SeedReport
 from persistence.seed import seed_demo as seed_demo_tenants
 from persistence.uow import UnitOfWorkFactory
@@ -28,7 +29,12 @@ def webhook_url(base_url: str, provider: Provider, public_id: object) -> str:
 async def seed_demo(settings: Settings) -> SeedReport:
     uow_factory = UnitOfWorkFactory.from_settings(settings)
     try:
-        return await seed_demo_tenants(uow_factory, cipher=SecretCipher.from_settings(settings))
+        tenants = at_stand_in(
+            DEMO_TENANTS, url=settings.standin_url, smtp_port=settings.standin_smtp_port
+        )
+        return await seed_demo_tenants(
+            uow_factory, cipher=SecretCipher.from_settings(settings), tenants=tenants
+        )
     finally:
         await uow_factory.dispose()
 

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,9 @@ from domain.autoreply import AiSettings, Escalate, Reply, Skip, decide
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.sentiment import SentimentScorer, VaderScorer
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MESSAGES = ROOT / "tests" / "eval" / "messages.jsonl"
-DEFAULT_KNOWLEDGE = ROOT / "persistence" / "demo" / "knowledge_base.json"
+# Package data, so an installed frontdesk (the Docker image) evaluates without a source tree.
+DEFAULT_MESSAGES = Path(str(resources.files("workers.eval_data") / "messages.jsonl"))
+DEFAULT_KNOWLEDGE = Path(str(resources.files("persistence.demo") / "knowledge_base.json"))
 # Fixed so quiet hours and delays never make two runs differ.
 EVALUATION_NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 DECISIONS = ("reply", "escalate", "skip")

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     publish_timeout_seconds: float = 5.0
     channel_cache_seconds: float = 5.0
 
+    # The provider stand-in the demo channels are seeded to send through (`frontdesk seed`).
+    standin_url: str = "http://127.0.0.1:8025"
+    standin_smtp_port: int = 8026
+
     # The management API (`frontdesk api`): staff and integrations.
     api_host: str = "127.0.0.1"
     api_port: int = 8001

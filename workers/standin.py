@@ -122,8 +122,16 @@ async def serve(host: str = "127.0.0.1", port: int = 8025, smtp_port: int = 8026
         smtp.stop()
 
 
-def main() -> None:
-    asyncio.run(serve())
+def main(argv: list[str] | None = None) -> None:
+    """``python -m workers.standin [--host H] [--port P] [--smtp-port S]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m workers.standin")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--smtp-port", type=int, default=8026)
+    args = parser.parse_args(argv)
+    asyncio.run(serve(args.host, args.port, args.smtp_port))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ public on purpose: they sign the sample webhooks ``frontdesk demo`` posts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
+from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
 from domain.events import Provider
@@ -241,3 +242,35 @@ TRATTORIA = DemoTenant(
 )
 
 DEMO_TENANTS: tuple[DemoTenant, ...] = (AURORA, SEASIDE, TRATTORIA)
+
+
+def at_stand_in(
+    tenants: tuple[DemoTenant, ...], *, url: str, smtp_port: int
+) -> tuple[DemoTenant, ...]:
+    """``tenants`` with their channels pointed at the stand-in at ``url`` (HTTP) and on
+    ``smtp_port`` of the same host: under compose it is a service of its own, not localhost."""
+    base = url.rstrip("/")
+    smtp_host = urlsplit(base).hostname or "127.0.0.1"
+
+    def moved(value: str, key: str) -> str:
+        if value.startswith(STAND_IN):
+            return base + value.removeprefix(STAND_IN)
+        if key == "smtp_host" and value == "127.0.0.1":
+            return smtp_host
+        if key == "smtp_port" and value == STAND_IN_SMTP_PORT:
+            return str(smtp_port)
+        return value
+
+    return tuple(
+        replace(
+            tenant,
+            channels=tuple(
+                replace(
+                    channel,
+                    credentials={k: moved(v, k) for k, v in channel.credentials.items()},
+                )
+                for channel in tenant.channels
+            ),
+        )
+        for tenant in tenants
+    )

@@ -1,0 +1,1 @@
+"""The labelled guest messages ``frontdesk eval`` scores (package data, so installs carry it)."""
