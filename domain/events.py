@@ -205,6 +205,8 @@ class NotificationAcknowledged(Event):
 
     notification_id: UUID
     acknowledged_by: UUID | None = None
+    # The alert target whose link was used; its user (if any) is who acknowledged.
+    target_id: UUID | None = None
 
 
 AnyEvent = Annotated[

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import command
@@ -28,7 +28,7 @@ class MigrationTarget:
 
     schema: str
     app_role: str
-    app_password: str | None
+    app_password: str | None = field(repr=False)
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings) -> MigrationTarget:

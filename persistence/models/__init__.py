@@ -22,7 +22,12 @@ from persistence.models.knowledge import (
     Prompt,
 )
 from persistence.models.messaging import CannedResponse, Template, Trigger, WhatsAppTemplate
-from persistence.models.notifications import SlaPolicy, SlaViolation, StaffNotification
+from persistence.models.notifications import (
+    SlaPolicy,
+    SlaViolation,
+    StaffAlertDelivery,
+    StaffNotification,
+)
 from persistence.models.pipeline import CommsEvent, OutboxRow, ProcessedEvent, WebhookEvent
 from persistence.models.staff import (
     AgentSkill,
@@ -83,6 +88,7 @@ __all__ = [
     "SignInAttempt",
     "SlaPolicy",
     "SlaViolation",
+    "StaffAlertDelivery",
     "StaffAlertTarget",
     "StaffNotification",
     "Tag",

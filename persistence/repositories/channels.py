@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from sqlalchemy import select
@@ -114,7 +114,8 @@ class AlertTarget:
     kind: str
     channel_id: UUID | None
     address: str | None
-    webhook_url: str | None
+    # A Slack-compatible webhook URL is its own credential: kept out of reprs and logs.
+    webhook_url: str | None = field(repr=False)
     urgent_only: bool
 
 

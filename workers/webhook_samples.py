@@ -1,8 +1,9 @@
-"""Signed provider webhooks, built the way each provider builds them.
+"""Signed sample webhooks, built the way each provider builds them.
 
-Each builder returns the request path, headers and raw body of one inbound text message, plus
-the ``provider_message_id`` frontdesk will store it under, so a posted webhook can be matched
-with its ``messages`` row. Signatures follow the providers' documentation: Green API's bearer
+``frontdesk demo``, the tests and the benchmark post these to the ingress. Each builder returns
+the request path, headers and raw body of one inbound text message, plus the
+``provider_message_id`` frontdesk stores it under, so a posted webhook can be matched with its
+``messages`` row. Signatures follow the providers' documentation: Green API's bearer
 ``webhookUrlToken``, Meta's ``X-Hub-Signature-256`` over the body, Twilio's
 ``X-Twilio-Signature`` over the public URL plus sorted form parameters, Telegram's secret-token
 header and Mailgun's HMAC-SHA256 of timestamp and token.
@@ -16,6 +17,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -28,11 +30,13 @@ PATHS = {
     "telegram": "telegram",
     "email": "email",
 }
+GUEST_FIRST_NAME = "Alex"
+GUEST_NAME = "Alex Morgan"
 
 
 @dataclass(frozen=True, slots=True)
-class BenchChannel:
-    """What the load generator needs to post to one channel: its URL id and secret."""
+class SampleChannel:
+    """What a sender needs to post to one channel: its URL id, secret and provider account."""
 
     tenant: int
     provider: str
@@ -58,7 +62,7 @@ def guest_number(guest: int) -> str:
 
 
 def build(
-    channel: BenchChannel, *, seq: int, text: str, base_url: str, guest: int | None = None
+    channel: SampleChannel, *, seq: int, text: str, base_url: str, guest: int | None = None
 ) -> Webhook:
     """One signed inbound-message webhook; ``seq`` makes every provider id unique.
 
@@ -69,29 +73,89 @@ def build(
     return builder(channel, seq, text, base_url.rstrip("/"), phone)
 
 
-def resign(channel: BenchChannel, webhook: Webhook, *, base_url: str) -> Webhook:
+def resign(channel: SampleChannel, webhook: Webhook, *, base_url: str) -> Webhook:
     """The same message posted again; only Mailgun's single-use token needs a fresh signature."""
     if channel.provider != "email":
         return webhook
-    form = dict(_parse_form(webhook.body))
+    form = dict(parse_qsl(webhook.body.decode(), keep_blank_values=True))
     form.update(_mailgun_signature(channel.webhook_secret))
     body = urlencode(form).encode()
     return Webhook(webhook.path, webhook.headers, body, webhook.provider_message_id)
 
 
-def _path(channel: BenchChannel) -> str:
+def whatsapp_payload(
+    *,
+    phone_number_id: str,
+    display_phone_number: str,
+    guest: str,
+    wamid: str,
+    text: str,
+    timestamp: int,
+) -> dict[str, Any]:
+    """A Cloud API notification of one inbound text message, as Meta posts it."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": display_phone_number,
+                                "phone_number_id": phone_number_id,
+                            },
+                            "contacts": [{"profile": {"name": GUEST_NAME}, "wa_id": guest}],
+                            "messages": [
+                                {
+                                    "from": guest,
+                                    "id": wamid,
+                                    "timestamp": str(timestamp),
+                                    "type": "text",
+                                    "text": {"body": text},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def whatsapp_example() -> dict[str, Any]:
+    """The Cloud API notification the ingress's OpenAPI page shows."""
+    return whatsapp_payload(
+        phone_number_id="106540352242922",
+        display_phone_number="15550783881",
+        guest="16505551234",
+        wamid="wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+        text="Does it come in another color?",
+        timestamp=1749416383,
+    )
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    payload = url + "".join(name + value for name, value in sorted(params.items()))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _path(channel: SampleChannel) -> str:
     return f"/webhooks/{PATHS[channel.provider]}/{channel.public_id}"
 
 
 def _json(
-    channel: BenchChannel, payload: dict[str, Any], headers: dict[str, str]
+    channel: SampleChannel, payload: dict[str, Any], headers: dict[str, str]
 ) -> tuple[str, dict[str, str], bytes]:
     body = json.dumps(payload, separators=(",", ":")).encode()
     return _path(channel), {"content-type": "application/json", **headers}, body
 
 
-def _green_api(channel: BenchChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
-    message_id = f"BENCH{seq:016X}"
+def _green_api(channel: SampleChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
+    message_id = f"SAMPLE{seq:016X}"
     chat = f"{guest}@c.us"
     payload = {
         "typeWebhook": "incomingMessageReceived",
@@ -104,9 +168,9 @@ def _green_api(channel: BenchChannel, seq: int, text: str, _base: str, guest: st
         "idMessage": message_id,
         "senderData": {
             "chatId": chat,
-            "chatName": "Bench Guest",
+            "chatName": GUEST_NAME,
             "sender": chat,
-            "senderName": "Bench Guest",
+            "senderName": GUEST_NAME,
             "senderContactName": "",
         },
         "messageData": {"typeMessage": "textMessage", "textMessageData": {"textMessage": text}},
@@ -115,51 +179,23 @@ def _green_api(channel: BenchChannel, seq: int, text: str, _base: str, guest: st
     return Webhook(*_json(channel, payload, headers), provider_message_id=message_id)
 
 
-def _whatsapp_cloud(channel: BenchChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
-    wamid = f"wamid.BENCH{seq:020d}"
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": channel.address,
-                                "phone_number_id": channel.provider_account,
-                            },
-                            "contacts": [{"profile": {"name": "Bench Guest"}, "wa_id": guest}],
-                            "messages": [
-                                {
-                                    "from": guest,
-                                    "id": wamid,
-                                    "timestamp": str(int(time.time())),
-                                    "type": "text",
-                                    "text": {"body": text},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+def _whatsapp_cloud(channel: SampleChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
+    wamid = f"wamid.SAMPLE{seq:020d}"
+    payload = whatsapp_payload(
+        phone_number_id=channel.provider_account,
+        display_phone_number=channel.address,
+        guest=guest,
+        wamid=wamid,
+        text=text,
+        timestamp=int(time.time()),
+    )
     path, headers, body = _json(channel, payload, {})
     digest = hmac.new(channel.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
     headers["x-hub-signature-256"] = f"sha256={digest}"
     return Webhook(path, headers, body, provider_message_id=wamid)
 
 
-def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
-    payload = url + "".join(name + value for name, value in sorted(params.items()))
-    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def _twilio_sms(channel: BenchChannel, seq: int, text: str, base: str, guest: str) -> Webhook:
+def _twilio_sms(channel: SampleChannel, seq: int, text: str, base: str, guest: str) -> Webhook:
     sid = f"SM{seq:032x}"
     params = {
         "ToCountry": "GB",
@@ -184,14 +220,15 @@ def _twilio_sms(channel: BenchChannel, seq: int, text: str, base: str, guest: st
     return Webhook(path, headers, urlencode(params).encode(), provider_message_id=sid)
 
 
-def _telegram(channel: BenchChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
+def _telegram(channel: SampleChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
     chat_id = int(guest)
+    sender = {"id": chat_id, "first_name": GUEST_FIRST_NAME}
     payload = {
         "update_id": 100_000_000 + seq,
         "message": {
             "message_id": seq + 1,
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Bench", "language_code": "en"},
-            "chat": {"id": chat_id, "first_name": "Bench", "type": "private"},
+            "from": {**sender, "is_bot": False, "language_code": "en"},
+            "chat": {**sender, "type": "private"},
             "date": int(time.time()),
             "text": text,
         },
@@ -209,13 +246,13 @@ def _mailgun_signature(signing_key: str) -> dict[str, str]:
     return {"timestamp": timestamp, "token": token, "signature": signature}
 
 
-def _email(channel: BenchChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
-    message_id = f"bench.{seq}@guests.example.com"
+def _email(channel: SampleChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
+    message_id = f"sample.{seq}@guests.example.com"
     sender = f"guest{guest}@guests.example.com"
     form = {
         "recipient": channel.address,
         "sender": sender,
-        "from": f"Bench Guest <{sender}>",
+        "from": f"{GUEST_NAME} <{sender}>",
         "subject": "Question about my stay",
         "body-plain": text,
         "stripped-text": text,
@@ -229,11 +266,7 @@ def _email(channel: BenchChannel, seq: int, text: str, _base: str, guest: str) -
     return Webhook(_path(channel), headers, urlencode(form).encode(), message_id)
 
 
-def _parse_form(body: bytes) -> list[tuple[str, str]]:
-    return parse_qsl(body.decode(), keep_blank_values=True)
-
-
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[[SampleChannel, int, str, str, str], Webhook]] = {
     "green_api": _green_api,
     "whatsapp_cloud": _whatsapp_cloud,
     "twilio_sms": _twilio_sms,
