@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workers.ingress.ack import ack_router
 from workers.ingress.channels import CachedChannels, ChannelLookup
-from workers.ingress.errors import IngressError, handle_ingress_error
+from workers.ingress.errors import (
+    IngressError,
+    handle_http_error,
+    handle_ingress_error,
+    handle_validation_error,
+)
 from workers.ingress.health import ReadinessCheck, health_router
 from workers.ingress.intake import EventPublisher, Intake
 from workers.ingress.metrics import IngressMetrics
@@ -41,6 +48,8 @@ def create_app(
     app.state.metrics = metrics
     app.add_exception_handler(IngressError, handle_ingress_error)
     app.include_router(
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
         webhook_router(
             intake=intake,
             max_body_bytes=settings.max_body_bytes,
