@@ -12,13 +12,13 @@ from bench.loadgen import Phase
 from bench.processes import free_port, python_module, start, stop, wait_http
 from bench.sampler import ProcessSampler
 from bench.stats import percentiles, scaled
-from bench.webhooks import PROVIDERS, BenchChannel
+from workers.webhook_samples import PROVIDERS, SampleChannel
 
 
-def stand_in_channels(count: int = 50) -> list[BenchChannel]:
+def stand_in_channels(count: int = 50) -> list[SampleChannel]:
     """Channels of every provider that only the bare endpoint will see."""
     return [
-        BenchChannel(
+        SampleChannel(
             tenant=index // len(PROVIDERS),
             provider=PROVIDERS[index % len(PROVIDERS)],
             public_id=str(uuid.uuid4()),

@@ -12,7 +12,7 @@ from typing import Any
 from bench.loadgen import Phase, plan_json, read_records
 from bench.processes import BenchError, python_module
 from bench.sampler import ProcessSampler
-from bench.webhooks import BenchChannel
+from workers.webhook_samples import SampleChannel
 
 
 @dataclass
@@ -35,7 +35,7 @@ async def post_phase(
     phase: Phase,
     *,
     base_urls: list[str],
-    channels: list[BenchChannel],
+    channels: list[SampleChannel],
     work_dir: Path,
     shards: int = 1,
     sampler: ProcessSampler | None = None,

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from bench.texts import text_for
-from bench.webhooks import BenchChannel, Webhook, build, resign
+from workers.webhook_samples import SampleChannel, Webhook, build, resign
 
 MAX_ATTEMPTS = 8
 RETRY_BASE_SECONDS = 0.05
@@ -60,7 +60,7 @@ class Progress:
 
 
 def plan_json(
-    *, base_urls: list[str], channels: list[BenchChannel], phase: Phase
+    *, base_urls: list[str], channels: list[SampleChannel], phase: Phase
 ) -> dict[str, Any]:
     return {
         "base_urls": base_urls,
@@ -69,12 +69,12 @@ def plan_json(
     }
 
 
-WorkItem = tuple[int, BenchChannel, Webhook, bool, float, int]
+WorkItem = tuple[int, SampleChannel, Webhook, bool, float, int]
 
 
-def _work(phase: Phase, channels: list[BenchChannel], base_urls: list[str]) -> Iterator[WorkItem]:
+def _work(phase: Phase, channels: list[SampleChannel], base_urls: list[str]) -> Iterator[WorkItem]:
     """Yields (target index, channel, webhook, duplicate, due offset in seconds, seq)."""
-    recent: deque[tuple[int, BenchChannel, Webhook]] = deque(maxlen=DUPLICATE_LAG)
+    recent: deque[tuple[int, SampleChannel, Webhook]] = deque(maxlen=DUPLICATE_LAG)
     shard_rate = phase.rate / phase.shards if phase.rate else None
     for index, seq in enumerate(phase.seqs()):
         due = index / shard_rate if shard_rate else 0.0
@@ -121,7 +121,7 @@ async def _post(client: httpx.AsyncClient, webhook: Webhook) -> tuple[int, int]:
 
 async def run(plan: dict[str, Any], progress: Progress) -> tuple[float, float]:
     phase = Phase(**plan["phase"])
-    channels = [BenchChannel(**c) for c in plan["channels"]]
+    channels = [SampleChannel(**c) for c in plan["channels"]]
     base_urls: list[str] = plan["base_urls"]
     work = _work(phase, channels, base_urls)
     started = time.perf_counter()

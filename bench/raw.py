@@ -29,7 +29,7 @@ import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
 
 from bench.stats import rate
-from bench.webhooks import BenchChannel, build
+from workers.webhook_samples import SampleChannel, build
 
 STAGES = ("intake", "sentiment", "autoreply", "escalation")
 PREFETCH = 512
@@ -46,7 +46,7 @@ class RawConfig:
 
 def _body(seq: int) -> bytes:
     """An event body about as large as frontdesk's ``inbound.received`` (raw payload inside)."""
-    channel = BenchChannel(0, "green_api", str(uuid.UUID(int=0)), "secret", "4420", "1101000001")
+    channel = SampleChannel(0, "green_api", str(uuid.UUID(int=0)), "secret", "4420", "1101000001")
     webhook = build(channel, seq=seq, text="What time is check-in?", base_url="http://x")
     return json.dumps({"seq": seq, "raw": json.loads(webhook.body)}).encode()
 

@@ -19,7 +19,7 @@ from bench.processes import BenchError
 from bench.profiling import Profiles
 from bench.sampler import ProcessSampler
 from bench.system import Deployment, preflight
-from bench.webhooks import BenchChannel
+from workers.webhook_samples import SampleChannel
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ async def _run_phase(
     phase: Phase,
     deployment: Deployment,
     owner: asyncpg.Connection,
-    channels: list[BenchChannel],
+    channels: list[SampleChannel],
     sampler: ProcessSampler,
     hooks: Hooks,
     options: RealOptions,

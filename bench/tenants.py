@@ -13,7 +13,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from bench.texts import KNOWLEDGE
-from bench.webhooks import PROVIDERS, BenchChannel
+from workers.webhook_samples import PROVIDERS, SampleChannel
 
 if TYPE_CHECKING:
     from bench.system import Deployment
@@ -60,7 +60,7 @@ def _channel_fields(tenant: int, provider: str) -> tuple[str, dict[str, str], st
     return address, credentials, account
 
 
-async def seed_tenants(deployment: Deployment, *, tenants: int) -> list[BenchChannel]:
+async def seed_tenants(deployment: Deployment, *, tenants: int) -> list[SampleChannel]:
     """Creates ``tenants`` bench tenants; returns their channels, tenant by tenant."""
     from persistence.uow import UnitOfWorkFactory
     from workers.settings import load_settings
@@ -74,7 +74,7 @@ async def seed_tenants(deployment: Deployment, *, tenants: int) -> list[BenchCha
     factory = UnitOfWorkFactory.from_settings(settings)
     gate = asyncio.Semaphore(SEED_CONCURRENCY)
 
-    async def one(index: int) -> list[BenchChannel]:
+    async def one(index: int) -> list[SampleChannel]:
         async with gate:
             return await _seed_one(factory, index)
 
@@ -85,9 +85,9 @@ async def seed_tenants(deployment: Deployment, *, tenants: int) -> list[BenchCha
     return [channel for part in parts for channel in part]
 
 
-async def _seed_one(factory: object, index: int) -> list[BenchChannel]:
+async def _seed_one(factory: object, index: int) -> list[SampleChannel]:
     tenant_id = uuid.uuid4()
-    channels: list[BenchChannel] = []
+    channels: list[SampleChannel] = []
     async with factory(tenant_id) as uow:  # type: ignore[operator]
         await uow.tenants.add(
             name=f"Bench Hotel {index}", slug=f"bench-{index:04d}", vertical="hotel"
@@ -122,7 +122,7 @@ async def _seed_one(factory: object, index: int) -> list[BenchChannel]:
                 webhook_secret=secret,
             )
             channels.append(
-                BenchChannel(
+                SampleChannel(
                     tenant=index,
                     provider=provider,
                     public_id=str(row.public_id),

@@ -16,13 +16,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
-from bench.webhooks import BenchChannel, Webhook, build
 from domain.events import Provider
 from persistence.db import create_engine
 from persistence.demo.tenants import DEMO_TENANTS, DemoChannel, DemoTenant
 from persistence.knowledge_file import load_knowledge
 from persistence.seed import DEFAULT_KNOWLEDGE_PATH
 from workers.settings import Settings
+from workers.webhook_samples import SampleChannel, Webhook, build
 
 # Besides the tenant's own first FAQ question: a complaint and a question no FAQ answers.
 COMPLAINT = "This is unacceptable, the room was dirty and nobody helped us. I want a refund!"
@@ -64,8 +64,8 @@ def provider_account(channel: DemoChannel) -> str:
     return ""
 
 
-def sample_channel(tenant: DemoTenant, number: int, channel: DemoChannel) -> BenchChannel:
-    return BenchChannel(
+def sample_channel(tenant: DemoTenant, number: int, channel: DemoChannel) -> SampleChannel:
+    return SampleChannel(
         tenant=number,
         provider=channel.provider.value,
         public_id=str(tenant.public_id(channel.provider)),

@@ -8,10 +8,10 @@ from uuid import uuid4
 
 import pytest
 
-from bench.webhooks import PROVIDERS, BenchChannel, build, resign, twilio_signature
 from domain.channels import ChannelRoute
 from domain.events import Provider
 from workers.providers import email, green_api, telegram, twilio_sms, whatsapp_cloud
+from workers.webhook_samples import PROVIDERS, SampleChannel, build, resign, twilio_signature
 
 BASE_URL = "http://127.0.0.1:18000"
 CREDENTIALS = {
@@ -21,10 +21,10 @@ CREDENTIALS = {
 }
 
 
-def _pair(provider: str) -> tuple[BenchChannel, ChannelRoute]:
+def _pair(provider: str) -> tuple[SampleChannel, ChannelRoute]:
     public_id = uuid4()
     account = CREDENTIALS.get(provider, {})
-    channel = BenchChannel(
+    channel = SampleChannel(
         tenant=0,
         provider=provider,
         public_id=str(public_id),

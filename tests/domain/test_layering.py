@@ -1,4 +1,5 @@
-"""domain/ stays pure: no database, broker, HTTP or logging framework imports."""
+"""Layers point down: domain/ imports no infrastructure, the product never imports the
+benchmark, and the dispatcher does not lean on the ingress."""
 
 from __future__ import annotations
 
@@ -38,3 +39,56 @@ def test_walker_sees_forbidden_imports(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import structlog\nfrom sqlalchemy.orm import Session\n")
     assert imported_roots(bad) >= {"structlog", "sqlalchemy"}
+
+
+ROOT = DOMAIN.parent
+PRODUCT = sorted(
+    path
+    for package in ("workers", "persistence", "domain")
+    for path in (ROOT / package).rglob("*.py")
+)
+DISPATCH = sorted((ROOT / "workers" / "dispatch").rglob("*.py"))
+
+
+def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
+    """Every module ``path`` imports, by its full dotted name (relative imports resolved)."""
+    package = path.relative_to(root).with_suffix("").parts[:-1]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            modules.add(module)
+            modules.update(f"{module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def _within(modules: set[str], package: str) -> set[str]:
+    return {name for name in modules if name == package or name.startswith(package + ".")}
+
+
+@pytest.mark.parametrize("module", PRODUCT, ids=lambda p: str(p.relative_to(ROOT)))
+def test_product_never_imports_the_benchmark(module: Path) -> None:
+    assert _within(imported_modules(module), "bench") == set()
+
+
+@pytest.mark.parametrize("module", DISPATCH, ids=lambda p: p.name)
+def test_dispatcher_does_not_import_the_ingress(module: Path) -> None:
+    assert _within(imported_modules(module), "workers.ingress") == set()
+
+
+def test_walker_sees_the_benchmark_and_the_ingress(tmp_path: Path) -> None:
+    folder = tmp_path / "workers" / "dispatch"
+    folder.mkdir(parents=True)
+    bad = folder / "bad.py"
+    bad.write_text(
+        "import bench.webhooks\nfrom workers.ingress.channels import CachedChannels\n"
+        "from ..ingress import app\n"
+    )
+    found = imported_modules(bad, root=tmp_path)
+    assert _within(found, "bench") == {"bench.webhooks"}
+    assert "workers.ingress.channels" in found
+    assert "workers.ingress.app" in found

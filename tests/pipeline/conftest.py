@@ -22,7 +22,6 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.webhooks import BenchChannel, Webhook, build
 from domain.events import Provider
 from persistence.crypto import SecretCipher
 from persistence.db import create_engine
@@ -37,6 +36,7 @@ from workers.runtime.runner import run_workers
 from workers.runtime.topology import declare_for, delete_consumer
 from workers.settings import Settings
 from workers.standin import create_app as create_stand_in
+from workers.webhook_samples import SampleChannel, Webhook, build
 
 KNOWLEDGE = Path(__file__).parents[2] / "persistence" / "demo" / "knowledge_base.json"
 BOT_TOKEN = "424242:test-bot-token"
@@ -77,7 +77,7 @@ class GuestChannel:
     """A tenant's Telegram bot as the tests' guests write to it."""
 
     tenant_id: UUID
-    channel: BenchChannel
+    channel: SampleChannel
     system: System
     seq: int = 0
 
@@ -182,7 +182,7 @@ class System:
                 name="staff room", webhook_url=f"{self.stand_in_url}/staff-alerts"
             )
             await uow.commit()
-        channel = BenchChannel(
+        channel = SampleChannel(
             tenant=0,
             provider="telegram",
             public_id=str(fixture.public_id),

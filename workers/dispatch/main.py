@@ -11,9 +11,9 @@ import structlog
 
 from persistence.directory import ChannelDirectory
 from persistence.uow import UnitOfWorkFactory
+from workers.channel_cache import CachedChannels
 from workers.dispatch.alerts import AlertDispatcher
 from workers.dispatch.outbound import OutboundDispatcher
-from workers.ingress.channels import CachedChannels
 from workers.providers.registry import build_senders, http_client
 from workers.runtime.publisher import Publisher
 from workers.settings import Settings

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workers.webhook_samples import whatsapp_example
+
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Body is not valid JSON or form data."},
     401: {"description": "No signature was presented."},
@@ -40,8 +42,6 @@ def responses() -> dict[int | str, dict[str, Any]]:
     return dict(_REFUSALS)
 
 
-EXAMPLE_WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
-
 GREEN_API = json_body(
     "A Green API webhook (incomingMessageReceived, outgoingMessageStatus; others ignored).",
     {
@@ -56,32 +56,7 @@ GREEN_API = json_body(
 
 WHATSAPP = json_body(
     "A WhatsApp Cloud API notification: entries of changes with messages and statuses.",
-    {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {"phone_number_id": "106540352242922"},
-                            "messages": [
-                                {
-                                    "from": "16505551234",
-                                    "id": EXAMPLE_WAMID,
-                                    "timestamp": "1749416383",
-                                    "type": "text",
-                                    "text": {"body": "Does it come in another color?"},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    },
+    whatsapp_example(),
 )
 
 TELEGRAM = json_body(

@@ -7,42 +7,21 @@ clients) are made once per process and handed to the handler by closure.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from domain.events import Event
 from workers.consumers import PIPELINE
 from workers.heap import freeze_startup_objects
 from workers.runtime.consumer import Consumer
 from workers.runtime.runner import run_workers
 from workers.settings import Settings
 
-if TYPE_CHECKING:
-    from persistence.uow import UnitOfWork
-
-NOOP_ROUTING_KEY_VARIABLE = "FRONTDESK_NOOP_ROUTING_KEY"
-DEFAULT_NOOP_ROUTING_KEY = "bench.noop"
-
 
 class UnknownConsumerError(LookupError):
     """A worker was asked to run a consumer nobody registered."""
 
 
-async def _do_nothing(event: Event, uow: UnitOfWork) -> None:
-    """The runtime's own cost: decode, inbox row, commit, ack."""
-
-
-def noop_consumer(settings: Settings) -> Consumer:
-    """Takes any event on one routing key (``FRONTDESK_NOOP_ROUTING_KEY``, read when the worker
-    starts) and does nothing with it: for measuring the runtime."""
-    routing_key = os.environ.get(NOOP_ROUTING_KEY_VARIABLE, DEFAULT_NOOP_ROUTING_KEY)
-    return Consumer(
-        name="noop", routing_keys=(routing_key,), event_types=(Event,), handle=_do_nothing
-    )
-
-
-CONSUMERS: dict[str, Callable[[Settings], Consumer]] = {"noop": noop_consumer, **PIPELINE}
+CONSUMERS: dict[str, Callable[[Settings], Consumer]] = dict(PIPELINE)
 
 
 def build_consumers(names: list[str], settings: Settings) -> list[Consumer]:
