@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workers.ingress.ack import ack_router
+from workers.ingress.ack import AcknowledgementLookup, ack_router
 from workers.ingress.channels import CachedChannels, ChannelLookup
 from workers.ingress.errors import (
     IngressError,
@@ -31,6 +31,7 @@ def create_app(
     channels: ChannelLookup,
     publisher: EventPublisher,
     readiness_checks: Mapping[str, ReadinessCheck] | None = None,
+    acknowledgements: AcknowledgementLookup | None = None,
 ) -> FastAPI:
     """Build the ingress; ``channels`` is cached here for ``settings.channel_cache_seconds``."""
     metrics = IngressMetrics()
@@ -47,9 +48,9 @@ def create_app(
     )
     app.state.metrics = metrics
     app.add_exception_handler(IngressError, handle_ingress_error)
-    app.include_router(
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.include_router(
         webhook_router(
             intake=intake,
             max_body_bytes=settings.max_body_bytes,
@@ -63,6 +64,7 @@ def create_app(
             publisher=publisher,
             signing_key=settings.signing_key.get_secret_value().encode(),
             retry_after=intake.retry_after,
+            acknowledgements=acknowledgements,
         )
     )
     app.include_router(health_router(metrics=metrics, readiness_checks=readiness_checks or {}))
