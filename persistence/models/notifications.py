@@ -18,8 +18,10 @@ NOTIFICATION_TYPES = (
     "human_requested",
     "sla_breach",
     "delivery_failed",
+    "delivery_uncertain",
 )
 NOTIFICATION_STATUSES = ("pending", "sent", "acknowledged")
+ALERT_DELIVERY_STATUSES = ("sending", "sent", "failed", "uncertain")
 SLA_KINDS = ("first_response", "resolution")
 
 
@@ -64,7 +66,43 @@ class StaffNotification(Base, TenantOwned):
     sent_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[UUID | None]
+    # The alert target whose link was used (its name), for targets that are no staff user.
+    acknowledged_via: Mapped[str | None]
     last_error: Mapped[str | None]
+
+
+class StaffAlertDelivery(Base, TenantOwned):
+    """One alert of a notification to one target at one rung of its ladder (``attempt``).
+
+    Written ``sending`` and committed before the target is called, its outcome in a second
+    transaction: a row still ``sending`` after a crash is marked ``uncertain``, never re-sent.
+    Only a ``failed`` row (the target refused, nothing went out) is tried again.
+    """
+
+    __tablename__ = "staff_alert_deliveries"
+    __table_args__ = tenant_keys(
+        UniqueConstraint(
+            "tenant_id",
+            "notification_id",
+            "target_id",
+            "attempt",
+            name="uq_staff_alert_deliveries_attempt",
+        ),
+        tenant_fk("notification_id", "staff_notifications"),
+        tenant_fk("target_id", "staff_alert_targets"),
+        one_of("status", ALERT_DELIVERY_STATUSES),
+        check("attempt", "attempt >= 1"),
+        check("tries", "tries >= 1"),
+    )
+
+    notification_id: Mapped[UUID]
+    target_id: Mapped[UUID]
+    attempt: Mapped[int]
+    status: Mapped[str] = mapped_column(server_default=text("'sending'"))
+    tries: Mapped[int] = mapped_column(server_default=text("1"))
+    error: Mapped[str | None]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
 
 
 class SlaPolicy(Base, TenantOwned):

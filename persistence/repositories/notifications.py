@@ -1,15 +1,33 @@
-"""Staff notifications: raised once per message and reason, re-alerted until acknowledged."""
+"""Staff notifications: raised once per message and reason, re-alerted until acknowledged.
+
+Each alert of a notification to one target at one rung of the ladder is a
+``staff_alert_deliveries`` row, written ``sending`` and committed before the target is called.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from persistence.models import StaffNotification
+from domain.ack_links import Acknowledgement
+from persistence.models import StaffAlertDelivery, StaffAlertTarget, StaffNotification, User
 from persistence.repositories.base import Repository
+
+# Why a delivery found ``sending`` by a later sweep is not sent again.
+INTERRUPTED = "the dispatcher stopped while sending: the alert may or may not have gone out"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptClaim:
+    """The targets to call now (delivery id by target), and those left uncertain by a crash."""
+
+    to_send: dict[UUID, UUID]
+    interrupted: list[UUID]
 
 
 class NotificationRepository(Repository):
@@ -74,16 +92,37 @@ class NotificationRepository(Repository):
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def hold(self, *, notification_id: UUID, until: datetime) -> None:
+        """No sweep claims the notification before ``until`` (while its alerts are sent)."""
+        await self.session.execute(
+            update(StaffNotification)
+            .where(
+                StaffNotification.tenant_id == self.tenant_id,
+                StaffNotification.id == notification_id,
+                StaffNotification.status.in_(("pending", "sent")),
+            )
+            .values(next_alert_at=until, updated_at=func.now())
+        )
+
     async def record_alert(
-        self, *, notification_id: UUID, at: datetime, next_alert_at: datetime | None
+        self,
+        *,
+        notification_id: UUID,
+        attempt: int,
+        at: datetime,
+        next_alert_at: datetime | None,
     ) -> bool:
-        """An alert went out; ``next_alert_at`` is the reminder (None: no more reminders)."""
+        """Alert ``attempt`` went out; ``next_alert_at`` is the reminder (None: no more).
+
+        Counted once: a second call for the same attempt changes nothing.
+        """
         result = await self.session.execute(
             update(StaffNotification)
             .where(
                 StaffNotification.tenant_id == self.tenant_id,
                 StaffNotification.id == notification_id,
                 StaffNotification.status.in_(("pending", "sent")),
+                StaffNotification.alerts_sent == attempt - 1,
             )
             .values(
                 status="sent",
@@ -112,9 +151,23 @@ class NotificationRepository(Repository):
         )
 
     async def acknowledge(
-        self, *, notification_id: UUID, at: datetime, acknowledged_by: UUID | None = None
+        self,
+        *,
+        notification_id: UUID,
+        at: datetime,
+        acknowledged_by: UUID | None = None,
+        target_id: UUID | None = None,
     ) -> bool:
-        """Stop the re-alerts; False if it was acknowledged before (or does not exist)."""
+        """Stop the re-alerts; False if it was acknowledged before (or does not exist).
+
+        ``target_id`` is the alert target whose link was used: its staff user (if it has one)
+        is recorded as ``acknowledged_by``, its name as ``acknowledged_via``.
+        """
+        target = (
+            select(StaffAlertTarget.user_id, StaffAlertTarget.name)
+            .where(StaffAlertTarget.tenant_id == self.tenant_id, StaffAlertTarget.id == target_id)
+            .subquery()
+        )
         result = await self.session.execute(
             update(StaffNotification)
             .where(
@@ -125,7 +178,10 @@ class NotificationRepository(Repository):
             .values(
                 status="acknowledged",
                 acknowledged_at=at,
-                acknowledged_by=acknowledged_by,
+                acknowledged_by=func.coalesce(
+                    acknowledged_by, select(target.c.user_id).scalar_subquery()
+                ),
+                acknowledged_via=select(target.c.name).scalar_subquery(),
                 next_alert_at=None,
                 updated_at=func.now(),
             )
@@ -144,3 +200,115 @@ class NotificationRepository(Repository):
             .order_by(StaffNotification.created_at)
         )
         return list((await self.session.execute(statement)).scalars())
+
+    async def acknowledgement(self, *, notification_id: UUID) -> Acknowledgement | None:
+        """Whether and by whom a notification was acknowledged; None if it does not exist."""
+        statement = (
+            select(
+                StaffNotification.acknowledged_at,
+                User.full_name,
+                StaffNotification.acknowledged_via,
+            )
+            .outerjoin(
+                User,
+                (User.tenant_id == StaffNotification.tenant_id)
+                & (User.id == StaffNotification.acknowledged_by),
+            )
+            .where(
+                StaffNotification.tenant_id == self.tenant_id,
+                StaffNotification.id == notification_id,
+            )
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return Acknowledgement(*row) if row is not None else None
+
+    async def claim_deliveries(
+        self, *, notification_id: UUID, attempt: int, target_ids: Sequence[UUID], at: datetime
+    ) -> AttemptClaim:
+        """Record alert ``attempt`` as ``sending`` to each target not yet reached.
+
+        A delivery still ``sending`` was interrupted by a crash: it becomes ``uncertain`` and is
+        not sent again. A ``failed`` one (the target refused it) is tried again; ``sent`` and
+        ``uncertain`` ones are left alone.
+        """
+        deliveries = StaffAlertDelivery
+        this_attempt = (
+            deliveries.tenant_id == self.tenant_id,
+            deliveries.notification_id == notification_id,
+            deliveries.attempt == attempt,
+        )
+        interrupted = await self.session.scalars(
+            update(deliveries)
+            .where(*this_attempt, deliveries.status == "sending")
+            .values(status="uncertain", error=INTERRUPTED, finished_at=at, updated_at=func.now())
+            .returning(deliveries.target_id)
+        )
+        interrupted_ids = list(interrupted)
+        to_send: dict[UUID, UUID] = {}
+        if target_ids:
+            inserted = await self.session.execute(
+                insert(deliveries)
+                .values(
+                    [
+                        {
+                            "tenant_id": self.tenant_id,
+                            "notification_id": notification_id,
+                            "target_id": target_id,
+                            "attempt": attempt,
+                            "started_at": at,
+                        }
+                        for target_id in target_ids
+                    ]
+                )
+                .on_conflict_do_nothing(
+                    index_elements=["tenant_id", "notification_id", "target_id", "attempt"]
+                )
+                .returning(deliveries.target_id, deliveries.id)
+            )
+            retried = await self.session.execute(
+                update(deliveries)
+                .where(
+                    *this_attempt,
+                    deliveries.status == "failed",
+                    deliveries.target_id.in_(target_ids),
+                )
+                .values(
+                    status="sending",
+                    tries=deliveries.tries + 1,
+                    error=None,
+                    started_at=at,
+                    finished_at=None,
+                    updated_at=func.now(),
+                )
+                .returning(deliveries.target_id, deliveries.id)
+            )
+            to_send = {row.target_id: row.id for row in [*inserted, *retried]}
+        return AttemptClaim(to_send=to_send, interrupted=interrupted_ids)
+
+    async def finish_delivery(
+        self, *, delivery_id: UUID, status: str, at: datetime, error: str | None = None
+    ) -> None:
+        """The target was called: ``sent``, ``failed`` (refused) or ``uncertain``."""
+        await self.session.execute(
+            update(StaffAlertDelivery)
+            .where(
+                StaffAlertDelivery.tenant_id == self.tenant_id,
+                StaffAlertDelivery.id == delivery_id,
+                StaffAlertDelivery.status == "sending",
+            )
+            .values(
+                status=status,
+                error=error[:2000] if error else None,
+                finished_at=at,
+                updated_at=func.now(),
+            )
+        )
+
+    async def delivery_statuses(self, *, notification_id: UUID, attempt: int) -> dict[UUID, str]:
+        """The status of alert ``attempt`` at each target it was recorded for."""
+        statement = select(StaffAlertDelivery.target_id, StaffAlertDelivery.status).where(
+            StaffAlertDelivery.tenant_id == self.tenant_id,
+            StaffAlertDelivery.notification_id == notification_id,
+            StaffAlertDelivery.attempt == attempt,
+        )
+        return {row.target_id: row.status for row in await self.session.execute(statement)}

@@ -86,15 +86,18 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
     await uow.knowledge.upsert_item(
         category_id=category_id, key="wifi", question="Wifi?", answer="Yes"
     )
-    await uow.notifications.add(
+    notification, _ = await uow.notifications.add(
         conversation_id=conversation.id,
         message_id=inbound.id,
         type="escalation",
         next_alert_at=now + timedelta(days=365),
     )
     await uow.triggers.add(name="Pre-arrival", kind="time_based", template_id=template.id)
-    await uow.alert_targets.add_channel_target(
+    target = await uow.alert_targets.add_channel_target(
         name="Desk phone", channel_id=channel.id, address="777", user_id=user.id
+    )
+    await uow.notifications.claim_deliveries(
+        notification_id=notification.id, attempt=1, target_ids=[target.id], at=now
     )
     await uow.webhook_events.record(
         provider="telegram", provider_event_id="1", channel_id=channel.id, payload={}

@@ -59,6 +59,8 @@ VIOLATIONS: dict[str, dict[str, Any]] = {
     "ck_media_files_size_bytes": {"size_bytes": -1},
     "ck_staff_notifications_alerts_sent": {"alerts_sent": -1},
     "ck_staff_notifications_acknowledged_fields": {"status": "acknowledged"},
+    "ck_staff_alert_deliveries_attempt": {"attempt": 0},
+    "ck_staff_alert_deliveries_tries": {"tries": 0},
 }
 
 # A copied row can break two unique keys at once; these move it off the other one.

@@ -180,12 +180,12 @@ async def test_a_notification_is_raised_once_and_acknowledged_once(
         again, created_again = await raise_it(**about, type="negative_sentiment", next_alert_at=now)
         assert (created, created_again, again.id) == (True, False, first.id)
         assert await uow.notifications.record_alert(
-            notification_id=first.id, at=now, next_alert_at=now + timedelta(minutes=5)
+            notification_id=first.id, attempt=1, at=now, next_alert_at=now + timedelta(minutes=5)
         )
         assert await uow.notifications.acknowledge(notification_id=first.id, at=now)
         assert not await uow.notifications.acknowledge(notification_id=first.id, at=now)
         assert not await uow.notifications.record_alert(
-            notification_id=first.id, at=now, next_alert_at=now
+            notification_id=first.id, attempt=2, at=now, next_alert_at=now
         )
         assert await uow.notifications.list_open() == []
         with pytest.raises(IntegrityError):

@@ -252,7 +252,9 @@ async def test_staff_are_re_alerted_until_they_acknowledge_through_the_link(
     assert "reminder 1" in alerts[1]
 
     ack_path = alerts[1].split("Acknowledge: ", 1)[1].split(system.settings.public_base_url, 1)[1]
+    # Opening the link (as a chat's link preview does) shows a page and changes nothing.
     assert (await system.http.get(ack_path.strip())).status_code == 200
+    assert (await system.http.post(ack_path.strip())).status_code == 200
 
     async def acknowledged() -> dict[str, object] | None:
         [row] = await system.notifications(message["id"])

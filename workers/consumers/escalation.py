@@ -55,7 +55,10 @@ async def request(event: EscalationRequested, uow: UnitOfWork, *, now: datetime)
 
 async def acknowledge(event: NotificationAcknowledged, uow: UnitOfWork, *, now: datetime) -> None:
     await uow.notifications.acknowledge(
-        notification_id=event.notification_id, at=now, acknowledged_by=event.acknowledged_by
+        notification_id=event.notification_id,
+        at=now,
+        acknowledged_by=event.acknowledged_by,
+        target_id=event.target_id,
     )
 
 

@@ -1,7 +1,12 @@
-"""Alerting staff: what an alert says, and sending it to an HTTP webhook (Slack-compatible)."""
+"""Alerting staff: what an alert says, and sending it to an HTTP webhook (Slack-compatible).
+
+An alert speaks to people: the guest's own words and why they need someone, never the
+machine detail the decision left behind (knowledge item ids, scores).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -14,10 +19,72 @@ REASON_TITLES = {
     "sla_breach": "Response time exceeded",
     "delivery_failed": "A message could not be delivered",
 }
+CATEGORY_TITLES = {
+    "emergency": "Emergency",
+    "refund": "Refund request",
+    "complaint": "Complaint",
+    "cancellation": "Cancellation request",
+    "lost_item": "Lost item",
+    "damage": "Damage reported",
+}
+CATEGORY_REASONS = {
+    "emergency": "emergency",
+    "refund": "asks for a refund",
+    "complaint": "complaint",
+    "cancellation": "wants to cancel",
+    "lost_item": "lost or left something behind",
+    "damage": "reports damage",
+}
+REASONS = {
+    "negative_sentiment": "negative sentiment",
+    "escalation": "needs staff",
+    "low_confidence": "asked something the knowledge base cannot answer",
+    "human_requested": "asked to talk to a person",
+    "sla_breach": "no reply within the response-time target",
+    "delivery_failed": "a message to the guest could not be delivered",
+}
+NO_TEXT = {
+    "image": "sent a photo",
+    "audio": "sent a voice message",
+    "video": "sent a video",
+    "document": "sent a document",
+    "location": "sent a location",
+    "contact": "sent a contact",
+}
+# How much of the guest's message an alert quotes.
+WORDS_CHARS = 300
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_CATEGORY = re.compile(r"(?:^|\s)category=(\w+)")
 
 
 class AlertFailed(Exception):
     """The alert target refused or could not be reached; the alert is retried on its ladder."""
+
+
+def reason_text(reason: str, detail: str) -> str:
+    """Why staff are alerted, in words (``detail`` is the decision's machine detail)."""
+    if reason == "escalation":
+        category = _CATEGORY.search(detail)
+        return CATEGORY_REASONS.get(category.group(1) if category else "", REASONS[reason])
+    if reason == "low_confidence" and "no_text" in detail.split():
+        return "sent something without text the assistant cannot read"
+    if reason == "delivery_failed" and detail:
+        # The provider's answer helps staff (a blocked number, a closed chat); ids do not.
+        said = " ".join(_UUID.sub("", detail).split())[:200]
+        return f"{REASONS[reason]} ({said})" if said else REASONS[reason]
+    return REASONS.get(reason, "needs staff")
+
+
+def _title(reason: str, detail: str) -> str:
+    category = _CATEGORY.search(detail) if reason == "escalation" else None
+    if category and category.group(1) in CATEGORY_TITLES:
+        return CATEGORY_TITLES[category.group(1)]
+    return REASON_TITLES.get(reason, "Needs staff")
+
+
+def _quote(words: str) -> str:
+    flat = " ".join(words.split())
+    return flat if len(flat) <= WORDS_CHARS else flat[: WORDS_CHARS - 1].rstrip() + "\u2026"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,28 +92,39 @@ class StaffAlert:
     reason: str
     urgent: bool
     guest_name: str | None
-    excerpt: str
+    words: str
     detail: str
     ack_url: str
     attempt: int
+    content_type: str = "text"
 
     def text(self) -> str:
-        title = REASON_TITLES.get(self.reason, self.reason)
         prefix = "URGENT " if self.urgent else ""
         reminder = f" (reminder {self.attempt - 1})" if self.attempt > 1 else ""
         who = self.guest_name or "A guest"
-        lines = [f"{prefix}{title}{reminder}: {who} wrote \u201c{self.excerpt}\u201d"]
-        if self.detail:
-            lines.append(self.detail)
-        lines.append(f"Acknowledge: {self.ack_url}")
-        return "\n".join(lines)
+        quoted = _quote(self.words)
+        if self.reason == "delivery_failed":
+            said = f"to {who}: \u201c{quoted}\u201d" if quoted else f"to {who}"
+        elif quoted:
+            said = f"{who} wrote \u201c{quoted}\u201d"
+        else:
+            said = f"{who} {NO_TEXT.get(self.content_type, 'wrote')}"
+        return "\n".join(
+            [
+                f"{prefix}{_title(self.reason, self.detail)}{reminder}: {said}",
+                f"Why: {reason_text(self.reason, self.detail)}",
+                f"Acknowledge: {self.ack_url}",
+            ]
+        )
 
     def slack_payload(self) -> dict[str, object]:
         """Slack's incoming-webhook JSON: ``text`` as the fallback, one section block."""
+        # Slack reads &, < and > as markup: a guest writing "<!channel>" must not ping anyone.
+        text = self.text().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return {
-            "text": self.text(),
+            "text": text,
             "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": self.text()}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": text}},
                 {
                     "type": "actions",
                     "elements": [

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from workers.heap import freeze_startup_objects
+from workers.ingress.ack import stored_acknowledgements
 from workers.ingress.app import create_app
 from workers.runtime.publisher import Publisher
 from workers.settings import Settings
@@ -23,8 +24,11 @@ def build_app(settings: Settings) -> FastAPI:
     """The production app: database-backed channel lookups, a confirmed publisher."""
     # Imported here so the ingress package does not need the persistence layer to be tested.
     from persistence.directory import ChannelDirectory
+    from persistence.uow import UnitOfWorkFactory
 
     directory = ChannelDirectory.from_settings(settings)
+    # Reads the acknowledgement page's state, as the link's tenant.
+    uow_factory = UnitOfWorkFactory.from_settings(settings.model_copy(update={"db_pool_size": 2}))
     publisher = Publisher(
         settings.amqp_url, settings.exchange, timeout=settings.publish_timeout_seconds
     )
@@ -42,6 +46,7 @@ def build_app(settings: Settings) -> FastAPI:
         channels=directory,
         publisher=publisher,
         readiness_checks={"database": database_ready, "broker": broker_ready},
+        acknowledgements=stored_acknowledgements(uow_factory),
     )
 
     @asynccontextmanager
@@ -55,6 +60,7 @@ def build_app(settings: Settings) -> FastAPI:
         finally:
             await publisher.close()
             await directory.close()
+            await uow_factory.dispose()
 
     app.router.lifespan_context = lifespan
     return app
