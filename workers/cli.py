@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from workers.admin_cli import register as register_admin_commands
 from workers.settings import Settings
 
 app = typer.Typer(
@@ -138,6 +139,7 @@ def _mount_ops() -> None:
 
 
 _mount_ops()
+register_admin_commands(app)
 
 
 def main() -> None:

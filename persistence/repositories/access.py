@@ -107,11 +107,8 @@ class AccessRepository(Repository):
     async def set_roles(self, *, user_id: UUID, roles: Iterable[str]) -> None:
         """Replace the user's roles; an unknown role name raises ``NotFoundError``."""
         wanted = sorted(set(roles))
-        found = dict(
-            (await self.session.execute(select(Role.name, Role.id).where(Role.name.in_(wanted))))
-            .tuples()
-            .all()
-        )
+        rows = await self.session.execute(select(Role.name, Role.id).where(Role.name.in_(wanted)))
+        found: dict[str, UUID] = {row[0]: row[1] for row in rows}
         missing = [name for name in wanted if name not in found]
         if missing:
             raise NotFoundError(f"role {missing[0]!r} not found")

@@ -1,0 +1,127 @@
+"""The management API in-process over HTTP (httpx ASGI transport) on the session's database.
+
+- ``api_services``: the API's services on the test database (a test token key).
+- ``api``: an ``httpx.AsyncClient`` on the app; 5xx come back as responses, not exceptions.
+- ``make_staff``: ``await make_staff(tenant_id, roles=("agent",))`` -> ``Staff`` with a token.
+- ``hotel``: a tenant (``make_tenant``) with an admin signed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from persistence.repositories.access import AuditActor
+from persistence.sign_in import SignInDirectory
+from persistence.uow import UnitOfWorkFactory
+from tests.conftest import MakeTenant, TenantFixture
+from workers.api.app import create_app
+from workers.api.commands.staff import add_user
+from workers.api.services import Services, SignInPolicy
+from workers.api.tokens import TokenIssuer
+from workers.settings import Settings
+
+TOKEN_KEY = SecretStr("tests-api-token-key-0123456789abcdef0123")
+PASSWORD = "correct horse battery staple"
+CLI = AuditActor(kind="system", label="tests")
+
+
+def issuer(**overrides: object) -> TokenIssuer:
+    options: dict[str, object] = {"access_seconds": 900, "refresh_seconds": 3600}
+    options.update(overrides)
+    keys = options.pop("keys", [TOKEN_KEY])
+    return TokenIssuer(keys, **options)  # type: ignore[arg-type]
+
+
+def build_services(
+    database: Settings, uow_factory: UnitOfWorkFactory, **overrides: object
+) -> Services:
+    values: dict[str, object] = {
+        "settings": database,
+        "uow_factory": uow_factory,
+        "directory": SignInDirectory(uow_factory.sessionmaker),
+        "tokens": issuer(),
+        # Generous per address: the whole session signs in from one test address.
+        "sign_in_policy": SignInPolicy(address_allowance=10_000),
+    }
+    values.update(overrides)
+    return Services(**values)  # type: ignore[arg-type]
+
+
+def client_for(app: FastAPI, *, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://api.test")
+
+
+@pytest.fixture(scope="session")
+def api_services(database: Settings, uow_factory: UnitOfWorkFactory) -> Services:
+    return build_services(database, uow_factory)
+
+
+@pytest.fixture(scope="session")
+def api_app(api_services: Services) -> FastAPI:
+    return create_app(api_services)
+
+
+@pytest.fixture
+async def api(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(api_app) as client:
+        yield client
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    tenant_id: UUID
+    user_id: UUID
+    email: str
+    roles: tuple[str, ...]
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+MakeStaff = Callable[..., Awaitable[Staff]]
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+@pytest.fixture
+def make_staff(uow_factory: UnitOfWorkFactory, api: httpx.AsyncClient) -> MakeStaff:
+    async def make(tenant_id: UUID, roles: Sequence[str] = ("agent",)) -> Staff:
+        email = f"staff-{uuid4().hex[:12]}@hotel.example"
+        async with uow_factory(tenant_id) as uow:
+            user = await add_user(
+                uow, actor=CLI, email=email, full_name="Test Staff", roles=roles,
+                password=PASSWORD,
+            )
+            await uow.commit()
+        token = await sign_in(api, email)
+        return Staff(tenant_id, user.id, email, tuple(roles), token)
+
+    return make
+
+
+@dataclass(frozen=True, slots=True)
+class Hotel:
+    tenant: TenantFixture
+    admin: Staff
+
+
+@pytest.fixture
+async def hotel(make_tenant: MakeTenant, make_staff: MakeStaff) -> Hotel:
+    tenant = await make_tenant()
+    return Hotel(tenant=tenant, admin=await make_staff(tenant.tenant_id, roles=("admin",)))

@@ -1,0 +1,209 @@
+"""`frontdesk api`, `frontdesk tenant create`, `frontdesk user add`, `frontdesk apikey create`:
+onboarding a hotel from nothing. The commands call the same functions as the API's routes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, TypeVar
+from uuid import UUID
+
+import typer
+
+if TYPE_CHECKING:
+    from persistence.uow import UnitOfWorkFactory
+    from workers.settings import Settings
+
+T = TypeVar("T")
+
+tenant_app = typer.Typer(help="Create tenants.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage a tenant's staff users.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Manage a tenant's API keys.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    from workers.logging import configure_logging
+    from workers.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings)
+    return settings
+
+
+def _with_factory(settings: Settings, work: Callable[[UnitOfWorkFactory], Awaitable[T]]) -> T:
+    from persistence.uow import UnitOfWorkFactory
+
+    async def run() -> T:
+        factory = UnitOfWorkFactory.from_settings(settings)
+        try:
+            return await work(factory)
+        finally:
+            await factory.dispose()
+
+    return asyncio.run(run())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"frontdesk: {message}", err=True)
+    return typer.Exit(2)
+
+
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Run the management API (staff and integrations), /openapi.json for its routes."""
+    from workers.api.server import run
+
+    settings = _settings()
+    overrides = {key: value for key, value in {"api_host": host, "api_port": port}.items() if value}
+    run(settings.model_copy(update=overrides))
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Argument(help="The tenant's name, e.g. 'Hotel Aurora'.")],
+    admin_email: Annotated[str, typer.Option(help="The first admin's e-mail.")],
+    admin_password: Annotated[
+        str,
+        typer.Option(
+            envvar="FRONTDESK_ADMIN_PASSWORD",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            show_default=False,
+            help="At least 12 characters (or FRONTDESK_ADMIN_PASSWORD).",
+        ),
+    ],
+    slug: Annotated[str | None, typer.Option(help="URL name; derived from NAME if omitted.")] = (
+        None
+    ),
+    vertical: Annotated[str, typer.Option(help="hotel, vacation_rental or restaurant.")] = "hotel",
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the property.")] = "UTC",
+    property_name: Annotated[str | None, typer.Option(help="Defaults to NAME.")] = None,
+    admin_name: Annotated[str, typer.Option(help="The admin's full name.")] = "Administrator",
+) -> None:
+    """Create a tenant with one property, its settings, AI settings and an admin user; prints
+    the tenant id."""
+    from sqlalchemy.exc import IntegrityError
+
+    from persistence.models.tenancy import VERTICALS
+    from workers.api.commands.tenants import create_tenant
+
+    if vertical not in VERTICALS:
+        raise _fail(f"--vertical must be one of {', '.join(VERTICALS)}")
+    try:
+        created = _with_factory(
+            _settings(),
+            lambda factory: create_tenant(
+                factory,
+                name=name,
+                slug=slug,
+                vertical=vertical,
+                timezone=timezone,
+                property_name=property_name,
+                admin_email=admin_email,
+                admin_name=admin_name,
+                admin_password=admin_password,
+            ),
+        )
+    except IntegrityError:
+        raise _fail("a tenant with this slug exists already: pass another --slug") from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"tenant {created.slug} created; admin {admin_email.strip().lower()}")
+    typer.echo(str(created.tenant_id))
+
+
+@user_app.command("add")
+def user_add(
+    tenant: Annotated[UUID, typer.Option(help="The tenant id.")],
+    email: Annotated[str, typer.Option(help="The user's e-mail.")],
+    name: Annotated[str, typer.Option(help="The user's full name.")],
+    role: Annotated[
+        list[str], typer.Option(help="admin, supervisor, team_lead or agent (repeatable).")
+    ],
+    invite: Annotated[
+        bool, typer.Option(help="Print a single-use set-password link instead of a password.")
+    ] = False,
+) -> None:
+    """Add a staff user with a password (FRONTDESK_USER_PASSWORD or prompted), or --invite."""
+    from persistence.repositories.access import AuditActor
+    from persistence.repositories.base import NotFoundError
+    from workers.api.commands.staff import add_user, invite_user
+
+    settings = _settings()
+    password = None
+    if not invite:
+        password = os.environ.get("FRONTDESK_USER_PASSWORD") or typer.prompt(
+            "Password", hide_input=True, confirmation_prompt=True
+        )
+    actor = AuditActor(kind="system", label="frontdesk cli")
+
+    async def work(factory: UnitOfWorkFactory) -> str:
+        async with factory(tenant) as uow:
+            if await uow.tenants.get() is None:
+                raise ValueError(f"no tenant {tenant}")
+            if invite:
+                invitation = await invite_user(
+                    uow,
+                    actor=actor,
+                    email=email,
+                    full_name=name,
+                    roles=role,
+                    valid_for=timedelta(hours=settings.api_invite_hours),
+                )
+                await uow.commit()
+                url = f"{settings.api_public_url}/api/v1/auth/set-password"
+                typer.echo(f"invited; the user POSTs this token and a password to {url}:")
+                return invitation.token
+            user = await add_user(
+                uow, actor=actor, email=email, full_name=name, roles=role, password=password
+            )
+            await uow.commit()
+            return str(user.id)
+
+    try:
+        typer.echo(_with_factory(settings, work))
+    except (ValueError, NotFoundError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: Annotated[UUID, typer.Option(help="The tenant id.")],
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'PMS sync'.")],
+    permission: Annotated[list[str], typer.Option(help="A permission code (repeatable).")],
+) -> None:
+    """Create an API key; the key is printed once, alone on the last line."""
+    from persistence.repositories.access import AuditActor
+    from workers.api.commands.api_keys import create_api_key
+
+    actor = AuditActor(kind="system", label="frontdesk cli")
+
+    async def work(factory: UnitOfWorkFactory) -> tuple[str, str]:
+        async with factory(tenant) as uow:
+            if await uow.tenants.get() is None:
+                raise ValueError(f"no tenant {tenant}")
+            issued = await create_api_key(
+                uow, actor=actor, name=name, permissions=permission, grantable=None
+            )
+            await uow.commit()
+            return str(issued.row.id), issued.key
+
+    try:
+        key_id, key = _with_factory(_settings(), work)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"API key {key_id} created; store it now, it is not shown again:")
+    typer.echo(key)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the management commands to the `frontdesk` command."""
+    app.command(name="api")(api)
+    app.add_typer(tenant_app, name="tenant")
+    app.add_typer(user_app, name="user")
+    app.add_typer(apikey_app, name="apikey")

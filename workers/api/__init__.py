@@ -1,0 +1,1 @@
+"""The management API (`frontdesk api`): sign-in, permissions and tenant configuration."""

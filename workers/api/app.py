@@ -1,0 +1,45 @@
+"""The management API application: every route under ``/api/v1``, each declaring the
+permission it needs (``x-permission`` in the OpenAPI), errors as problem+json."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from workers.api import auth, problems
+from workers.api.security import declared_permission
+from workers.api.services import Services
+
+PREFIX = "/api/v1"
+# Routes anyone may call: they are how one gets a token in the first place.
+PUBLIC_PATHS = frozenset(
+    {f"{PREFIX}/auth/token", f"{PREFIX}/auth/refresh", f"{PREFIX}/auth/set-password"}
+)
+RESOURCES = (auth.router,)
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="frontdesk management API",
+        summary="Sign-in, permissions and tenant configuration for staff and integrations.",
+        version="1.0",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    problems.install(app)
+    api = APIRouter(prefix=PREFIX)
+    for router in RESOURCES:
+        publish_permissions(router)
+        api.include_router(router)
+    app.include_router(api)
+    return app
+
+
+def publish_permissions(router: APIRouter) -> None:
+    """Copy each route's declared permission into its OpenAPI operation (``x-permission``)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            permission = declared_permission(route)
+            if permission is not None:
+                route.openapi_extra = {**(route.openapi_extra or {}), "x-permission": permission}
