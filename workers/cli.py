@@ -6,24 +6,50 @@ import asyncio
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from workers.admin_cli import register as register_admin_commands
+from workers.reachability import EXIT_UNAVAILABLE, ServiceUnreachable, connection_failure, reaching
 from workers.settings import Settings
+
+
+class Commands(TyperGroup):
+    """Every command: a database or broker that cannot be reached is one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ServiceUnreachable as exc:
+            typer.echo(f"frontdesk: {exc}", err=True)
+            raise typer.Exit(EXIT_UNAVAILABLE) from None
+        except Exception as exc:
+            reason = connection_failure(exc)
+            if reason is None:
+                raise
+            typer.echo(f"frontdesk: a service could not be reached: {reason}", err=True)
+            raise typer.Exit(EXIT_UNAVAILABLE) from None
+
 
 app = typer.Typer(
     name="frontdesk",
     help="Guest-messaging backbone for hotels, vacation rentals and restaurants.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    cls=Commands,
 )
 
 
-def _settings() -> Settings:
-    from workers.logging import configure_logging
+def _settings(*, one_shot: bool = False) -> Settings:
+    """The settings, logging configured; ``one_shot`` commands report connection failures
+    themselves, so the drivers' own connection errors stay out of their output."""
+    from workers.logging import configure_logging, quiet_connection_errors
 
     settings = Settings()
     configure_logging(settings)
+    if one_shot:
+        quiet_connection_errors()
     return settings
 
 
@@ -34,9 +60,10 @@ def migrate(
     """Apply the database migrations (as the owner role)."""
     from persistence.migrate import create_database_if_missing, upgrade
 
-    settings = _settings()
-    create_database_if_missing(settings.migration_database_url)
-    upgrade(settings, revision)
+    settings = _settings(one_shot=True)
+    with reaching("PostgreSQL", settings.migration_database_url):
+        create_database_if_missing(settings.migration_database_url)
+        upgrade(settings, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -49,7 +76,9 @@ def seed(
         raise typer.BadParameter("nothing to seed: pass --demo")
     from workers.bootstrap import seed_demo
 
-    report = asyncio.run(seed_demo(_settings()))
+    settings = _settings(one_shot=True)
+    with reaching("PostgreSQL", settings.database_url):
+        report = asyncio.run(seed_demo(settings))
     typer.echo(str(report))
 
 
@@ -103,7 +132,7 @@ def up(
     """Migrate, seed the demo tenants on an empty database, and run everything."""
     from workers.supervisor import up as run_up
 
-    run_up(_settings(), with_stand_in=with_stand_in)
+    run_up(_settings(one_shot=True), with_stand_in=with_stand_in)
 
 
 @app.command()

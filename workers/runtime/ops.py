@@ -20,6 +20,7 @@ from rich.panel import Panel
 from rich.progress import Progress
 from rich.table import Table
 
+from workers.reachability import reaching
 from workers.runtime.dead_letters import Action, DeadLetter, Selection, SweepResult, sweep
 from workers.runtime.ops_support import cli_settings, console, consumer_queues, parse_when
 from workers.runtime.status import status
@@ -114,16 +115,17 @@ def _run(
 ) -> list[DeadLetter]:
     settings = cli_settings()
     queues_list = consumer_queues(settings, consumer)
-    results = asyncio.run(
-        run_sweeps(
-            settings.amqp_url,
-            queues_list,
-            selection,
-            action,
-            dry_run=dry_run,
-            show_progress=action is Action.REPLAY,
+    with reaching("RabbitMQ", settings.amqp_url):
+        results = asyncio.run(
+            run_sweeps(
+                settings.amqp_url,
+                queues_list,
+                selection,
+                action,
+                dry_run=dry_run,
+                show_progress=action is Action.REPLAY,
+            )
         )
-    )
     return [letter for result in results for letter in result.matched]
 
 

@@ -18,10 +18,13 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def cli_settings() -> Settings:
-    from workers.logging import configure_logging
+    """The settings, logging configured; a broker that cannot be reached is reported by the
+    command in one line, so the driver's own connection errors stay out of the output."""
+    from workers.logging import configure_logging, quiet_connection_errors
 
     settings = Settings()
     configure_logging(settings)
+    quiet_connection_errors()
     return settings
 
 

@@ -18,6 +18,7 @@ from aio_pika.abc import AbstractConnection
 from aiormq.exceptions import ChannelNotFoundEntity
 from rich.table import Table
 
+from workers.reachability import reaching
 from workers.runtime.ops_support import cli_settings, console, consumer_queues
 from workers.runtime.topology import ConsumerQueues
 from workers.settings import Settings
@@ -98,5 +99,7 @@ def status(
 ) -> None:
     """Per consumer: ready deliveries, consumers, retry tier depths and dead letters."""
     settings = cli_settings()
-    rows = asyncio.run(collect_status(settings.amqp_url, consumer_queues(settings, consumer)))
+    queues = consumer_queues(settings, consumer)
+    with reaching("RabbitMQ", settings.amqp_url):
+        rows = asyncio.run(collect_status(settings.amqp_url, queues))
     console.print(render(settings, rows))
