@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     db_pool_pre_ping: bool = False
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # AMQP heartbeat of every long-lived broker connection (consumers, relay, publishers): a
+    # silent network cut is noticed after about three missed ones, 3 x (heartbeat + 1) s.
+    amqp_heartbeat_seconds: int = Field(default=5, ge=1, le=60)
     exchange: str = "frontdesk.events"
     # The relay leaves outbox rows younger than this to the consumer that is publishing them.
     relay_min_age_seconds: float = 5.0

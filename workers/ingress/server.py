@@ -29,9 +29,7 @@ def build_app(settings: Settings) -> FastAPI:
     directory = ChannelDirectory.from_settings(settings)
     # Reads the acknowledgement page's state, as the link's tenant.
     uow_factory = UnitOfWorkFactory.from_settings(settings.model_copy(update={"db_pool_size": 2}))
-    publisher = Publisher(
-        settings.amqp_url, settings.exchange, timeout=settings.publish_timeout_seconds
-    )
+    publisher = Publisher.from_settings(settings)
 
     async def database_ready() -> bool:
         await directory.lookup(UUID(int=0))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aio_pika
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel, AbstractRobustConnection
 from pamqp.commands import Basic
 
 from domain.events import Event
+
+if TYPE_CHECKING:
+    from workers.settings import Settings
 
 
 class PublishFailed(Exception):
@@ -31,20 +34,42 @@ def build_message(event: Event, *, headers: Mapping[str, Any] | None = None) -> 
 class Publisher:
     """Publishes events with publisher confirms; an unroutable event raises ``PublishFailed``."""
 
-    def __init__(self, amqp_url: str, exchange_name: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        amqp_url: str,
+        exchange_name: str,
+        *,
+        timeout: float = 5.0,
+        heartbeat: int | None = None,
+    ) -> None:
         self._amqp_url = amqp_url
         self._exchange_name = exchange_name
         self._timeout = timeout
+        # None: what the URL says (aiormq's default is 60 s, too slow to notice a dead network).
+        self._connect_options: dict[str, Any] = {}
+        if heartbeat is not None:
+            self._connect_options["heartbeat"] = heartbeat
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._lock = asyncio.Lock()
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Publisher:
+        return cls(
+            settings.amqp_url,
+            settings.exchange,
+            timeout=settings.publish_timeout_seconds,
+            heartbeat=settings.amqp_heartbeat_seconds,
+        )
+
     async def connect(self) -> None:
         async with self._lock:
             if self._exchange is not None:
                 return
-            self._connection = await aio_pika.connect_robust(self._amqp_url, timeout=self._timeout)
+            self._connection = await aio_pika.connect_robust(
+                self._amqp_url, timeout=self._timeout, **self._connect_options
+            )
             channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
             self._channel = channel
             self._exchange = await channel.declare_exchange(

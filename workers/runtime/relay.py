@@ -108,9 +108,7 @@ async def run_relay(settings: Settings, *, stop: asyncio.Event | None = None) ->
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop.set)
     uow_factory = UnitOfWorkFactory.from_settings(settings)
-    publisher = Publisher(
-        settings.amqp_url, settings.exchange, timeout=settings.publish_timeout_seconds
-    )
+    publisher = Publisher.from_settings(settings)
     log.info("relay started")
     try:
         await relay_forever(

@@ -53,9 +53,7 @@ class Worker:
         self.concurrency = concurrency
         self._own_uow_factory = uow_factory is None
         self._uow_factory = uow_factory
-        self._publisher = Publisher(
-            settings.amqp_url, settings.exchange, timeout=settings.publish_timeout_seconds
-        )
+        self._publisher = Publisher.from_settings(settings)
         self._connection: AbstractRobustConnection | None = None
         self._consuming: list[tuple[AbstractQueue, str]] = []
         self._in_flight: set[asyncio.Task[object]] = set()
@@ -71,7 +69,9 @@ class Worker:
         await self._publisher.connect()
         self._marker = PublishedMarker(self._uow_factory)
         self._marker.start()
-        self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
+        self._connection = await aio_pika.connect_robust(
+            self.settings.amqp_url, heartbeat=self.settings.amqp_heartbeat_seconds
+        )
         namespace = self.settings.exchange
         setup = await self._connection.channel()
         await declare_topology(setup, namespace, [c.queues(namespace) for c in self.consumers])
