@@ -11,19 +11,20 @@ import typer
 from typer.core import TyperGroup
 
 from workers.admin_cli import register as register_admin_commands
-from workers.reachability import EXIT_UNAVAILABLE, ServiceUnreachable, connection_failure, reaching
+from workers.reachability import EXIT_UNAVAILABLE, OperatorError, connection_failure, reaching
 from workers.settings import Settings
 
 
 class Commands(TyperGroup):
-    """Every command: a database or broker that cannot be reached is one line, not a traceback."""
+    """Every command: what the operator must fix (a database or broker that cannot be reached,
+    a port already taken) is one line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except ServiceUnreachable as exc:
+        except OperatorError as exc:
             typer.echo(f"frontdesk: {exc}", err=True)
-            raise typer.Exit(EXIT_UNAVAILABLE) from None
+            raise typer.Exit(exc.exit_code) from None
         except Exception as exc:
             reason = connection_failure(exc)
             if reason is None:

@@ -1,14 +1,16 @@
-"""An operator command whose database or broker is down says so in one line, not a traceback.
+"""What an operator command needs from the machine, and one line when it is missing.
 
 ``with reaching("PostgreSQL", url): ...`` turns a connection failure raised inside into
 ``ServiceUnreachable``, which names the service and its host:port (never the credentials in
-the URL); the ``frontdesk`` command prints it and exits with ``EXIT_UNAVAILABLE``.
+the URL); ``ensure_ports_free`` raises ``PortInUse`` naming a port something else holds. The
+``frontdesk`` command prints any ``OperatorError`` as one line and exits with its code.
 """
 
 from __future__ import annotations
 
+import errno
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -36,8 +38,16 @@ _CREDENTIALS_REFUSED = {
 }
 
 
-class ServiceUnreachable(Exception):
+class OperatorError(Exception):
+    """A condition the operator fixes, reported as one line and an exit code."""
+
+    exit_code = 1
+
+
+class ServiceUnreachable(OperatorError):
     """A service a command needs could not be reached."""
+
+    exit_code = EXIT_UNAVAILABLE
 
     def __init__(self, service: str, address: str, reason: str) -> None:
         super().__init__(f"cannot connect to {service} at {address}: {reason}")
@@ -106,3 +116,31 @@ def reaching(service: str, url: str) -> Iterator[None]:
         if reason is None:
             raise
         raise ServiceUnreachable(service, address_of(url), reason) from exc
+
+
+class PortInUse(OperatorError):
+    """A port a process is to listen on is held by another process."""
+
+    def __init__(self, name: str, host: str, port: int) -> None:
+        super().__init__(
+            f"port {port} on {host}, for the {name}, is already in use "
+            "(is another frontdesk running?)"
+        )
+        self.name = name
+        self.host = host
+        self.port = port
+
+
+def ensure_ports_free(ports: Iterable[tuple[str, str, int]]) -> None:
+    """Raise ``PortInUse`` for the first ``(name, host, port)`` that cannot be listened on."""
+    for name, host, port in ports:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As the servers bind: a port left in TIME_WAIT by a stopped run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise PortInUse(name, host, port) from None
+                raise

@@ -1,8 +1,9 @@
 """`frontdesk up`: one command that brings a whole frontdesk up on one machine.
 
-It applies the migrations, seeds the demo tenants into an empty database, then runs the ingress,
-every consumer, the outbox relay, the dispatcher (and the provider stand-in for the demo
-channels) as child processes, restarting any that dies until it is told to stop.
+It checks that the ports its processes listen on are free (a second `frontdesk up` stops there,
+naming the port), applies the migrations, seeds the demo tenants into an empty database, then
+runs the ingress, every consumer, the outbox relay, the dispatcher (and the provider stand-in for
+the demo channels) as child processes, restarting any that dies until it is told to stop.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import time
 from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.table import Table
 
+from workers.reachability import ensure_ports_free, reaching
 from workers.settings import Settings
 
 CONSUMERS = ("intake", "sentiment", "autoreply", "escalation")
+METRICS_HOST, METRICS_PORT = "0.0.0.0", 9100  # noqa: S104 - scraped from outside the host
+STAND_IN_HOST, STAND_IN_PORT, STAND_IN_SMTP_PORT = "127.0.0.1", 8025, 8026
 RESTART_BACKOFF_SECONDS = 2.0
 STOP_GRACE_SECONDS = 15.0
 
@@ -44,13 +47,27 @@ def _frontdesk(*args: str) -> list[str]:
 def children(*, with_stand_in: bool) -> list[Child]:
     processes = [
         Child("ingress", _frontdesk("ingress")),
-        Child("consumers", _frontdesk("worker", *CONSUMERS, "--metrics-port", "9100")),
+        Child("consumers", _frontdesk("worker", *CONSUMERS, "--metrics-port", str(METRICS_PORT))),
         Child("relay", _frontdesk("relay")),
         Child("dispatcher", _frontdesk("dispatcher")),
     ]
     if with_stand_in:
         processes.append(Child("provider-stand-in", [sys.executable, "-m", "workers.standin"]))
     return processes
+
+
+def listening_ports(settings: Settings, *, with_stand_in: bool) -> list[tuple[str, str, int]]:
+    """``(process, host, port)`` for every port the children listen on."""
+    ports = [
+        ("ingress", settings.ingress_host, settings.ingress_port),
+        ("consumers' metrics", METRICS_HOST, METRICS_PORT),
+    ]
+    if with_stand_in:
+        ports += [
+            ("provider stand-in", STAND_IN_HOST, STAND_IN_PORT),
+            ("provider stand-in's SMTP", STAND_IN_HOST, STAND_IN_SMTP_PORT),
+        ]
+    return ports
 
 
 def prepare(settings: Settings, console: Console) -> None:
@@ -60,28 +77,33 @@ def prepare(settings: Settings, console: Console) -> None:
     from workers.runtime.registry import build_consumers
     from workers.runtime.topology import declare_for
 
-    create_database_if_missing(settings.migration_database_url)
-    upgrade(settings, "head")
+    with reaching("PostgreSQL", settings.migration_database_url):
+        create_database_if_missing(settings.migration_database_url)
+        upgrade(settings, "head")
     console.print("[green]✓[/] migrations applied")
     # The consumers' queues exist and are bound before the ingress takes its first webhook.
     consumers = build_consumers(list(CONSUMERS), settings)
     queues = [consumer.queues(settings.exchange) for consumer in consumers]
-    asyncio.run(declare_for(settings.amqp_url, settings.exchange, queues))
+    with reaching("RabbitMQ", settings.amqp_url):
+        asyncio.run(declare_for(settings.amqp_url, settings.exchange, queues))
     console.print("[green]✓[/] broker topology declared")
-    if asyncio.run(count_tenants(settings)) == 0:
-        report = asyncio.run(seed_demo(settings))
-        console.print(f"[green]✓[/] demo tenants seeded: {report}")
+    with reaching("PostgreSQL", settings.database_url):
+        if asyncio.run(count_tenants(settings)) == 0:
+            report = asyncio.run(seed_demo(settings))
+            console.print(f"[green]✓[/] demo tenants seeded: {report}")
 
 
 def print_endpoints(settings: Settings, console: Console) -> None:
     from workers.bootstrap import webhook_urls
 
-    table = Table(title="Post provider webhooks here", show_lines=False)
-    for column in ("tenant", "provider", "webhook URL"):
-        table.add_column(column)
-    for tenant, provider, url in asyncio.run(webhook_urls(settings)):
-        table.add_row(tenant, provider, url)
-    console.print(table)
+    with reaching("PostgreSQL", settings.migration_database_url):
+        rows = asyncio.run(webhook_urls(settings))
+    console.print("[bold]Post provider webhooks here[/]")
+    widths = [max((len(row[column]) for row in rows), default=0) for column in (0, 1)]
+    for tenant, provider, url in rows:
+        # One unwrapped line per URL whatever the terminal's width: URLs are copied whole.
+        line = f"  {tenant:<{widths[0]}}  {provider:<{widths[1]}}  {url}"
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
     console.print(
         "Try [bold]frontdesk demo[/] in another terminal to post signed samples; "
         "Ctrl-C stops everything."
@@ -90,6 +112,7 @@ def print_endpoints(settings: Settings, console: Console) -> None:
 
 def up(settings: Settings, *, with_stand_in: bool = True) -> None:
     console = Console()
+    ensure_ports_free(listening_ports(settings, with_stand_in=with_stand_in))
     prepare(settings, console)
     print_endpoints(settings, console)
 
