@@ -98,6 +98,13 @@ class ChannelRepository(SecretRepository):
         await self.session.flush()
         return row
 
+    async def set_webhook_secret(self, *, channel_id: UUID, webhook_secret: str) -> None:
+        """Replace the channel's webhook secret (stored encrypted)."""
+        channel = await self._get(Channel, channel_id)
+        if channel is not None:
+            channel.webhook_secret_encrypted = self._cipher.encrypt(webhook_secret)
+            await self.session.flush()
+
     async def set_enabled(self, *, channel_id: UUID, enabled: bool) -> None:
         channel = await self._get(Channel, channel_id)
         if channel is not None:

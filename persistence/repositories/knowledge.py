@@ -25,14 +25,31 @@ class KnowledgeRepository(Repository):
         )
         return list((await self.session.execute(statement)).scalars())
 
-    async def list_items(self) -> list[KnowledgeItem]:
-        """The live (not deleted) items, in display order."""
+    async def list_items(self, *, deleted: bool = False) -> list[KnowledgeItem]:
+        """The live items (``deleted``: the soft-deleted ones instead), in display order."""
+        gone = (
+            KnowledgeItem.deleted_at.is_not(None) if deleted else KnowledgeItem.deleted_at.is_(None)
+        )
         statement = (
             select(KnowledgeItem)
-            .where(KnowledgeItem.tenant_id == self.tenant_id, KnowledgeItem.deleted_at.is_(None))
+            .where(KnowledgeItem.tenant_id == self.tenant_id, gone)
             .order_by(KnowledgeItem.display_order, KnowledgeItem.key)
         )
         return list((await self.session.execute(statement)).scalars())
+
+    async def get_category(self, *, category_id: UUID) -> KnowledgeCategory | None:
+        return await self._get(KnowledgeCategory, category_id)
+
+    async def get_item(self, *, item_id: UUID) -> KnowledgeItem | None:
+        """The item, deleted or not."""
+        return await self._get(KnowledgeItem, item_id)
+
+    async def count_items(self, *, category_id: UUID) -> int:
+        """Items of the category, deleted ones included."""
+        statement = select(func.count()).where(
+            KnowledgeItem.tenant_id == self.tenant_id, KnowledgeItem.category_id == category_id
+        )
+        return int(await self.session.scalar(statement) or 0)
 
     async def list_entries(self) -> list[KnowledgeEntry]:
         """The live items as the matcher takes them, each with its category's slug."""
@@ -121,8 +138,10 @@ class KnowledgeRepository(Repository):
 
 
 class AiSettingsRepository(Repository):
-    async def get(self) -> AiSettings | None:
+    async def get(self, *, for_update: bool = False) -> AiSettings | None:
         statement = select(AiSettings).where(AiSettings.tenant_id == self.tenant_id)
+        if for_update:
+            statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def add(
@@ -150,6 +169,13 @@ class PromptRepository(Repository):
     async def published(self) -> Prompt | None:
         statement = select(Prompt).where(Prompt.tenant_id == self.tenant_id, Prompt.is_published)
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def list_all(self) -> list[Prompt]:
+        """Every version, newest first."""
+        statement = (
+            select(Prompt).where(Prompt.tenant_id == self.tenant_id).order_by(Prompt.version.desc())
+        )
+        return list((await self.session.execute(statement)).scalars())
 
     async def add(self, *, body: str) -> Prompt:
         """A new draft version, numbered after the latest."""

@@ -39,13 +39,40 @@ _RECORD_DECISION = (
 # Inbound rows arrived: "delivered" to frontdesk.
 _ADD_INBOUND = (
     "INSERT INTO messages (tenant_id, conversation_id, channel_id, direction, sender_type,"
-    " content_type, content, subject, status, provider_message_id, source_event_id, sent_at)"
-    " VALUES ($1, $2, $3, 'inbound', 'guest', $4, $5, $6, 'delivered', $7, $8, $9)"
+    " content_type, content, subject, status, provider_message_id, source_event_id, sent_at,"
+    " edited_at)"
+    " VALUES ($1, $2, $3, 'inbound', 'guest', $4, $5, $6, 'delivered', $7, $8, $9, $10)"
     " ON CONFLICT (tenant_id, channel_id, provider_message_id)"
     " WHERE provider_message_id IS NOT NULL DO NOTHING RETURNING id"
 )
 _SCORING_INPUT = (
     "SELECT m.content, s.negative_sentiment_threshold FROM messages m"
+_EDITED_TARGET = (
+    "SELECT m.id, m.conversation_id, c.guest_id, m.edited_at, m.ai_decision IS NOT NULL"
+    " FROM messages m JOIN conversations c"
+    " ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id"
+    " WHERE m.tenant_id = $1 AND m.channel_id = $2 AND m.provider_message_id = $3"
+    " AND m.direction = 'inbound' FOR UPDATE OF m"
+)
+_APPLY_EDIT = (
+    "UPDATE messages SET content = $3, edited_at = $4, updated_at = now()"
+    " WHERE tenant_id = $1 AND id = $2"
+)
+# Drafted replies to the edited message that the dispatcher does not hold (a locked row is
+# being sent right now) are dropped: they answer words the guest took back.
+_CANCEL_DRAFTS = (
+    "UPDATE messages SET status = 'cancelled', error = 'the guest edited the message',"
+    " updated_at = now() WHERE tenant_id = $1 AND id IN (SELECT id FROM messages"
+    " WHERE tenant_id = $1 AND in_reply_to_id = $2 AND direction = 'outbound'"
+    " AND status = 'pending' FOR UPDATE SKIP LOCKED)"
+)
+_ANSWERED = (
+    "SELECT EXISTS (SELECT 1 FROM messages o JOIN messages m"
+    " ON m.tenant_id = o.tenant_id AND m.id = $2"
+    " WHERE o.tenant_id = $1 AND o.conversation_id = m.conversation_id"
+    " AND o.direction = 'outbound' AND o.created_at >= m.created_at"
+    " AND o.status NOT IN ('cancelled', 'failed'))"
+)
     " LEFT JOIN ai_settings s ON s.tenant_id = m.tenant_id"
     " WHERE m.tenant_id = $1 AND m.id = $2"
 )
@@ -69,6 +96,33 @@ class StoredMessage:
 
 @dataclass(frozen=True, slots=True)
 class ScoringInput:
+@dataclass(frozen=True, slots=True)
+class EditedMessage:
+    """A stored inbound message an edit names; ``applied`` is False when a later edit is
+    already stored; ``decided`` says whether auto-reply had decided on it."""
+
+    id: UUID
+    conversation_id: UUID
+    guest_id: UUID
+    applied: bool
+    decided: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SentRecord:
+    """A send recorded as sent; ``provider_message_id`` is None when it clashed."""
+
+    provider_message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundReference:
+    """The guest message a reply answers."""
+
+    subject: str | None
+    provider_message_id: str | None
+
+
     """What the sentiment consumer reads for one message."""
 
     content: str | None
@@ -142,6 +196,7 @@ class MessageRepository(Repository):
         sent_at: datetime | None = None,
     ) -> StoredMessage | None:
         """Store a guest's message; None if this provider message id was stored before.
+        edited_at: datetime | None = None,
 
         Every inbound message makes this call, so it is SQL through the driver."""
         driver = await self._driver()
@@ -158,9 +213,37 @@ class MessageRepository(Repository):
             sent_at,
         )
         return None if stored is None else StoredMessage(id=stored)
+            edited_at,
 
     async def attach_media(
         self,
+    async def apply_edit(
+        self,
+        *,
+        channel_id: UUID,
+        provider_message_id: str,
+        content: str | None,
+        edited_at: datetime,
+    ) -> EditedMessage | None:
+        """Put a guest's edit on the inbound message it names, unless a later edit is stored;
+        None if no such message was stored (yet)."""
+        driver = await self._driver()
+        row = await driver.fetchrow(_EDITED_TARGET, self.tenant_id, channel_id, provider_message_id)
+        if row is None:
+            return None
+        message_id, conversation_id, guest_id, last_edit, decided = row
+        applied = last_edit is None or last_edit < edited_at
+        if applied:
+            await driver.execute(_APPLY_EDIT, self.tenant_id, message_id, content, edited_at)
+        return EditedMessage(message_id, conversation_id, guest_id, applied, decided)
+
+    async def withdraw_answer(self, *, message_id: UUID) -> bool:
+        """Cancel the drafted replies to an inbound message; True if it is still unanswered
+        (no outbound message since it, other than cancelled or failed ones)."""
+        driver = await self._driver()
+        await driver.execute(_CANCEL_DRAFTS, self.tenant_id, message_id)
+        return not await driver.fetchval(_ANSWERED, self.tenant_id, message_id)
+
         *,
         message_id: UUID,
         url: str,
@@ -169,6 +252,7 @@ class MessageRepository(Repository):
         caption: str | None = None,
     ) -> MediaFile:
         row = MediaFile(
+        size_bytes: int | None = None,
             tenant_id=self.tenant_id,
             message_id=message_id,
             url=url,
@@ -177,6 +261,7 @@ class MessageRepository(Repository):
             caption=caption,
         )
         self._stage(row)
+            size_bytes=size_bytes,
         await self.session.flush()
         return row
 

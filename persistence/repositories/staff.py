@@ -15,6 +15,15 @@ class StaffRepository(Repository):
     async def get(self, *, user_id: UUID) -> User | None:
         return await self._get(User, user_id)
 
+    async def list_live(self) -> list[User]:
+        """The users not deleted, by e-mail."""
+        statement = (
+            select(User)
+            .where(User.tenant_id == self.tenant_id, User.deleted_at.is_(None))
+            .order_by(User.email)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
     async def find_by_email(self, *, email: str) -> User | None:
         """The live user with this e-mail (case-insensitive)."""
         statement = select(User).where(

@@ -105,7 +105,11 @@ def make_staff(uow_factory: UnitOfWorkFactory, api: httpx.AsyncClient) -> MakeSt
         email = f"staff-{uuid4().hex[:12]}@hotel.example"
         async with uow_factory(tenant_id) as uow:
             user = await add_user(
-                uow, actor=CLI, email=email, full_name="Test Staff", roles=roles,
+                uow,
+                actor=CLI,
+                email=email,
+                full_name="Test Staff",
+                roles=roles,
                 password=PASSWORD,
             )
             await uow.commit()

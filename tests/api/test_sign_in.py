@@ -41,14 +41,18 @@ async def test_sign_in_returns_a_bearer_token_naming_user_tenant_and_roles(
     assert body["expires_in"] == 900
     claims = issuer().verify(body["access_token"], kind="access")
     assert (claims.user_id, claims.tenant_id, claims.roles) == (
-        hotel.admin.user_id, hotel.tenant.tenant_id, ("admin",)
+        hotel.admin.user_id,
+        hotel.tenant.tenant_id,
+        ("admin",),
     )
     me = await api.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200, me.text
     assert me.json()["email"] == hotel.admin.email
     assert "apikeys.manage" in me.json()["permissions"]
 
-    refreshed = await api.post("/api/v1/auth/refresh", json={"refresh_token": body["refresh_token"]})
+    refreshed = await api.post(
+        "/api/v1/auth/refresh", json={"refresh_token": body["refresh_token"]}
+    )
     assert refreshed.status_code == 200, refreshed.text
     # An access token is no refresh token.
     wrong = await api.post("/api/v1/auth/refresh", json={"refresh_token": body["access_token"]})
@@ -79,7 +83,9 @@ async def test_a_deactivated_user_can_neither_sign_in_nor_use_a_token(
 
 
 async def test_the_same_email_in_two_tenants_needs_the_tenant_only_when_both_passwords_match(
-    api: httpx.AsyncClient, make_tenant: MakeTenant, make_staff: MakeStaff,
+    api: httpx.AsyncClient,
+    make_tenant: MakeTenant,
+    make_staff: MakeStaff,
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     first, second = await make_tenant(), await make_tenant()
@@ -88,7 +94,11 @@ async def test_the_same_email_in_two_tenants_needs_the_tenant_only_when_both_pas
         from workers.api.commands.staff import add_user
 
         await add_user(
-            uow, actor=CLI, email=staff.email, full_name="Twin", roles=("admin",),
+            uow,
+            actor=CLI,
+            email=staff.email,
+            full_name="Twin",
+            roles=("admin",),
             password=PASSWORD,
         )
         await uow.commit()

@@ -6,7 +6,17 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from workers.api import auth, problems
+from workers.api import (
+    ai,
+    api_keys,
+    audit,
+    auth,
+    channels,
+    knowledge,
+    problems,
+    properties,
+    users,
+)
 from workers.api.security import declared_permission
 from workers.api.services import Services
 
@@ -15,7 +25,16 @@ PREFIX = "/api/v1"
 PUBLIC_PATHS = frozenset(
     {f"{PREFIX}/auth/token", f"{PREFIX}/auth/refresh", f"{PREFIX}/auth/set-password"}
 )
-RESOURCES = (auth.router,)
+RESOURCES = (
+    auth.router,
+    api_keys.router,
+    audit.router,
+    ai.router,
+    knowledge.router,
+    properties.router,
+    channels.router,
+    users.router,
+)
 
 
 def create_app(services: Services) -> FastAPI:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from persistence.repositories.base import NotFoundError
+from workers.api.commands import CommandError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:frontdesk:problem:"
@@ -62,9 +63,13 @@ def conflict(detail: str, **extensions: Any) -> Problem:
     return Problem(409, detail, kind="conflict", **extensions)
 
 
+def field_error(location: str, field: str, message: str) -> dict[str, Any]:
+    return {"location": location, "field": field, "loc": [location, field], "message": message}
+
+
 def invalid(field: str, message: str, *, location: str = "body") -> Problem:
     """One field is wrong in a way the schema could not tell (a 422 like pydantic's)."""
-    error = {"location": location, "field": field, "loc": [location, field], "message": message}
+    error = field_error(location, field, message)
     return Problem(422, f"{field}: {message}", kind="validation", errors=[error])
 
 
@@ -155,6 +160,17 @@ async def _integrity(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _command(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CommandError)
+    error = field_error("body", exc.field, str(exc))
+    return problem_response(
+        exc.status,
+        str(exc),
+        kind="conflict" if exc.status == 409 else "validation",
+        extensions={"errors": [error]},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Logged once, here, without locals: the request may carry secrets.
     log.error("api request failed", path=request.url.path, error_type=type(exc).__name__)
@@ -167,4 +183,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(CommandError, _command)
     app.add_exception_handler(Exception, _unexpected)

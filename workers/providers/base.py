@@ -6,7 +6,10 @@ An adapter module offers three things:
   (nothing presented) or ``WebhookForbidden`` (presented but wrong);
 - ``parse_inbound(route, payload)``: turn a verified payload into normalized events, raising
   ``MalformedPayload`` (or ``pydantic.ValidationError``) for a body that is not what the
-  provider documents; webhook types frontdesk does not handle yield no events;
+  provider documents; webhook types frontdesk does not handle yield no events. A parser first
+  passes the payload through ``storable`` so that every string it derives (columns, the raw
+  copy kept as jsonb) is one PostgreSQL accepts: a webhook the ingress answers 200 can always
+  be stored;
 - a ``Sender`` whose ``send`` delivers one outbound message, raising ``PermanentSendError`` or
   ``RetryableSendError`` so the dispatcher knows whether to try again.
 """
@@ -86,6 +89,16 @@ def secrets_equal(presented: str | bytes, expected: str | bytes) -> bool:
     left = presented.encode() if isinstance(presented, str) else presented
     right = expected.encode() if isinstance(expected, str) else expected
     return hmac.compare_digest(left, right)
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file part of a multipart webhook, as far as frontdesk keeps it: never its bytes."""
+
+    field: str
+    file_name: str | None
+    mime_type: str | None
+    size_bytes: int
+
+
 
 
 def require_secret(route: ChannelRoute) -> str:

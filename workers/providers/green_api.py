@@ -2,9 +2,14 @@
 
 Webhooks carry ``Authorization: Bearer <webhookUrlToken>``, the token set on the instance.
 Handled ``typeWebhook`` values: ``incomingMessageReceived`` (text, extended text, image, video,
-audio, document, location, contact) and ``outgoingMessageStatus``; every other type
-(``stateInstanceChanged``, ``outgoingAPIMessageReceived``, calls, ...) yields no event.
+audio, document, location, contact, edited message) and ``outgoingMessageStatus``; every other
+type (``stateInstanceChanged``, ``outgoingAPIMessageReceived``, calls, ...) yields no event.
 The dedup key is ``(idInstance, chatId, idMessage)``, plus the status for status webhooks.
+
+An ``editedMessage`` (``editedMessageData: {textMessage, stanzaId}``) has its own ``idMessage``
+(the edit's, the dedup key) and names the edited message in ``stanzaId``: it becomes an event
+with ``edited_at`` set and ``provider_message_id = stanzaId``, so intake puts the new text on
+the message it edits (see ``workers.consumers.intake``).
 
 Sending: ``POST {apiUrl}/waInstance{idInstance}/sendMessage/{apiTokenInstance}`` with
 ``{chatId, message}`` answers ``{idMessage}``. Green API takes no idempotency key, so a retried
@@ -49,6 +54,7 @@ DEFAULT_API_URL = "https://api.green-api.com"
 
 _STATUSES = {
     "pending": DeliveryStatus.PENDING,
+    storable,
     "sent": DeliveryStatus.SENT,
     "delivered": DeliveryStatus.DELIVERED,
     "read": DeliveryStatus.READ,
@@ -130,6 +136,7 @@ def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
         event = _inbound(route, message, payload)
         return [event] if event is not None else []
     if kind == "outgoingMessageStatus":
+    payload = storable(payload)
         status = OutgoingStatus.model_validate(payload)
         _check_instance(route, status.instance_data)
         return _status(route, status, payload)
@@ -141,7 +148,9 @@ def _inbound(
 ) -> InboundMessageReceived | None:
     data = message.message_data
     kind = data.get("typeMessage")
-    fields: dict[str, Any] = {}
+    if not isinstance(kind, str):
+        raise MalformedPayload("messageData.typeMessage must be a string")
+    fields: dict[str, Any] = {"provider_message_id": message.id_message}
     if kind == "textMessage":
         fields["text"] = _text(_object(data, "textMessageData"), "textMessage")
     elif kind in ("extendedTextMessage", "quotedMessage"):
@@ -174,6 +183,11 @@ def _inbound(
         fields["contact"] = Contact(
             name=_text(contact, "displayName") or "",
             phones=tuple(p.strip() for p in _VCARD_PHONE.findall(vcard)),
+    elif kind == "editedMessage":
+        edit = _object(data, "editedMessageData")
+        fields["provider_message_id"] = _text(edit, "stanzaId", required=True)
+        fields["text"] = _text(edit, "textMessage")
+        fields["edited_at"] = message.timestamp
         )
     else:
         return None  # reactions, polls, stickers...: nothing a guest conversation needs
@@ -184,7 +198,6 @@ def _inbound(
         provider=Provider.GREEN_API,
         channel_id=route.channel_id,
         provider_event_id=f"{instance}:{sender.chat_id}:{message.id_message}",
-        provider_message_id=message.id_message,
         sender_handle=handle_of(sender.sender or sender.chat_id),
         sender_name=sender.sender_contact_name or sender.sender_name or None,
         sent_at=message.timestamp,

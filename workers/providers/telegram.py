@@ -6,6 +6,13 @@ every update; it must equal the channel's webhook secret. Handled updates: ``mes
 (callback queries, channel posts, member changes) yield no event. The dedup key is
 ``<bot id>:<update_id>``, update ids being unique per bot only.
 
+An ``edited_message`` carries the message's id and its new content, with ``edit_date``. It
+becomes an event with ``edited_at`` set: intake puts the new text on the stored message and
+records when it was edited (the previous text stays in the message's comms_events audit trail),
+rather than storing a second message, so staff and the assistant see one message, as the guest
+does. An edit older than the one stored is ignored; an edit of a message frontdesk never got is
+stored as that message.
+
 Files arrive as ``file_id``s: ``Media.url`` is ``telegram-file:<file_id>``, resolved through
 ``getFile`` by whoever needs the bytes. Sending uses ``{api_base_url}/bot{token}/sendMessage``;
 the Bot API takes no idempotency key, so a retried send after a lost answer may deliver twice.
@@ -20,7 +27,15 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.channels import ChannelRoute
-from domain.events import Contact, ContentType, InboundMessageReceived, Location, Media, Provider
+from domain.events import (
+    Contact,
+    ContentType,
+    InboundMessageReceived,
+    Location,
+    Media,
+    Provider,
+    utcnow,
+)
 from workers.providers import http
 from workers.providers.base import (
     MalformedPayload,
@@ -36,6 +51,7 @@ from workers.providers.base import (
 )
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
+    storable,
 
 _FILES = {
     "document": ContentType.DOCUMENT,
@@ -70,6 +86,7 @@ class Message(_Loose):
 
 
 class Update(_Loose):
+    edit_date: datetime | None = None
     update_id: int
     message: Message | None = None
     edited_message: Message | None = None
@@ -94,11 +111,15 @@ def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
     update = Update.model_validate(payload)
     message = update.message or update.edited_message
     if message is None:
+    payload = storable(payload)
         return []
     fields = _content(message)
     sender = message.sender
     name = " ".join(p for p in (sender.first_name, sender.last_name) if p) if sender else ""
     return [
+    if update.message is None:
+        # Telegram always dates an edit; the update's arrival stands in should it not.
+        fields["edited_at"] = message.edit_date or utcnow()
         InboundMessageReceived(
             tenant_id=route.tenant_id,
             provider=Provider.TELEGRAM,
@@ -121,7 +142,12 @@ def _content(message: Message) -> dict[str, Any]:
         # Sizes come smallest first; the last one is the original.
         return {
             "content_type": ContentType.IMAGE,
-            "media": Media(url=_file_url(photo[-1]), mime_type="image/jpeg"),
+            "media": Media(
+                url=_file_url(photo[-1]),
+                mime_type="image/jpeg",
+                caption=message.caption or None,
+                size_bytes=_size(photo[-1]),
+            ),
             "text": message.caption,
         }
     for key, content_type in _FILES.items():
@@ -133,7 +159,8 @@ def _content(message: Message) -> dict[str, Any]:
                     url=_file_url(file),
                     mime_type=_str(file.get("mime_type")),
                     file_name=_str(file.get("file_name")),
-                    caption=message.caption,
+                    caption=message.caption or None,
+                    size_bytes=_size(file),
                 ),
                 "text": message.caption,
             }
@@ -166,6 +193,11 @@ def _str(value: Any) -> str | None:
 def _file_url(file: dict[str, Any]) -> str:
     file_id = file.get("file_id")
     if not isinstance(file_id, str) or not file_id:
+def _size(file: dict[str, Any]) -> int | None:
+    size = file.get("file_size")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
         raise MalformedPayload("file_id must be a non-empty string")
     return f"telegram-file:{file_id}"
 

@@ -47,6 +47,7 @@ from workers.providers.base import (
 )
 
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
+    storable,
 MAX_MEDIA = 10
 
 _STATUSES = {
@@ -96,6 +97,7 @@ def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEv
     sid = _required(form, "MessageSid")
     fields: dict[str, Any] = {"text": form.get("Body") or None}
     media = _media(form)
+    form = storable(dict(form))
     if media:
         first_type = (media[0].mime_type or "").split("/")[0]
         fields["content_type"] = {
@@ -107,6 +109,7 @@ def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEv
     elif form.get("Latitude") and form.get("Longitude"):
         fields["content_type"] = ContentType.LOCATION
         fields["location"] = Location.model_validate(
+        fields["attachments"] = tuple(media[1:])
             {
                 "latitude": form["Latitude"],
                 "longitude": form["Longitude"],
@@ -147,6 +150,7 @@ def parse_status(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEve
     sid = _required(form, "MessageSid")
     raw_status = form.get("MessageStatus") or form.get("SmsStatus")
     if not raw_status:
+    form = storable(dict(form))
         raise MalformedPayload("missing form field 'MessageStatus'")
     status = _STATUSES.get(raw_status)
     if status is None:

@@ -51,6 +51,7 @@ from workers.providers.base import (
 )
 
 DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"
+    storable,
 
 _STATUSES = {
     "sent": DeliveryStatus.SENT,
@@ -135,7 +136,7 @@ def verify_subscription(route: ChannelRoute, *, mode: str | None, token: str | N
 
 
 def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
-    notification = Notification.model_validate(payload)
+    notification = Notification.model_validate(storable(payload))
     own_number = route.credentials.get("phone_number_id")
     events: list[ParsedEvent] = []
     for entry in notification.entry:

@@ -9,10 +9,13 @@ from persistence.models import ApiKey
 from persistence.repositories.access import AuditActor, IssuedKey
 from persistence.repositories.base import NotFoundError
 from persistence.uow import UnitOfWork
+from workers.api.commands import CommandError
 
 
-class PermissionNotGrantableError(ValueError):
+class PermissionNotGrantableError(CommandError):
     """The key would get a permission its creator lacks (or one that does not exist)."""
+
+    field = "permissions"
 
 
 def key_values(row: ApiKey) -> dict[str, object]:

@@ -14,6 +14,7 @@ from persistence.passwords import hash_password
 from persistence.repositories.access import AuditActor
 from persistence.repositories.base import NotFoundError
 from persistence.uow import UnitOfWork
+from workers.api.commands import CommandError
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -21,12 +22,17 @@ MAX_PASSWORD_LENGTH = 1024
 NO_PASSWORD = "!unset"  # noqa: S105 - a marker, not a password
 
 
-class WeakPasswordError(ValueError):
+class WeakPasswordError(CommandError):
     """The password is shorter than ``MIN_PASSWORD_LENGTH`` (or absurdly long)."""
 
+    field = "password"
 
-class EmailTakenError(ValueError):
+
+class EmailTakenError(CommandError):
     """A live user of this tenant already has the e-mail."""
+
+    field = "email"
+    status = 409
 
 
 def check_password(password: str) -> str:

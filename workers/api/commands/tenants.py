@@ -11,13 +11,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from persistence.repositories.access import AuditActor
 from persistence.uow import UnitOfWorkFactory
+from workers.api.commands import CommandError
 from workers.api.commands.staff import add_user, check_password
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-class InvalidTimezoneError(ValueError):
+class InvalidTimezoneError(CommandError):
     """Not an IANA time zone name."""
+
+    field = "timezone"
 
 
 def check_timezone(name: str) -> str:
