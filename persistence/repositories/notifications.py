@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select, text, update
@@ -163,11 +164,17 @@ class NotificationRepository(Repository):
         ``target_id`` is the alert target whose link was used: its staff user (if it has one)
         is recorded as ``acknowledged_by``, its name as ``acknowledged_via``.
         """
-        target = (
-            select(StaffAlertTarget.user_id, StaffAlertTarget.name)
-            .where(StaffAlertTarget.tenant_id == self.tenant_id, StaffAlertTarget.id == target_id)
-            .subquery()
-        )
+
+        def of_target(column: Any) -> Any:
+            return (
+                select(column)
+                .where(
+                    StaffAlertTarget.tenant_id == self.tenant_id,
+                    StaffAlertTarget.id == target_id,
+                )
+                .scalar_subquery()
+            )
+
         result = await self.session.execute(
             update(StaffNotification)
             .where(
@@ -178,10 +185,8 @@ class NotificationRepository(Repository):
             .values(
                 status="acknowledged",
                 acknowledged_at=at,
-                acknowledged_by=func.coalesce(
-                    acknowledged_by, select(target.c.user_id).scalar_subquery()
-                ),
-                acknowledged_via=select(target.c.name).scalar_subquery(),
+                acknowledged_by=func.coalesce(acknowledged_by, of_target(StaffAlertTarget.user_id)),
+                acknowledged_via=of_target(StaffAlertTarget.name),
                 next_alert_at=None,
                 updated_at=func.now(),
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from html import escape
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import structlog
@@ -77,7 +77,10 @@ def ack_router(
     acknowledgements: AcknowledgementLookup | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["staff"])
-    refused = {403: {"description": "Forged or expired link"}, 404: {"description": "No alert"}}
+    refused: dict[int | str, dict[str, Any]] = {
+        403: {"description": "Forged or expired link"},
+        404: {"description": "The alert no longer exists"},
+    }
 
     def claim_of(token: str) -> AckClaim:
         try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.channels import ChannelRoute
 from domain.events import DeliveryStatusReceived, InboundMessageReceived
@@ -82,6 +82,39 @@ class Sender(Protocol):
         idempotency_key: str,
         template: TemplateRef | None = None,
     ) -> SendResult: ...
+
+
+# Deeper JSON than this is no provider's format; it is also past what the event's JSON encoding
+# and PostgreSQL's jsonb accept.
+MAX_PAYLOAD_DEPTH = 64
+
+
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL's text and jsonb types take it: NUL (which neither can hold) is
+    dropped, and a lone UTF-16 surrogate (which UTF-8 cannot encode) becomes U+FFFD; a pair of
+    surrogates is joined into the character it stands for."""
+    if text.isascii():
+        return text.replace("\x00", "")
+    joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return joined.replace("\x00", "")
+
+
+def storable(payload: Any) -> Any:
+    """A decoded JSON or form payload with every string, keys included, made ``storable_text``;
+    raises ``MalformedPayload`` for nesting deeper than ``MAX_PAYLOAD_DEPTH``."""
+    return _storable(payload, 0)
+
+
+def _storable(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return storable_text(value)
+    if depth >= MAX_PAYLOAD_DEPTH and isinstance(value, dict | list | tuple):
+        raise MalformedPayload(f"the payload nests deeper than {MAX_PAYLOAD_DEPTH} levels")
+    if isinstance(value, dict):
+        return {_storable(k, depth): _storable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item, depth + 1) for item in value]
+    return value
 
 
 def secrets_equal(presented: str | bytes, expected: str | bytes) -> bool:

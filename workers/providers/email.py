@@ -3,10 +3,25 @@
 Inbound is a Mailgun route's ``forward()`` POST (form-encoded, or multipart when the mail has
 attachments) with ``sender, from, recipient, subject, body-plain, stripped-text, Message-Id,
 message-headers, timestamp, token, signature``. The signature is the hex HMAC-SHA256 of
-``timestamp + token`` keyed with the domain's webhook signing key. A timestamp more than five
-minutes away from now is refused, and so is a token seen before (the ingress keeps the tokens
-of the last minutes in memory; see ``workers.ingress.replay``). The dedup key is the mail's
-Message-ID. Attachments are not carried over: their names are kept in ``raw`` only.
+``timestamp + token`` keyed with the domain's webhook signing key. The dedup key is the mail's
+Message-ID.
+
+Freshness: Mailgun retries a route POST that was not answered 200 (or 406) for 8 hours, with the
+original timestamp, token and signature. So a timestamp up to ``MAX_AGE_SECONDS`` (those 8 hours
+and some slack) old is accepted, one more than ``MAX_SKEW_SECONDS`` ahead of our clock is not,
+and a token is accepted once: the ingress remembers claimed tokens for twice
+``MAX_AGE_SECONDS``, longer than a token's timestamp can stay acceptable (bounded in count;
+see ``workers.ingress.replay``). A token replayed past that memory (another ingress
+process, a restart) is still stored once, by the Message-ID dedup in intake.
+
+Attachments become media rows with their file name, MIME type and size. There is no object
+store here, and the bytes must not travel through the broker, so they are not kept:
+- a ``forward()`` POST carries each file as a multipart part ``attachment-N``; its media URL is
+  ``mailgun-attachment:<Message-ID>/<part>``, naming the part of the mail, which stays in the
+  recipient mailbox (and Mailgun's logs) for staff to open;
+- a ``store(notify=...)`` POST lists them in the ``attachments`` JSON field with Mailgun's own
+  URL for each (kept by Mailgun for 3 days), which becomes the media URL.
+The first file is the event's ``media``, the others its ``attachments``.
 
 SendGrid Inbound Parse could later feed the same route: it posts multipart fields ``from, to,
 subject, text, html, headers, envelope`` and signs nothing itself, so it would be configured with
@@ -24,7 +39,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr, parsedate_to_datetime
@@ -33,7 +48,7 @@ from typing import Any
 import aiosmtplib
 
 from domain.channels import ChannelRoute
-from domain.events import InboundMessageReceived, Provider
+from domain.events import ContentType, InboundMessageReceived, Media, Provider
 from workers.providers.base import (
     MalformedPayload,
     ParsedEvent,
@@ -41,6 +56,7 @@ from workers.providers.base import (
     RetryableSendError,
     SendResult,
     TemplateRef,
+    UploadedFile,
     WebhookForbidden,
     WebhookUnauthorized,
     credential,
@@ -48,7 +64,18 @@ from workers.providers.base import (
     secrets_equal,
 )
 
-MAX_AGE_SECONDS = 300.0
+# Mailgun's retry schedule for route POSTs spans 8 hours; the slack covers the last retry's
+# own delay in Mailgun's queue.
+MAX_AGE_SECONDS = 8 * 3600.0 + 900.0
+# How far ahead of our clock a timestamp may be (clock skew between Mailgun and us).
+MAX_SKEW_SECONDS = 300.0
+MAX_ATTACHMENTS = 20
+_CONTENT_TYPES = {
+    "image": ContentType.IMAGE,
+    "audio": ContentType.AUDIO,
+    "video": ContentType.VIDEO,
+}
+    storable,
 
 
 def signature_of(signing_key: str, timestamp: str, token: str) -> str:
@@ -75,8 +102,10 @@ def verify(
     except ValueError as exc:
         raise WebhookForbidden("timestamp is not a number") from exc
     current = time.time() if now is None else now
-    if not abs(current - signed_at) <= MAX_AGE_SECONDS:
-        raise WebhookForbidden("timestamp is more than five minutes away from now")
+    if not current - signed_at <= MAX_AGE_SECONDS:
+        raise WebhookForbidden("timestamp is older than Mailgun's retry window")
+    if not signed_at - current <= MAX_SKEW_SECONDS:
+        raise WebhookForbidden("timestamp is more than five minutes ahead of now")
 
 
 def _headers(form: Mapping[str, str]) -> dict[str, str]:
@@ -113,7 +142,11 @@ def _sent_at(value: str | None) -> datetime | None:
         return None  # a garbled Date header must not cost the guest's message
 
 
-def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEvent]:
+def parse_inbound(
+    route: ChannelRoute, form: Mapping[str, str], files: Sequence[UploadedFile] = ()
+) -> list[ParsedEvent]:
+    """A mail from a route; ``files`` are the multipart parts that were files (metadata)."""
+    form = storable(dict(form))
     headers = _headers(form)
     message_id = message_id_of(form, headers)
     name, address = parseaddr(form.get("from") or headers.get("from") or "")
@@ -125,6 +158,17 @@ def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEv
     return [
         InboundMessageReceived(
             tenant_id=route.tenant_id,
+    media = [*_forwarded(message_id, files), *_stored(form.get("attachments"))]
+    if len(media) > MAX_ATTACHMENTS:
+        raise MalformedPayload(f"more than {MAX_ATTACHMENTS} attachments")
+    fields: dict[str, Any] = {}
+    if media:
+        kind = (media[0].mime_type or "").partition("/")[0].lower()
+        fields.update(
+            content_type=_CONTENT_TYPES.get(kind, ContentType.DOCUMENT),
+            media=media[0],
+            attachments=tuple(media[1:]),
+        )
             provider=Provider.EMAIL,
             channel_id=route.channel_id,
             provider_event_id=message_id,
@@ -137,6 +181,50 @@ def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEv
             raw=raw,
         )
     ]
+
+            **fields,
+        )
+    ]
+
+
+def _forwarded(message_id: str, files: Sequence[UploadedFile]) -> list[Media]:
+    """A ``forward()`` POST's file parts: metadata only (see the module docstring)."""
+    return [
+        Media(
+            url=storable(f"mailgun-attachment:{message_id}/{file.field}"),
+            mime_type=storable(file.mime_type) if file.mime_type else None,
+            file_name=storable(file.file_name) if file.file_name else None,
+            size_bytes=file.size_bytes,
+
+        for file in files
+def _stored(value: str | None) -> list[Media]:
+    """A ``store()`` notification's ``attachments``: JSON objects with Mailgun's URL each."""
+    if not value:
+        return []
+    try:
+        items = json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedPayload("attachments is not JSON") from exc
+    if not isinstance(items, list):
+        raise MalformedPayload("attachments must be a list of objects")
+    media: list[Media] = []
+    for item in storable(items):
+        url = item.get("url") if isinstance(item, dict) else None
+        if not isinstance(url, str) or not url:
+            raise MalformedPayload("every attachment needs a url")
+        size = item.get("size")
+        mime_type, file_name = item.get("content-type"), item.get("name")
+        media.append(
+            Media(
+                url=url,
+                mime_type=mime_type if isinstance(mime_type, str) and mime_type else None,
+                file_name=file_name if isinstance(file_name, str) and file_name else None,
+                size_bytes=size
+                if isinstance(size, int) and not isinstance(size, bool) and size >= 0
+                else None,
+            )
+        )
+    return media
 
 
 def message_id_for(idempotency_key: str, from_address: str) -> str:

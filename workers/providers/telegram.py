@@ -14,8 +14,9 @@ does. An edit older than the one stored is ignored; an edit of a message frontde
 stored as that message.
 
 Files arrive as ``file_id``s: ``Media.url`` is ``telegram-file:<file_id>``, resolved through
-``getFile`` by whoever needs the bytes. Sending uses ``{api_base_url}/bot{token}/sendMessage``;
-the Bot API takes no idempotency key, so a retried send after a lost answer may deliver twice.
+``getFile`` by whoever needs the bytes; the caption and ``file_size`` go on the media too.
+Sending uses ``{api_base_url}/bot{token}/sendMessage``; the Bot API takes no idempotency key,
+so a retried send after a lost answer may deliver twice.
 """
 
 from __future__ import annotations
