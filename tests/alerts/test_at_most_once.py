@@ -3,6 +3,7 @@ dies of; the ladder goes on after a crash."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -29,6 +30,16 @@ async def test_one_sweep_alerts_each_target_once_and_schedules_the_reminder(
     # Not due again before the reminder: a second sweep sends nothing.
     assert not await desk.alert(dispatcher)
     assert len(desk.provider.requests) == 2
+
+
+async def test_dispatchers_racing_for_one_notification_alert_each_target_once(
+    desk: Desk, make_dispatcher: MakeDispatcher
+) -> None:
+    dispatchers = [await make_dispatcher() for _ in range(4)]
+    results = await asyncio.gather(*(desk.alert(dispatcher) for dispatcher in dispatchers))
+    assert sorted(results) == [False, False, False, True]
+    assert (len(desk.phone_alerts()), len(desk.webhook_alerts())) == (1, 1)
+    assert (await desk.notification()).alerts_sent == 1
 
 
 async def test_a_crash_after_the_targets_were_called_sends_nothing_twice(
