@@ -9,7 +9,7 @@ It keeps what it was sent in memory and lists it at ``GET /sent``.
 from __future__ import annotations
 
 import asyncio
-import itertools
+import secrets
 import time
 from collections import deque
 from email import message_from_bytes
@@ -18,11 +18,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 SENT_LIMIT = 1000
-_ids = itertools.count(1)
 
 
-def _next_id(prefix: str) -> str:
-    return f"{prefix}{next(_ids):08d}"
+# Random ids, never a counter from 1: a restarted stand-in must not hand out ids that rows in a
+# used database already carry.
+def _hex_id(prefix: str, digits: int) -> str:
+    return prefix + secrets.token_hex(digits // 2).upper()
+
+
+def _telegram_message_id() -> int:
+    # Below 2**53, so it stays exact as a JSON number everywhere.
+    return secrets.randbits(53) | 1
 
 
 def create_app() -> FastAPI:
@@ -42,7 +48,7 @@ def create_app() -> FastAPI:
     @app.post("/green-api/{path:path}")
     async def green_api(path: str, request: Request) -> dict[str, Any]:
         await record("green_api", request)
-        return {"idMessage": _next_id("BAE5")}
+        return {"idMessage": _hex_id("BAE5", 12)}
 
     @app.post("/whatsapp/{path:path}")
     async def whatsapp(path: str, request: Request) -> dict[str, Any]:
@@ -51,13 +57,13 @@ def create_app() -> FastAPI:
         return {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to}],
-            "messages": [{"id": "wamid." + _next_id("STANDIN")}],
+            "messages": [{"id": _hex_id("wamid.STANDIN", 32)}],
         }
 
     @app.post("/twilio/{path:path}")
     async def twilio(path: str, request: Request) -> dict[str, Any]:
         entry = await record("twilio_sms", request)
-        return {"sid": _next_id("SM" + "0" * 24), "status": "queued", "to": entry["body"].get("To")}
+        return {"sid": _hex_id("SM", 32), "status": "queued", "to": entry["body"].get("To")}
 
     @app.post("/telegram/{path:path}")
     async def telegram(path: str, request: Request) -> dict[str, Any]:
@@ -66,7 +72,7 @@ def create_app() -> FastAPI:
         return {
             "ok": True,
             "result": {
-                "message_id": next(_ids),
+                "message_id": _telegram_message_id(),
                 "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private"},
                 "text": entry["body"].get("text", ""),
