@@ -37,6 +37,15 @@ class DueMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class StaleSend:
+    """An outbound message left ``sending`` (its attempt) longer than a send can take."""
+
+    tenant_id: UUID
+    message_id: UUID
+    attempt_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
 class DueNotification:
     tenant_id: UUID
     notification_id: UUID
@@ -97,6 +106,17 @@ class SystemGateway:
             text("SELECT tenant_id, message_id FROM due_outbound(:batch)"), {"batch": batch}
         )
         return [DueMessage(*row) for row in rows]
+
+    async def stale_outbound(self, *, started_before: datetime, batch: int) -> list[StaleSend]:
+        """Sends whose attempt began before ``started_before`` and has no recorded outcome."""
+        rows = await self._require().execute(
+            text(
+                "SELECT tenant_id, message_id, attempt_id"
+                " FROM stale_outbound(:started_before, :batch)"
+            ),
+            {"started_before": started_before, "batch": batch},
+        )
+        return [StaleSend(*row) for row in rows]
 
     async def due_notifications(self, batch: int) -> list[DueNotification]:
         rows = await self._require().execute(

@@ -240,6 +240,10 @@ def test_secret_shapes_are_masked_in_foreign_records_and_exception_text(
     logging.getLogger("some.library").warning(
         "connecting to postgresql://app:db-password-1@db:5432/x?sslpassword=ssl-secret-2"
     )
+    logging.getLogger("some.library").info(
+        "key fdk_visible8api-key-secret-5 link https://x.test/ack/ack-secret-6 "
+        "hash scrypt$16384$8$1$c2FsdA$hash-secret-7 jwt eyJhbGciOiJI.eyJzdWIi.jwt-secret-8"
+    )
     try:
         raise ValueError(f"bad Authorization: Bearer bearer-secret-3 for bot{BOT_TOKEN}")
     except ValueError:
@@ -257,6 +261,10 @@ def test_secret_shapes_are_masked_in_foreign_records_and_exception_text(
         "ssl-secret-2",
         "bearer-secret-3",
         "field-secret-4",
+        "api-key-secret-5",
+        "ack-secret-6",
+        "hash-secret-7",
+        "jwt-secret-8",
         fernet_key,
     ):
         assert secret not in lines

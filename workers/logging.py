@@ -44,6 +44,13 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(waInstance\d+/\w+/)[^/\s\"'\\?#]+", re.IGNORECASE), r"\1***"),
     # Slack-compatible incoming webhooks: the path is the credential
     (re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[^\s\"'\\]+"), r"\1***"),
+    # frontdesk API keys keep their visible prefix; set-password tokens their tenant
+    (re.compile(r"\b(fdk_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+"), r"\1***"),
+    (re.compile(r"\b([0-9a-f]{32}\.)[A-Za-z0-9_-]{40,}"), r"\1***"),
+    # signed tokens: JWTs, staff acknowledgement links, stored password hashes
+    (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), MASK),
+    (re.compile(r"(/ack/)[A-Za-z0-9_.~-]+"), r"\1***"),
+    (re.compile(r"\bscrypt\$[^\s\"'\\]+"), "scrypt$***"),
     # Authorization header values
     (re.compile(r"\b(Bearer|Basic)(\s+)[^\s\"'\\,;]+", re.IGNORECASE), r"\1\2***"),
     # Fernet keys: 32 bytes, URL-safe base64

@@ -8,6 +8,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from workers.providers.whatsapp_cloud import DEFAULT_GRAPH_VERSION
+
 
 class Settings(BaseSettings):
     """Everything frontdesk reads from the environment (prefix ``FRONTDESK_``).
@@ -50,6 +52,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     publish_timeout_seconds: float = 5.0
     channel_cache_seconds: float = 5.0
+
+    # The Meta Graph API version WhatsApp Cloud sends go to (Meta retires each after ~2 years).
+    whatsapp_graph_version: str = Field(default=DEFAULT_GRAPH_VERSION, pattern=r"^v\d+\.\d+$")
 
     # The provider stand-in the demo channels are seeded to send through (`frontdesk seed`).
     standin_url: str = "http://127.0.0.1:8025"

@@ -12,6 +12,7 @@ FUNCTIONS = {
     "claim_outbox",
     "mark_outbox_published",
     "due_outbound",
+    "stale_outbound",
     "due_notifications",
     "tenant_ids",
     "sign_in_candidates",

@@ -20,6 +20,8 @@ from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
 IDLE_POLL_SECONDS = 0.25
+# How often sends left ``sending`` by a crash are looked for (and once at start-up).
+RECOVERY_SECONDS = 15.0
 
 
 def utc_now() -> datetime:
@@ -34,7 +36,11 @@ async def run_dispatcher(settings: Settings, stop: asyncio.Event) -> None:
         settings.amqp_url, settings.exchange, timeout=settings.publish_timeout_seconds
     )
     client = http_client()
-    senders = build_senders(client)
+    senders = build_senders(
+        client,
+        public_base_url=settings.public_base_url,
+        whatsapp_graph_version=settings.whatsapp_graph_version,
+    )
     outbound = OutboundDispatcher(
         uow_factory=uow_factory,
         senders=senders,
@@ -52,9 +58,14 @@ async def run_dispatcher(settings: Settings, stop: asyncio.Event) -> None:
         clock=utc_now,
     )
     log.info("dispatcher started")
+    loop = asyncio.get_running_loop()
+    recover_at = loop.time()
     try:
         while not stop.is_set():
             try:
+                if loop.time() >= recover_at:
+                    recover_at = loop.time() + RECOVERY_SECONDS
+                    await outbound.recover_stale()
                 busy = len(await outbound.dispatch_due()) + await alerts.alert_due()
             except Exception:  # the database or broker is away: log once per sweep, go on
                 log.exception("dispatch sweep failed")

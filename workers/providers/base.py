@@ -11,14 +11,18 @@ An adapter module offers three things:
   copy kept as jsonb) is one PostgreSQL accepts: a webhook the ingress answers 200 can always
   be stored;
 - a ``Sender`` whose ``send`` delivers one outbound message, raising ``PermanentSendError`` or
-  ``RetryableSendError`` so the dispatcher knows whether to try again.
+  ``RetryableSendError`` when the provider certainly did not take it (so the dispatcher knows
+  whether to try again) and ``UncertainSendError`` when it may have (the request went out and
+  the answer was lost): that one is never sent again. A sender whose provider can list what it
+  sent recently is also a ``SentLookup``, so a send whose outcome was lost can be reconciled.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from domain.channels import ChannelRoute
 from domain.events import DeliveryStatusReceived, InboundMessageReceived
@@ -56,6 +60,19 @@ class RetryableSendError(SendError):
         self.retry_after = retry_after
 
 
+class UncertainSendError(SendError):
+    """The request reached the provider (or may have) and no answer came back: the message
+    may have been delivered, so it must not be sent again blindly."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTo:
+    """The guest's message an outbound message answers: e-mail threads replies under it."""
+
+    subject: str | None = None
+    message_id: str | None = None  # the provider's id (an e-mail's Message-ID, without <>)
+
+
 class WebhookRejected(Exception):
     """A webhook failed authentication; the message is safe to show to the caller."""
 
@@ -81,7 +98,18 @@ class Sender(Protocol):
         text: str,
         idempotency_key: str,
         template: TemplateRef | None = None,
+        reply_to: ReplyTo | None = None,
     ) -> SendResult: ...
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    async def find_sent(
+        self, *, route: ChannelRoute, to: str, text: str, since: datetime
+    ) -> list[str]:
+        """The provider's ids of messages with ``text`` sent to ``to`` since ``since``, newest
+        first; raises ``SendError`` when the provider cannot be asked."""
+        ...
 
 
 # Deeper JSON than this is no provider's format; it is also past what the event's JSON encoding

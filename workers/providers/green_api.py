@@ -12,13 +12,18 @@ with ``edited_at`` set and ``provider_message_id = stanzaId``, so intake puts th
 the message it edits (see ``workers.consumers.intake``).
 
 Sending: ``POST {apiUrl}/waInstance{idInstance}/sendMessage/{apiTokenInstance}`` with
-``{chatId, message}`` answers ``{idMessage}``. Green API takes no idempotency key, so a retried
-send after a lost answer may deliver twice; templates do not exist here and are sent as text.
+``{chatId, message, linkPreview: false}`` answers ``{idMessage}``; templates do not exist here
+and are sent as text. Green API takes no idempotency key, but it lists what the instance sent:
+``GET .../lastOutgoingMessages/{apiTokenInstance}?minutes=N`` (``[{idMessage, timestamp,
+chatId, typeMessage, textMessage | extendedTextMessage.text, ...}]``, up to two minutes late),
+so a send whose answer was lost is looked up there instead of being sent again.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +46,7 @@ from workers.providers.base import (
     MalformedPayload,
     ParsedEvent,
     PermanentSendError,
+    ReplyTo,
     SendResult,
     TemplateRef,
     WebhookForbidden,
@@ -51,6 +57,7 @@ from workers.providers.base import (
 )
 
 DEFAULT_API_URL = "https://api.green-api.com"
+LOOKUP_SKEW_SECONDS = 60.0
 
 _STATUSES = {
     "pending": DeliveryStatus.PENDING,
@@ -266,9 +273,10 @@ class GreenApiSender:
         text: str,
         idempotency_key: str,
         template: TemplateRef | None = None,
+        reply_to: ReplyTo | None = None,
     ) -> SendResult:
         # No idempotency key exists in Green API's sendMessage; see the module docstring.
-        del idempotency_key, template
+        del idempotency_key, template, reply_to
         base = (route.credentials.get("api_url") or DEFAULT_API_URL).rstrip("/")
         instance = credential(route, "id_instance")
         token = credential(route, "api_token_instance")
@@ -279,9 +287,55 @@ class GreenApiSender:
             f"{base}/waInstance{instance}/sendMessage/{token}",
             label="green_api sendMessage",
             policy=self._policy,
-            json={"chatId": chat_id, "message": text},
+            # Staff alerts carry acknowledgement links: no preview fetches or shows them.
+            json={"chatId": chat_id, "message": text, "linkPreview": False},
         )
         return SendResult(provider_message_id=_id_message(response))
+
+    async def find_sent(
+        self, *, route: ChannelRoute, to: str, text: str, since: datetime
+    ) -> list[str]:
+        """Ids of messages with ``text`` the instance sent to ``to`` since ``since``."""
+        base = (route.credentials.get("api_url") or DEFAULT_API_URL).rstrip("/")
+        instance = credential(route, "id_instance")
+        token = credential(route, "api_token_instance")
+        chat_id = chat_id_of(to)
+        # The journal's timestamps are the instance's clock: allow a minute either way.
+        earliest = since.timestamp() - LOOKUP_SKEW_SECONDS
+        minutes = min(1440, max(1, math.ceil((time.time() - earliest) / 60) + 1))
+        response = await http.request(
+            self._client,
+            "GET",
+            f"{base}/waInstance{instance}/lastOutgoingMessages/{token}",
+            label="green_api lastOutgoingMessages",
+            policy=self._policy,
+            params={"minutes": minutes},
+        )
+        try:
+            entries = response.json()
+        except ValueError as exc:
+            raise PermanentSendError("green_api lastOutgoingMessages answered non-JSON") from exc
+        if not isinstance(entries, list):
+            raise PermanentSendError("green_api lastOutgoingMessages answered no list")
+        found: list[tuple[float, str]] = []
+        for entry in entries:
+            if not isinstance(entry, dict) or entry.get("chatId") != chat_id:
+                continue
+            extended = entry.get("extendedTextMessage")
+            sent_text = entry.get("textMessage")
+            if sent_text is None and isinstance(extended, dict):
+                sent_text = extended.get("text")
+            stamp = entry.get("timestamp")
+            id_message = entry.get("idMessage")
+            if (
+                sent_text == text
+                and isinstance(stamp, int | float)
+                and stamp >= earliest
+                and isinstance(id_message, str)
+                and id_message
+            ):
+                found.append((stamp, id_message))
+        return [id_message for _, id_message in sorted(found, reverse=True)]
 
 
 def _id_message(response: httpx.Response) -> str:

@@ -1,13 +1,13 @@
-"""Outbound HTTP calls to providers with bounded retries.
+"""Outbound HTTP calls to providers with bounded retries, never sending one message twice.
 
-Retried in place: timeouts and connection errors, 5xx answers, and 429 answers whose
-Retry-After is short enough to wait for here. Everything else maps at once to a typed error:
-another 4xx is ``PermanentSendError``; retries used up, or a Retry-After too long to wait in
-process, is ``RetryableSendError`` so the dispatcher reschedules the message.
-
-A timeout after the request went out may mean the provider did act on it; for providers that
-take no idempotency key, a retry may then deliver twice. That is the lesser harm compared with
-never delivering a guest's answer, and it needs a read timeout to happen at all.
+Retried in place, because the provider certainly did not act on the request: connections that
+could not be made, and answers saying so (429 with a Retry-After short enough to wait for here,
+500, 502, 503). Everything else maps at once to a typed error: another 4xx is
+``PermanentSendError``; retries used up, or a Retry-After too long to wait in process, is
+``RetryableSendError`` so the dispatcher reschedules the message. A request that went out and
+got no answer (a read timeout, a dropped connection) or a 504 from the provider's gateway may
+have been acted on: that is ``UncertainSendError``, not retried, since most providers take no
+idempotency key and a second request would reach the guest twice.
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ from tenacity import (
     wait_exponential,
 )
 
-from workers.providers.base import PermanentSendError, RetryableSendError
+from workers.providers.base import PermanentSendError, RetryableSendError, UncertainSendError
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The request never left: no connection was made (or none was free in the pool).
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Answered by a gateway that gave up waiting on the provider, which may still act on it.
+UNCERTAIN_STATUSES = frozenset({504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,8 @@ Classifier = Callable[[httpx.Response], tuple[bool, float | None] | None]
 
 
 def _classify(response: httpx.Response, label: str, classifier: Classifier | None) -> None:
+    if response.status_code in UNCERTAIN_STATUSES:
+        raise UncertainSendError(describe(response, label))
     verdict = classifier(response) if classifier is not None else None
     if verdict is None:
         transient = response.status_code == 429 or response.status_code >= 500
@@ -109,7 +115,7 @@ async def request(
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, _Transient) and error.retry_after is not None:
             return error.retry_after <= policy.max_retry_after
-        return isinstance(error, _Transient | httpx.TransportError)
+        return isinstance(error, (_Transient, *NOT_SENT))
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
@@ -126,6 +132,10 @@ async def request(
                 _classify(response, label, classifier)
     except _Transient as exc:
         raise RetryableSendError(str(exc), retry_after=exc.retry_after) from exc
-    except httpx.TransportError as exc:
+    except NOT_SENT as exc:
         raise RetryableSendError(f"{label}: {type(exc).__name__}: {exc}") from exc
+    except httpx.TransportError as exc:
+        raise UncertainSendError(
+            f"{label}: {type(exc).__name__} after the request went out: {exc}"
+        ) from exc
     raise AssertionError("unreachable: tenacity either returns or reraises")

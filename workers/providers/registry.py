@@ -11,7 +11,7 @@ from workers.providers.green_api import GreenApiSender
 from workers.providers.http import DEFAULT_TIMEOUT, RetryPolicy
 from workers.providers.telegram import TelegramSender
 from workers.providers.twilio_sms import TwilioSmsSender
-from workers.providers.whatsapp_cloud import WhatsAppCloudSender
+from workers.providers.whatsapp_cloud import DEFAULT_GRAPH_VERSION, WhatsAppCloudSender
 
 
 def http_client() -> httpx.AsyncClient:
@@ -20,12 +20,21 @@ def http_client() -> httpx.AsyncClient:
 
 
 def build_senders(
-    client: httpx.AsyncClient, *, policy: RetryPolicy | None = None
+    client: httpx.AsyncClient,
+    *,
+    policy: RetryPolicy | None = None,
+    public_base_url: str | None = None,
+    whatsapp_graph_version: str = DEFAULT_GRAPH_VERSION,
 ) -> dict[Provider, Sender]:
+    """``public_base_url``: where providers reach the ingress (Twilio's status callbacks)."""
     return {
         Provider.GREEN_API: GreenApiSender(client, policy=policy),
-        Provider.WHATSAPP_CLOUD: WhatsAppCloudSender(client, policy=policy),
-        Provider.TWILIO_SMS: TwilioSmsSender(client, policy=policy),
+        Provider.WHATSAPP_CLOUD: WhatsAppCloudSender(
+            client, policy=policy, graph_version=whatsapp_graph_version
+        ),
+        Provider.TWILIO_SMS: TwilioSmsSender(
+            client, policy=policy, public_base_url=public_base_url
+        ),
         Provider.TELEGRAM: TelegramSender(client, policy=policy),
         Provider.EMAIL: EmailSender(),
     }

@@ -15,8 +15,9 @@ stored as that message.
 
 Files arrive as ``file_id``s: ``Media.url`` is ``telegram-file:<file_id>``, resolved through
 ``getFile`` by whoever needs the bytes; the caption and ``file_size`` go on the media too.
-Sending uses ``{api_base_url}/bot{token}/sendMessage``; the Bot API takes no idempotency key,
-so a retried send after a lost answer may deliver twice.
+Sending uses ``{api_base_url}/bot{token}/sendMessage`` with link previews off; the Bot API
+takes no idempotency key and cannot list what a bot sent, so a send whose answer was lost is
+never retried (``UncertainSendError``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from workers.providers.base import (
     MalformedPayload,
     ParsedEvent,
     PermanentSendError,
+    ReplyTo,
     SendResult,
     TemplateRef,
     WebhookForbidden,
@@ -225,8 +227,9 @@ class TelegramSender:
         text: str,
         idempotency_key: str,
         template: TemplateRef | None = None,
+        reply_to: ReplyTo | None = None,
     ) -> SendResult:
-        del idempotency_key, template  # neither exists in the Bot API; see the module docstring
+        del idempotency_key, template, reply_to  # none exists in the Bot API
         base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
         token = credential(route, "bot_token")
         response = await http.request(
@@ -236,7 +239,8 @@ class TelegramSender:
             label="telegram sendMessage",
             policy=self._policy,
             classifier=_classify,
-            json={"chat_id": to, "text": text},
+            # Staff alerts carry acknowledgement links: no preview fetches or shows them.
+            json={"chat_id": to, "text": text, "link_preview_options": {"is_disabled": True}},
         )
         try:
             result = response.json()["result"]

@@ -7,9 +7,11 @@ status callbacks carry ``MessageSid, MessageStatus`` and, on failure, ``ErrorCod
 Dedup keys: the MessageSid, and ``MessageSid:status`` for status callbacks.
 
 Sending: ``POST {api_base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json`` (basic auth,
-form-encoded ``To, From, Body``) answers the message ``sid``. The Messages API takes no
-idempotency key; a retried send after a lost answer may deliver twice. SMS has no templates,
-so a template reference is sent as the given text.
+form-encoded ``To, From, Body, StatusCallback``) answers the message ``sid``; ``StatusCallback``
+is the channel's status route (``{public_base_url}/webhooks/twilio/{public_id}/status``), so
+Twilio reports sent, delivered and failed there. The Messages API takes no idempotency key; a
+send whose answer was lost is never retried (``UncertainSendError``). SMS has no templates, so
+a template reference is sent as the given text.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from workers.providers.base import (
     MalformedPayload,
     ParsedEvent,
     PermanentSendError,
+    ReplyTo,
     SendResult,
     TemplateRef,
     WebhookForbidden,
@@ -171,9 +174,31 @@ def parse_status(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEve
 
 
 class TwilioSmsSender:
-    def __init__(self, client: httpx.AsyncClient, *, policy: http.RetryPolicy | None = None):
+    """``public_base_url`` is where Twilio reaches the ingress; without it no status callbacks
+    are asked for."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        policy: http.RetryPolicy | None = None,
+        public_base_url: str | None = None,
+    ):
         self._client = client
         self._policy = policy or http.RetryPolicy()
+        self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
+
+    def status_callback_url(self, route: ChannelRoute) -> str | None:
+        if self._public_base_url is None:
+            return None
+        return f"{self._public_base_url}/webhooks/twilio/{route.public_id}/status"
+
+    def _form(self, route: ChannelRoute, *, to: str, sender: str, text: str) -> dict[str, str]:
+        form = {"To": to, "From": sender, "Body": text}
+        callback = self.status_callback_url(route)
+        if callback is not None:
+            form["StatusCallback"] = callback
+        return form
 
     async def send(
         self,
@@ -183,8 +208,9 @@ class TwilioSmsSender:
         text: str,
         idempotency_key: str,
         template: TemplateRef | None = None,
+        reply_to: ReplyTo | None = None,
     ) -> SendResult:
-        del idempotency_key, template  # neither exists for SMS; see the module docstring
+        del idempotency_key, template, reply_to  # none exists for SMS
         base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
         account_sid = credential(route, "account_sid")
         auth_token = credential(route, "auth_token")
@@ -196,7 +222,7 @@ class TwilioSmsSender:
             label="twilio Messages.json",
             policy=self._policy,
             auth=(account_sid, auth_token),
-            data={"To": to, "From": sender, "Body": text},
+            data=self._form(route, to=to, sender=sender, text=text),
         )
         try:
             return SendResult(provider_message_id=str(response.json()["sid"]))
