@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from persistence.models import StaffAlertTarget
 from tests.alerts.conftest import Crash, Desk, MakeDispatcher, crash_at
 from tests.providers.fake_provider import Answer
 
@@ -187,4 +189,23 @@ async def test_a_read_timeout_is_uncertain_not_retried(
     dispatcher = await make_dispatcher(event_hooks={"request": [time_out]})
     assert await desk.alert(dispatcher)
     assert {d.status for d in await desk.deliveries()} == {"uncertain"}
+    assert (await desk.notification()).alerts_sent == 1
+
+
+async def test_a_webhook_gateway_timeout_is_uncertain_not_retried(
+    desk: Desk, make_dispatcher: MakeDispatcher
+) -> None:
+    async with desk.uow_factory(desk.tenant_id) as uow:
+        await uow.session.execute(
+            update(StaffAlertTarget)
+            .where(StaffAlertTarget.id == desk.phone_target_id)
+            .values(enabled=False)
+        )
+        await uow.commit()
+    desk.provider.default = Answer(status=504, body={"error": "upstream timed out"})
+    dispatcher = await make_dispatcher()
+    assert await desk.alert(dispatcher)
+    [delivery] = await desk.deliveries()
+    assert (delivery.target_id, delivery.status) == (desk.webhook_target_id, "uncertain")
+    assert "504" in (delivery.error or "")
     assert (await desk.notification()).alerts_sent == 1

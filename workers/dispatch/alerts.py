@@ -241,7 +241,9 @@ class AlertDispatcher:
         return route
 
 
-def _may_have_arrived(error: BaseException) -> bool:
+def _may_have_arrived(error: AlertFailed | SendError) -> bool:
     """Whether the target may have the alert although the call failed (e.g. a read timeout)."""
+    if isinstance(error, AlertFailed):
+        return error.uncertain
     cause = error.__cause__
     return isinstance(cause, httpx.TransportError) and not isinstance(cause, _NOTHING_SENT)

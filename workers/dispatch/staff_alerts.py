@@ -58,7 +58,18 @@ _CATEGORY = re.compile(r"(?:^|\s)category=(\w+)")
 
 
 class AlertFailed(Exception):
-    """The alert target refused or could not be reached; the alert is retried on its ladder."""
+    """The alert target did not take the alert; ``uncertain`` when it may have got it anyway
+    (the request went out and no answer came back), so it must not be sent again."""
+
+    def __init__(self, message: str, *, uncertain: bool = False) -> None:
+        super().__init__(message)
+        self.uncertain = uncertain
+
+
+# The request never left: no connection was made (or none was free in the pool).
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# A gateway gave up waiting on the receiver, which may still have taken the alert.
+_UNCERTAIN_STATUSES = frozenset({504})
 
 
 def reason_text(reason: str, detail: str) -> str:
@@ -144,6 +155,10 @@ async def post_webhook(client: httpx.AsyncClient, url: str, alert: StaffAlert) -
     try:
         response = await client.post(url, json=alert.slack_payload(), timeout=10.0)
     except httpx.HTTPError as exc:
-        raise AlertFailed(f"{type(exc).__name__}: {exc}") from exc
+        uncertain = not isinstance(exc, _NOT_SENT)
+        raise AlertFailed(f"{type(exc).__name__}: {exc}", uncertain=uncertain) from exc
     if response.status_code >= 300:
-        raise AlertFailed(f"webhook answered {response.status_code}: {response.text[:200]}")
+        raise AlertFailed(
+            f"webhook answered {response.status_code}: {response.text[:200]}",
+            uncertain=response.status_code in _UNCERTAIN_STATUSES,
+        )

@@ -53,9 +53,11 @@ from workers.providers.base import (
     MalformedPayload,
     ParsedEvent,
     PermanentSendError,
+    ReplyTo,
     RetryableSendError,
     SendResult,
     TemplateRef,
+    UncertainSendError,
     UploadedFile,
     WebhookForbidden,
     WebhookUnauthorized,
@@ -227,6 +229,11 @@ def _stored(value: str | None) -> list[Media]:
     return media
 
 
+def reply_subject(subject: str) -> str:
+    """``Re: <subject>``, once: a subject already marked as a reply is kept."""
+    return subject if subject[:3].lower() == "re:" else f"Re: {subject}"
+
+
 def message_id_for(idempotency_key: str, from_address: str) -> str:
     domain = from_address.rpartition("@")[2] or "frontdesk.invalid"
     return f"<{idempotency_key}@{domain}>"
@@ -246,19 +253,30 @@ class EmailSender:
         text: str,
         idempotency_key: str,
         template: TemplateRef | None = None,
+        reply_to: ReplyTo | None = None,
     ) -> SendResult:
         creds = route.credentials
         from_address = creds.get("from_address") or route.address
         message = EmailMessage()
         message["From"] = from_address
         message["To"] = to
+        answered = " ".join((reply_to.subject or "").split()) if reply_to else ""
         message["Subject"] = (
-            creds.get("subject")
-            or (template.name if template else "")
-            or (f"Message from {from_address}")
+            reply_subject(answered)
+            if answered
+            else (
+                creds.get("subject")
+                or (template.name if template else "")
+                or (f"Message from {from_address}")
+            )
         )
         message["Date"] = format_datetime(datetime.now().astimezone())
         message["Message-ID"] = message_id_for(idempotency_key, from_address)
+        parent = (reply_to.message_id or "").strip().strip("<>") if reply_to else ""
+        if parent and not any(ch.isspace() or ch in "<>" for ch in parent):
+            # The guest's mail client threads the answer under the message it answers.
+            message["In-Reply-To"] = f"<{parent}>"
+            message["References"] = f"<{parent}>"
         message.set_content(text)
         # smtp_tls: "tls" (implicit, port 465), "starttls" (default, port 587) or "none".
         tls = (creds.get("smtp_tls") or "starttls").lower()
@@ -287,6 +305,11 @@ class EmailSender:
             if codes and all(400 <= code < 500 for code in codes):
                 raise RetryableSendError(f"smtp deferred recipients: {codes}") from exc
             raise PermanentSendError(f"smtp refused recipients: {codes}") from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
+        except aiosmtplib.SMTPConnectError as exc:
+            raise RetryableSendError(f"smtp: {type(exc).__name__}: {exc}") from exc
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+            # The mail may have been handed over with the answer lost: never send it again.
+            raise UncertainSendError(f"smtp: {type(exc).__name__}: {exc}") from exc
+        except aiosmtplib.SMTPException as exc:
             raise RetryableSendError(f"smtp: {type(exc).__name__}: {exc}") from exc
         return SendResult(provider_message_id=message["Message-ID"].strip("<>"))

@@ -11,9 +11,11 @@ Media arrives as a media id, not a URL: ``Media.url`` is the payload's ``url`` w
 one, otherwise ``whatsapp-media:<id>``, to be fetched through ``GET /{media-id}`` with the
 channel's token by whoever needs the bytes.
 
-Sending: ``POST {api_base_url}/{phone_number_id}/messages`` with a bearer token, a text or an
-approved template. The Cloud API takes no idempotency key; a retried send after a lost answer
-may deliver twice.
+Sending: ``POST https://graph.facebook.com/{version}/{phone_number_id}/messages`` (the Graph
+API version is ``FRONTDESK_WHATSAPP_GRAPH_VERSION``; a channel's ``api_base_url`` replaces the
+whole base) with a bearer token, a text without link preview or an approved template. The
+Cloud API takes no idempotency key; a send whose answer was lost is never retried
+(``UncertainSendError``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from workers.providers import http
 from workers.providers.base import (
     ParsedEvent,
     PermanentSendError,
+    ReplyTo,
     SendResult,
     TemplateRef,
     WebhookForbidden,
@@ -50,8 +53,9 @@ from workers.providers.base import (
     secrets_equal,
 )
 
-DEFAULT_API_BASE_URL = "https://graph.facebook.com/v21.0"
-    storable,
+GRAPH_URL = "https://graph.facebook.com"
+# Meta lists v25.0 (February 2026) as available until July 2028.
+DEFAULT_GRAPH_VERSION = "v25.0"
 
 _STATUSES = {
     "sent": DeliveryStatus.SENT,
@@ -256,9 +260,16 @@ def _classify(response: httpx.Response) -> tuple[bool, float | None] | None:
 
 
 class WhatsAppCloudSender:
-    def __init__(self, client: httpx.AsyncClient, *, policy: http.RetryPolicy | None = None):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        policy: http.RetryPolicy | None = None,
+        graph_version: str = DEFAULT_GRAPH_VERSION,
+    ):
         self._client = client
         self._policy = policy or http.RetryPolicy()
+        self._graph_url = f"{GRAPH_URL}/{graph_version}"
 
     async def send(
         self,
@@ -268,9 +279,10 @@ class WhatsAppCloudSender:
         text: str,
         idempotency_key: str,
         template: TemplateRef | None = None,
+        reply_to: ReplyTo | None = None,
     ) -> SendResult:
-        del idempotency_key  # the Cloud API takes none; see the module docstring
-        base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
+        del idempotency_key, reply_to  # the Cloud API takes neither
+        base = (route.credentials.get("api_base_url") or self._graph_url).rstrip("/")
         phone_number_id = credential(route, "phone_number_id")
         token = credential(route, "access_token")
         response = await http.request(
