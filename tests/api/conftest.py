@@ -129,3 +129,81 @@ class Hotel:
 async def hotel(make_tenant: MakeTenant, make_staff: MakeStaff) -> Hotel:
     tenant = await make_tenant()
     return Hotel(tenant=tenant, admin=await make_staff(tenant.tenant_id, roles=("admin",)))
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """A tenant with one object of every kind the API names by id, a user per role and an API
+    key per role's worth of permissions; tokens are issued directly (no sign-in)."""
+
+    tenant_id: UUID
+    ids: dict[str, str]
+    tokens: dict[str, str]
+    permissions: dict[str, frozenset[str]]
+    user_ids: dict[str, UUID]
+
+
+ROLES = ("admin", "supervisor", "team_lead", "agent")
+TELEGRAM_TOKEN = "123456789:AAH-world-test-bot-token-xyz"
+
+
+async def build_world(uow_factory: UnitOfWorkFactory) -> World:
+    from domain.events import Provider
+    from workers.api.commands.api_keys import create_api_key
+
+    tenant_id = uuid4()
+    tokens, permissions, user_ids = {}, {}, {}
+    async with uow_factory(tenant_id) as uow:
+        await uow.tenants.add(name="World", slug=f"world-{tenant_id.hex[:12]}", vertical="hotel")
+        prop = await uow.properties.add(name="World Main", timezone="Europe/Madrid")
+        await uow.properties.add_settings(property_id=prop.id)
+        await uow.ai_settings.add()
+        channel = await uow.channels.add(
+            property_id=prop.id,
+            provider=Provider.TELEGRAM,
+            name="World bot",
+            address="@world_bot",
+            credentials={"bot_token": TELEGRAM_TOKEN},
+            webhook_secret=f"world-secret-{tenant_id.hex}",
+        )
+        category_id = await uow.knowledge.upsert_category(slug="general", name="General")
+        item_id = await uow.knowledge.upsert_item(
+            category_id=category_id, key="wifi", question="Wi-Fi?", answer="Network: World."
+        )
+        await uow.prompts.add(body="You are the World concierge.")
+        for role in ROLES:
+            user = await add_user(
+                uow,
+                actor=CLI,
+                email=f"{role}@{tenant_id.hex[:8]}.example",
+                full_name=role,
+                roles=(role,),
+                password=None,
+            )
+            user_ids[role] = user.id
+            permissions[role] = await uow.access.permissions(user_id=user.id)
+            tokens[role] = (
+                issuer().issue(user_id=user.id, tenant_id=tenant_id, roles=[role]).access_token
+            )
+        target = await add_user(
+            uow,
+            actor=CLI,
+            email="target@world.example",
+            full_name="Target",
+            roles=("agent",),
+            password=None,
+        )
+        key = await create_api_key(
+            uow, actor=CLI, name="world key", permissions=["audit.read"], grantable=None
+        )
+        await uow.commit()
+    ids = {
+        "property_id": str(prop.id),
+        "channel_id": str(channel.id),
+        "category_id": str(category_id),
+        "item_id": str(item_id),
+        "user_id": str(target.id),
+        "key_id": str(key.row.id),
+        "version": "1",
+    }
+    return World(tenant_id, ids, tokens, permissions, user_ids)
