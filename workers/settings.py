@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     ingress_host: str = "127.0.0.1"
     ingress_port: int = 8000
     max_body_bytes: int = 1_048_576
+    # Load shedding: webhooks handled at once before the next is answered 503 + Retry-After.
+    ingress_max_in_flight: int = Field(default=64, ge=1)
+    # Open connections (plus tasks) before uvicorn itself answers 503.
+    ingress_max_connections: int = Field(default=1024, ge=1)
+    # Seconds a client has to send its request headers, then its whole body; then 408.
+    ingress_header_timeout_seconds: float = Field(default=5.0, gt=0)
+    ingress_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Seconds an idle keep-alive connection is kept open between requests.
+    ingress_keep_alive_seconds: float = Field(default=5.0, gt=0)
     publish_timeout_seconds: float = 5.0
     channel_cache_seconds: float = 5.0
 

@@ -18,6 +18,7 @@ from workers.ingress.errors import (
 )
 from workers.ingress.health import ReadinessCheck, health_router
 from workers.ingress.intake import EventPublisher, Intake
+from workers.ingress.limits import SHED_RETRY_AFTER_SECONDS, LoadShedding
 from workers.ingress.metrics import IngressMetrics
 from workers.ingress.replay import ReplayGuard
 from workers.ingress.webhooks import webhook_router
@@ -47,6 +48,13 @@ def create_app(
         version="1.0",
     )
     app.state.metrics = metrics
+    app.add_middleware(
+        LoadShedding,
+        max_in_flight=settings.ingress_max_in_flight,
+        body_timeout=settings.ingress_body_timeout_seconds,
+        retry_after=SHED_RETRY_AFTER_SECONDS,
+        metrics=metrics,
+    )
     app.add_exception_handler(IngressError, handle_ingress_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)

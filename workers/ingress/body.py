@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
 from workers.ingress.errors import IngressError, malformed
+from workers.ingress.limits import BODY_DEADLINE
 
 
 def check_declared_size(request: Request, limit: int) -> None:
@@ -28,18 +30,30 @@ def check_declared_size(request: Request, limit: int) -> None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, counting streamed bytes too: Content-Length may be absent or a lie."""
+    """The raw body, counting streamed bytes too: Content-Length may be absent or a lie.
+
+    The whole body must arrive by the deadline the load-shedding middleware set; a client
+    that dribbles it is answered 408 and its connection closed.
+    """
     check_declared_size(request, limit)
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
+        async with asyncio.timeout_at(request.scope.get(BODY_DEADLINE)):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
     except ClientDisconnect:
         raise malformed("client disconnected before the body was complete") from None
+    except TimeoutError:
+        raise IngressError(
+            408,
+            "body not received in time",
+            outcome="timeout",
+            headers={"Connection": "close"},
+        ) from None
     return b"".join(chunks)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class IngressMetrics:
@@ -12,6 +12,16 @@ class IngressMetrics:
             "frontdesk_ingress_requests",
             "Webhook requests by route, provider and outcome.",
             ["route", "provider", "outcome"],
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "frontdesk_ingress_in_flight",
+            "Requests being handled now (admitted past the in-flight limit's check).",
+            registry=self.registry,
+        )
+        self.shed = Counter(
+            "frontdesk_ingress_shed",
+            "Requests answered 503 at once because the ingress was at capacity.",
             registry=self.registry,
         )
         self.publish_seconds = Histogram(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -64,17 +66,32 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
-def run(settings: Settings) -> None:
-    """Serve the ingress until interrupted."""
-    app = build_app(settings)
-    freeze_startup_objects()
-    uvicorn.run(
+def server_config(app: FastAPI, settings: Settings, **options: Any) -> uvicorn.Config:
+    """How uvicorn serves the ingress: bounded connections, keep-alive and header time."""
+    http: type[asyncio.Protocol] | str = "h11"
+    if importlib.util.find_spec("httptools"):
+        from workers.ingress.limits import header_deadline_protocol
+
+        http = header_deadline_protocol(settings.ingress_header_timeout_seconds)
+    return uvicorn.Config(
         app,
         host=settings.ingress_host,
         port=settings.ingress_port,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        http=http,
+        limit_concurrency=settings.ingress_max_connections,
+        timeout_keep_alive=max(1, round(settings.ingress_keep_alive_seconds)),
+        # Only h11 reads it: headers larger than this are refused (httptools has its own cap).
+        h11_max_incomplete_event_size=16 * 1024,
         proxy_headers=True,
         access_log=False,
         log_config=None,
+        **options,
     )
+
+
+def run(settings: Settings) -> None:
+    """Serve the ingress until interrupted."""
+    app = build_app(settings)
+    freeze_startup_objects()
+    uvicorn.Server(server_config(app, settings)).run()
