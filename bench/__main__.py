@@ -54,7 +54,7 @@ def parse(argv: list[str] | None = None) -> BenchOptions:
     parser.add_argument(
         "--no-ingress-only",
         action="store_true",
-        help="skip the ingress on its own (noop consumer behind it)",
+        help="skip the ingress on its own (a sink queue behind it)",
     )
     parser.add_argument("--no-real", action="store_true", help="skip the real system")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")

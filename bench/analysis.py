@@ -6,6 +6,7 @@ from typing import Any
 
 from bench.collect import StoredMessage
 from bench.drive import LoadResult
+from bench.sends import SENT, OutboundMessage
 from bench.stats import per_second, percentiles, rate, scaled
 
 
@@ -13,11 +14,13 @@ def phase_figures(
     load: LoadResult,
     stored: dict[str, StoredMessage],
     *,
+    replies: dict[str, OutboundMessage],
     escalations: list[float],
     cpu_seconds: dict[str, float],
     ingress_processes: int,
 ) -> dict[str, Any]:
-    """Throughput, latency from POST to stored and to decided, per-stage rates and CPU cost."""
+    """Throughput, latency from POST to stored, decided and reply sent, per-stage rates and CPU
+    cost."""
     firsts = [r for r in load.records if not r["duplicate"]]
     mine = [stored[r["provider_message_id"]] for r in firsts if r["provider_message_id"] in stored]
     posted_at = {r["provider_message_id"]: r["posted_at"] for r in firsts}
@@ -26,6 +29,15 @@ def phase_figures(
         m.decided_at - posted_at[m.provider_message_id] for m in mine if m.decided_at is not None
     ]
     decided_times = [m.decided_at for m in mine if m.decided_at is not None]
+    mine_sent = [
+        (r["provider_message_id"], reply.sent_at)
+        for r in firsts
+        if (reply := replies.get(r["provider_message_id"])) is not None
+        and reply.status in SENT
+        and reply.sent_at is not None
+    ]
+    to_sent = [sent_at - posted_at[pmid] for pmid, sent_at in mine_sent]
+    sent_times = [sent_at for _, sent_at in mine_sent]
     created_times = [m.created_at for m in mine]
     first_post = min((r["posted_at"] for r in load.records), default=None)
     last_decided = max(decided_times, default=None)
@@ -58,12 +70,15 @@ def phase_figures(
         "latency_ms": {
             "post_to_stored": scaled(percentiles(to_stored), 1000),
             "post_to_decided": scaled(percentiles(to_decided), 1000),
+            "post_to_reply_sent": scaled(percentiles(to_sent), 1000),
         },
         "stage_rates_msgs_per_s": {
             "intake (stored)": _span_rate(created_times),
             "autoreply (decided)": _span_rate(decided_times),
             "escalation (staff notifications)": _span_rate(window_escalations),
+            "dispatcher (replies sent)": _span_rate(sent_times),
         },
+        "replies_sent": len(sent_times),
         "decisions": decisions,
         "cpu_seconds": cpu_seconds,
         "cpu_seconds_per_1000_msgs": {
@@ -71,6 +86,9 @@ def phase_figures(
             for name, seconds in cpu_seconds.items()
             if unique and seconds > 0
         },
+        "dispatcher_cpu_seconds_per_1000_replies_sent": (
+            cpu_seconds.get("dispatcher", 0.0) * 1000 / len(sent_times) if sent_times else None
+        ),
         "series": {
             "origin": first_post,
             "posted_per_s": per_second([r["posted_at"] for r in firsts], origin=first_post or 0),

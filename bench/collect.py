@@ -1,8 +1,10 @@
-"""Reading the outcome from the database as its owner: what was stored, decided, escalated.
+"""Reading the outcome from the database as its owner: what was stored, decided, escalated,
+drafted and sent.
 
 The contract the benchmark relies on: every stored inbound ``messages`` row gets
 ``ai_decision`` in ('reply', 'escalate', 'skip') and ``ai_decided_at`` from the autoreply
-consumer. The owner connection (the migration URL) reads across tenants.
+consumer; a reply is an outbound row (``in_reply_to_id``) that the dispatcher moves from
+``pending`` to a final status. The owner connection (the migration URL) reads across tenants.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ REQUIRED_COLUMNS = (
     "created_at",
     "ai_decision",
     "ai_decided_at",
+    "in_reply_to_id",
+    "sent_at",
 )
+# An outbound message in one of these has left the dispatcher's hands.
+FINAL_SEND_STATES = ("sent", "delivered", "read", "failed", "cancelled", "uncertain")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,18 @@ class StoredMessage:
     created_at: float
     decided_at: float | None
     decision: str | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    stored: int
+    decided: int
+    drafted: int  # outbound rows
+    unsettled: int  # outbound rows not yet in a final state
+
+    @property
+    def moving(self) -> tuple[int, int, int, int]:
+        return (self.stored, self.decided, self.drafted, self.unsettled)
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
@@ -57,42 +75,48 @@ async def check_contract(connection: asyncpg.Connection, schema: str) -> None:
         )
 
 
-async def counts(connection: asyncpg.Connection, schema: str) -> tuple[int, int]:
-    """(stored, decided) inbound messages."""
+async def counts(connection: asyncpg.Connection, schema: str) -> Progress:
+    """Inbound messages stored and decided; replies drafted and not yet settled."""
     row = await connection.fetchrow(
-        f"SELECT count(*) AS stored, count(ai_decided_at) AS decided FROM {schema}.messages"  # noqa: S608 - schema name checked by settings
-        " WHERE direction = 'inbound'"
+        "SELECT count(*) FILTER (WHERE direction = 'inbound') AS stored,"  # noqa: S608 - schema name checked by settings
+        " count(ai_decided_at) FILTER (WHERE direction = 'inbound') AS decided,"
+        " count(*) FILTER (WHERE direction = 'outbound') AS drafted,"
+        " count(*) FILTER (WHERE direction = 'outbound' AND NOT status = ANY($1::text[]))"
+        f" AS unsettled FROM {schema}.messages",
+        list(FINAL_SEND_STATES),
     )
     assert row is not None
-    return row["stored"], row["decided"]
+    return Progress(row["stored"], row["decided"], row["drafted"], row["unsettled"])
 
 
-async def wait_decided(
+async def wait_settled(
     connection: asyncpg.Connection,
     schema: str,
     *,
     expected: int,
     stall_seconds: float,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
     alive: Callable[[], None] | None = None,
 ) -> None:
-    """Polls until ``expected`` inbound messages are decided; fails after a stall."""
+    """Polls until ``expected`` inbound messages are decided and every reply drafted has left
+    the dispatcher; fails after a stall."""
     last_change = time.monotonic()
-    last = (-1, -1)
+    last: tuple[int, ...] = ()
     while True:
-        stored, decided = await counts(connection, schema)
+        progress = await counts(connection, schema)
         if on_progress is not None:
-            on_progress(stored, decided)
-        if decided >= expected:
+            on_progress(progress)
+        if progress.decided >= expected and progress.unsettled == 0:
             return
         if alive is not None:
             alive()
-        if (stored, decided) != last:
-            last, last_change = (stored, decided), time.monotonic()
+        if progress.moving != last:
+            last, last_change = progress.moving, time.monotonic()
         elif time.monotonic() - last_change > stall_seconds:
             raise BenchError(
-                f"no progress for {stall_seconds:.0f}s: {stored} of {expected} messages stored, "
-                f"{decided} decided"
+                f"no progress for {stall_seconds:.0f}s: {progress.stored} of {expected} messages"
+                f" stored, {progress.decided} decided; {progress.unsettled} of"
+                f" {progress.drafted} replies not sent"
             )
         await asyncio.sleep(0.25)  # polling interval
 
@@ -125,8 +149,13 @@ async def escalation_times(connection: asyncpg.Connection, schema: str) -> list[
     return [float(row["at"]) for row in rows]
 
 
-def completeness(posted: list[dict[str, Any]], stored: list[StoredMessage]) -> dict[str, Any]:
-    """Every unique message stored exactly once and decided; duplicates not stored twice."""
+def completeness(
+    posted: list[dict[str, Any]],
+    stored: list[StoredMessage],
+    replies: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every unique message stored exactly once and decided; duplicates not stored twice; and
+    when ``replies`` (from :func:`bench.sends.sends`) is given, every reply sent exactly once."""
     accepted = {r["provider_message_id"] for r in posted if 200 <= r["status"] < 300}
     unique = {r["provider_message_id"] for r in posted if not r["duplicate"]}
     duplicates = sum(1 for r in posted if r["duplicate"])
@@ -155,5 +184,7 @@ def completeness(posted: list[dict[str, Any]], stored: list[StoredMessage]) -> d
             "undecided": undecided[:5],
             "refused": refused[:5],
         },
-        "complete": not (missing or doubled or undecided or bad_decision or refused),
+        "replies": replies,
+        "complete": not (missing or doubled or undecided or bad_decision or refused)
+        and (replies is None or bool(replies["complete"])),
     }

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import collect
+from bench import collect, sends
 from bench.analysis import phase_figures
 from bench.drive import LoadResult, post_phase
 from bench.loadgen import Phase
@@ -19,7 +19,7 @@ from bench.processes import BenchError
 from bench.profiling import Profiles
 from bench.sampler import ProcessSampler
 from bench.system import Deployment, preflight
-from workers.webhook_samples import SampleChannel
+from workers.webhook_samples import PROVIDERS, SampleChannel
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,13 @@ class RealOptions:
 
 @dataclass
 class Hooks:
-    """Progress callbacks: the phase's posted count, and (stored, decided) counts."""
+    """Progress callbacks: the phase's posted count, (stored, decided) and (drafted, settled)
+    counts."""
 
     posted: Callable[[str, int], None]
     decided: Callable[[str, int, int], None]
     status: Callable[[str], None]
+    sent: Callable[[str, int, int], None] = lambda phase, drafted, settled: None
 
 
 async def run_real(
@@ -60,6 +62,9 @@ async def run_real(
         worker_processes=options.worker_processes,
     )
     owner: asyncpg.Connection | None = None
+    tally = sends.StandInTally(deployment.standin_url, limit=sends.stand_in_limit())
+    stop_following = asyncio.Event()
+    following: asyncio.Task[None] | None = None
     try:
         hooks.status(f"migrating {deployment.database}")
         await deployment.migrate()
@@ -67,10 +72,11 @@ async def run_real(
         await collect.check_contract(owner, deployment.schema)
         hooks.status(f"seeding {options.tenants} tenants")
         channels = await seed_tenants(deployment, tenants=options.tenants)
-        hooks.status("starting worker, relay and ingress")
+        hooks.status("starting the stand-in, worker, relay, dispatcher and ingress")
         await deployment.start_processes()
         for name, child in deployment.children.items():
             sampler.track(name, child.pid)
+        following = asyncio.create_task(tally.follow(stop_following))
         phases = [
             Phase("fixed", 0, options.fixed_messages, options.rate, options.concurrency),
             Phase(
@@ -101,21 +107,28 @@ async def run_real(
                 )
             )
         hooks.status("collecting")
+        stop_following.set()
+        await following
         metrics = await _scrape(deployment, out_dir)
         stored = await collect.stored_messages(owner, deployment.schema)
+        outbound = await sends.outbound_messages(owner, deployment.schema)
         escalations = await collect.escalation_times(owner, deployment.schema)
     finally:
         hooks.status("stopping")
+        if following is not None and not following.done():
+            following.cancel()
         if owner is not None:
             await owner.close()
         await deployment.stop_processes()
         if not options.keep:
             await deployment.drop()
     by_id = {m.provider_message_id: m for m in stored}
+    replies = {o.in_reply_to: o for o in outbound if o.in_reply_to is not None}
     figures = {
         load.phase.name: phase_figures(
             load,
             by_id,
+            replies=replies,
             escalations=escalations,
             cpu_seconds=sampler.cpu_between(f"{load.phase.name}-start", f"{load.phase.name}-end"),
             ingress_processes=1,
@@ -134,7 +147,9 @@ async def run_real(
         "tenants": options.tenants,
         "channels": len(channels),
         "phases": figures,
-        "completeness": collect.completeness(posted, stored),
+        "completeness": collect.completeness(
+            posted, stored, sends.sends(stored, outbound, tally, providers=PROVIDERS)
+        ),
         "peak_rss_mb": {
             name: sampler.peak_rss.get(name, 0) / 2**20 for name in deployment.children
         },
@@ -172,8 +187,7 @@ async def _run_phase(
         )
     )
     while not posting.done():
-        stored, decided = await collect.counts(owner, deployment.schema)
-        hooks.decided(phase.name, stored - expected_before, decided - expected_before)
+        _report(hooks, phase.name, await collect.counts(owner, deployment.schema), expected_before)
         deployment.check_alive()
         await asyncio.wait({posting}, timeout=0.25)  # polling the database while posting
     load = posting.result()
@@ -186,20 +200,23 @@ async def _run_phase(
         )
     unique = sum(1 for r in load.records if not r["duplicate"])
     hooks.status(f"{phase.name}: draining")
-    await collect.wait_decided(
+    await collect.wait_settled(
         owner,
         deployment.schema,
         expected=expected_before + unique,
         stall_seconds=options.stall_seconds,
-        on_progress=lambda s, d: hooks.decided(
-            phase.name, s - expected_before, d - expected_before
-        ),
+        on_progress=lambda progress: _report(hooks, phase.name, progress, expected_before),
         alive=deployment.check_alive,
     )
     sampler.mark(f"{phase.name}-end")
     if profiles is not None:
         await profiles.stop()
     return load
+
+
+def _report(hooks: Hooks, phase: str, progress: collect.Progress, before: int) -> None:
+    hooks.decided(phase, progress.stored - before, progress.decided - before)
+    hooks.sent(phase, progress.drafted, progress.drafted - progress.unsettled)
 
 
 async def _scrape(deployment: Deployment, out_dir: Path) -> dict[str, str]:

@@ -111,6 +111,11 @@ def print_summary(results: dict[str, Any], console: Console) -> None:
             table.add_row(f"  {stage} msgs/s", _fmt(value))
         for process, value in phase.get("cpu_seconds_per_1000_msgs", {}).items():
             table.add_row(f"  CPU s/1000 msgs: {process}", _fmt(value, 2))
+        table.add_row("  replies sent", _fmt(phase.get("replies_sent")))
+        table.add_row(
+            "  CPU s/1000 replies sent: dispatcher",
+            _fmt(phase.get("dispatcher_cpu_seconds_per_1000_replies_sent"), 2),
+        )
     for process, value in (real.get("peak_rss_mb") or {}).items():
         table.add_row(f"peak RSS MB: {process}", _fmt(value))
     completeness = real.get("completeness")
@@ -126,6 +131,18 @@ def print_summary(results: dict[str, Any], console: Console) -> None:
             "undecided",
         ):
             table.add_row(f"  {key}", _fmt(completeness.get(key)))
+        replies = completeness.get("replies") or {}
+        for key in (
+            "replies_decided",
+            "drafted",
+            "sent",
+            "unsent",
+            "drafted_twice",
+            "stand_in_received",
+            "stand_in_extra",
+            "stand_in_missing",
+        ):
+            table.add_row(f"  replies {key}", _fmt(replies.get(key)))
     if results.get("real_error"):
         table.add_row("[red]real system[/]", f"[red]{results['real_error']}[/]")
     console.print(table)

@@ -105,6 +105,7 @@ def _hooks(bars: Bars, options: RealOptions) -> Hooks:
             f"{phase}: messages decided", decided, totals[phase]
         ),
         status=bars.status,
+        sent=lambda phase, drafted, settled: bars.update("replies sent", settled, drafted),
     )
 
 

@@ -1,9 +1,11 @@
 """The real system, run the way ops run it, against a database and exchange of its own.
 
 ``frontdesk migrate`` prepares a fresh database, the bench tenants are seeded through the
-persistence layer, then ``frontdesk worker``, ``frontdesk relay`` and ``frontdesk ingress`` run
-as separate OS processes while the load generator posts signed webhooks. Everything the run
-creates (database, exchange, queues) is removed at the end unless asked to keep it.
+persistence layer, then the provider stand-in (``python -m workers.standin``, as ``frontdesk up``
+runs it, on ports of its own), ``frontdesk worker``, ``frontdesk relay``, ``frontdesk
+dispatcher`` and ``frontdesk ingress`` run as separate OS processes while the load generator
+posts signed webhooks; the tenants' channels send their replies to the stand-in. Everything the
+run creates (database, exchange, queues) is removed at the end unless asked to keep it.
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ REQUIRED_MODULES = (
     "workers.ingress.server",
     "workers.runtime.registry",
     "workers.runtime.relay",
+    "workers.dispatch.main",
+    "workers.standin",
     *(f"workers.consumers.{name}" for name in CONSUMERS),
 )
+STAND_IN = "provider-stand-in"
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -79,6 +84,8 @@ class Deployment:
     extra_env: dict[str, str] = field(default_factory=dict)
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     ingress_port: int = field(default_factory=free_port)
+    standin_port: int = field(default_factory=free_port)
+    standin_smtp_port: int = field(default_factory=free_port)
     metrics_ports: list[int] = field(default_factory=list)
     children: dict[str, Child] = field(default_factory=dict)
 
@@ -97,6 +104,16 @@ class Deployment:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.ingress_port}"
+
+    @property
+    def standin_url(self) -> str:
+        """Where the bench tenants' channels send: the provider stand-in's HTTP side."""
+        return f"http://127.0.0.1:{self.standin_port}"
+
+    @property
+    def sends(self) -> bool:
+        """Whether replies are drafted and sent: only when the consumers run."""
+        return bool(self.consumers)
 
     @property
     def owner_url(self) -> str:
@@ -133,7 +150,8 @@ class Deployment:
             raise BenchError(f"frontdesk migrate failed:\n{output.decode()[-3000:]}")
 
     async def start_processes(self) -> None:
-        """Worker first (it declares the queues the ingress publishes to), then relay, ingress.
+        """The stand-in, the worker (it declares the queues the ingress publishes to), relay and
+        dispatcher, then the ingress.
 
         Without consumers, a bench-owned sink queue takes the ingress's events instead.
         """
@@ -141,11 +159,26 @@ class Deployment:
         if not self.consumers:
             await self._declare_sink()
         else:
+            await self._start_stand_in()
             await self._start_worker(env)
+            self.children["dispatcher"] = await start(
+                "dispatcher", python_module("workers", "dispatcher"), log_dir=self.out_dir, env=env
+            )
         self.children["ingress"] = await start(
             "ingress", python_module("workers", "ingress"), log_dir=self.out_dir, env=env
         )
         await wait_http(self.children["ingress"], f"{self.base_url}/readyz", within=60)
+
+    async def _start_stand_in(self) -> None:
+        argv = python_module(
+            "workers.standin",
+            "--port",
+            str(self.standin_port),
+            "--smtp-port",
+            str(self.standin_smtp_port),
+        )
+        self.children[STAND_IN] = await start(STAND_IN, argv, log_dir=self.out_dir)
+        await wait_http(self.children[STAND_IN], f"{self.standin_url}/sent", within=60)
 
     @property
     def sink(self) -> str:
@@ -219,7 +252,7 @@ class Deployment:
             child.check_alive()
 
     async def stop_processes(self) -> None:
-        for name in ("ingress", "relay", *self.workers):
+        for name in ("ingress", "relay", *self.workers, "dispatcher", STAND_IN):
             if name in self.children:
                 await stop(self.children[name])
 
