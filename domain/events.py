@@ -169,6 +169,7 @@ class EscalationRequested(Event):
         "human_requested",
         "sla_breach",
         "delivery_failed",
+        "delivery_uncertain",
     ]
     detail: str = ""
     urgent: bool = False
