@@ -29,7 +29,7 @@ from persistence.models import StaffNotification
 from persistence.repositories.channels import AlertTarget
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
 from workers.dispatch.staff_alerts import AlertFailed, StaffAlert, post_webhook
-from workers.providers.base import PermanentSendError, Sender, SendError
+from workers.providers.base import PermanentSendError, Sender, SendError, UncertainSendError
 
 log = structlog.get_logger(__name__)
 
@@ -43,8 +43,6 @@ FAILED_ALERT_RETRY = timedelta(minutes=1)
 # No other sweep claims a notification for this long while its alerts are being sent; longer
 # than any send may take (webhook timeouts, provider retries), shorter than the first reminder.
 SENDING_HOLD = timedelta(minutes=2)
-# Transport errors after which the target cannot have received anything.
-_NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -245,5 +243,4 @@ def _may_have_arrived(error: AlertFailed | SendError) -> bool:
     """Whether the target may have the alert although the call failed (e.g. a read timeout)."""
     if isinstance(error, AlertFailed):
         return error.uncertain
-    cause = error.__cause__
-    return isinstance(cause, httpx.TransportError) and not isinstance(cause, _NOTHING_SENT)
+    return isinstance(error, UncertainSendError)
