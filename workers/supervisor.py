@@ -87,10 +87,12 @@ def prepare(settings: Settings, console: Console) -> None:
     with reaching("RabbitMQ", settings.amqp_url):
         asyncio.run(declare_for(settings.amqp_url, settings.exchange, queues))
     console.print("[green]✓[/] broker topology declared")
-    with reaching("PostgreSQL", settings.database_url):
-        if asyncio.run(count_tenants(settings)) == 0:
+    with reaching("PostgreSQL", settings.migration_database_url):
+        empty = asyncio.run(count_tenants(settings)) == 0
+    if empty:
+        with reaching("PostgreSQL", settings.database_url):
             report = asyncio.run(seed_demo(settings))
-            console.print(f"[green]✓[/] demo tenants seeded: {report}")
+        console.print(f"[green]✓[/] demo tenants seeded: {report}")
 
 
 def print_endpoints(settings: Settings, console: Console) -> None:

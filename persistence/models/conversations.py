@@ -18,7 +18,11 @@ DIRECTIONS = ("inbound", "outbound")
 SENDER_TYPES = ("guest", "staff", "bot", "system")
 CONTENT_TYPES = ("text", "image", "audio", "video", "document", "location", "contact", "template")
 # "cancelled": a drafted auto-reply dropped before sending (staff answered or took over).
-MESSAGE_STATUSES = ("pending", "sent", "delivered", "read", "failed", "cancelled")
+# "sending": the dispatcher committed an attempt and is calling the provider; "uncertain": that
+# call's outcome was lost and the provider could not say (staff told; never sent again).
+MESSAGE_STATUSES = (
+    "pending", "sending", "sent", "delivered", "read", "failed", "cancelled", "uncertain"
+)  # fmt: skip
 AI_DECISIONS = ("reply", "escalate", "skip")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 
@@ -85,6 +89,12 @@ class Message(Base, TenantOwned):
             "send_after",
             postgresql_where=text("direction = 'outbound' AND status = 'pending'"),
         ),
+        # The recovery sweep: sends a crash left between attempt and outcome.
+        Index(
+            "ix_messages_sending",
+            "send_started_at",
+            postgresql_where=text("direction = 'outbound' AND status = 'sending'"),
+        ),
         Index(
             "uq_messages_provider_message_id",
             "tenant_id",
@@ -124,18 +134,21 @@ class Message(Base, TenantOwned):
     provider_message_id: Mapped[str | None]
     # The inbound event that created this row (the ingress's dedup key), for tracing.
     source_event_id: Mapped[UUID | None]
-    # When the guest last edited this inbound message (``content`` is the edited text).
-    edited_at: Mapped[datetime | None]
     send_after: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
     error: Mapped[str | None]
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    # The provider call in flight (or whose outcome was lost): committed before the call.
+    send_attempt_id: Mapped[UUID | None]
+    send_started_at: Mapped[datetime | None]
     in_reply_to_id: Mapped[UUID | None]
     template_id: Mapped[UUID | None]
     # What the assistant decided for an inbound message, and why (auto-reply's audit trail).
     ai_decision: Mapped[str | None]
+    # When the guest last edited this inbound message (``content`` is the edited text).
+    edited_at: Mapped[datetime | None]
     ai_decision_reason: Mapped[str | None]
     ai_decided_at: Mapped[datetime | None]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import case, exists, func, literal, select, update
+from sqlalchemy.orm import aliased
 
 from domain.events import DeliveryStatus
 from persistence.models import MediaFile, Message
@@ -45,6 +47,8 @@ _ADD_INBOUND = (
     " ON CONFLICT (tenant_id, channel_id, provider_message_id)"
     " WHERE provider_message_id IS NOT NULL DO NOTHING RETURNING id"
 )
+_SCORING_INPUT = (
+    "SELECT m.content, s.negative_sentiment_threshold FROM messages m"
 _EDITED_TARGET = (
     "SELECT m.id, m.conversation_id, c.guest_id, m.edited_at, m.ai_decision IS NOT NULL"
     " FROM messages m JOIN conversations c"
@@ -71,8 +75,6 @@ _ANSWERED = (
     " AND o.direction = 'outbound' AND o.created_at >= m.created_at"
     " AND o.status NOT IN ('cancelled', 'failed'))"
 )
-_SCORING_INPUT = (
-    "SELECT m.content, s.negative_sentiment_threshold FROM messages m"
     " LEFT JOIN ai_settings s ON s.tenant_id = m.tenant_id"
     " WHERE m.tenant_id = $1 AND m.id = $2"
 )
@@ -94,6 +96,8 @@ class StoredMessage:
     id: UUID
 
 
+@dataclass(frozen=True, slots=True)
+class ScoringInput:
 @dataclass(frozen=True, slots=True)
 class EditedMessage:
     """A stored inbound message an edit names; ``applied`` is False when a later edit is
@@ -121,8 +125,6 @@ class InboundReference:
     provider_message_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ScoringInput:
     """What the sentiment consumer reads for one message."""
 
     content: str | None
@@ -194,9 +196,9 @@ class MessageRepository(Repository):
         subject: str | None = None,
         source_event_id: UUID | None = None,
         sent_at: datetime | None = None,
-        edited_at: datetime | None = None,
     ) -> StoredMessage | None:
         """Store a guest's message; None if this provider message id was stored before.
+        edited_at: datetime | None = None,
 
         Every inbound message makes this call, so it is SQL through the driver."""
         driver = await self._driver()
@@ -211,10 +213,12 @@ class MessageRepository(Repository):
             provider_message_id,
             source_event_id,
             sent_at,
-            edited_at,
         )
         return None if stored is None else StoredMessage(id=stored)
+            edited_at,
 
+    async def attach_media(
+        self,
     async def apply_edit(
         self,
         *,
@@ -242,26 +246,24 @@ class MessageRepository(Repository):
         await driver.execute(_CANCEL_DRAFTS, self.tenant_id, message_id)
         return not await driver.fetchval(_ANSWERED, self.tenant_id, message_id)
 
-    async def attach_media(
-        self,
         *,
         message_id: UUID,
         url: str,
         mime_type: str | None = None,
         file_name: str | None = None,
         caption: str | None = None,
-        size_bytes: int | None = None,
     ) -> MediaFile:
         row = MediaFile(
+        size_bytes: int | None = None,
             tenant_id=self.tenant_id,
             message_id=message_id,
             url=url,
             mime_type=mime_type,
             file_name=file_name,
             caption=caption,
-            size_bytes=size_bytes,
         )
         self._stage(row)
+            size_bytes=size_bytes,
         await self.session.flush()
         return row
 
@@ -381,9 +383,10 @@ class MessageRepository(Repository):
         await self.session.refresh(message)
         return message
 
-    async def defer(self, *, message_id: UUID, until: datetime, error: str) -> None:
-        """A send failed in a way worth retrying: count the attempt and wait until ``until``."""
-        await self.session.execute(
+    async def begin_send(self, *, message_id: UUID, attempt_id: UUID, at: datetime) -> bool:
+        """Record the provider call about to be made (committed before it is made): the
+        message is ``sending`` under ``attempt_id``; False if it is no longer pending."""
+        result = await self.session.execute(
             update(Message)
             .where(
                 Message.tenant_id == self.tenant_id,
@@ -397,6 +400,96 @@ class MessageRepository(Repository):
                 updated_at=func.now(),
             )
         )
+        return result.scalar_one_or_none() is not None
+
+    async def claim_sending(self, *, message_id: UUID, attempt_id: UUID) -> Message | None:
+        """Lock a message still ``sending`` under ``attempt_id``; None if that attempt was
+        settled meanwhile or another dispatcher holds it."""
+        statement = (
+            select(Message)
+            .where(*self._in_attempt(message_id, attempt_id))
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def record_sent(
+        self, *, message_id: UUID, attempt_id: UUID, provider_message_id: str, at: datetime
+    ) -> SentRecord | None:
+        """Settle the attempt as sent; None if it was settled before.
+
+        This cannot fail on the provider's id: one that already names another message of the
+        channel is not stored (the message is still ``sent``, with the clash in ``error``)."""
+        other = aliased(Message)
+        taken = exists().where(
+            other.tenant_id == Message.tenant_id,
+            other.channel_id == Message.channel_id,
+            other.provider_message_id == provider_message_id,
+            other.id != Message.id,
+        )
+        clash = f"sent; the provider's id {provider_message_id!r} already names another message"
+        result = await self.session.execute(
+            update(Message)
+            .where(*self._in_attempt(message_id, attempt_id))
+            .values(
+                status="sent",
+                sent_at=func.coalesce(Message.sent_at, at),
+                provider_message_id=case((taken, None), else_=literal(provider_message_id)),
+                error=case((taken, literal(clash[:2000])), else_=None),
+                updated_at=func.now(),
+            )
+            .returning(Message.provider_message_id)
+        )
+        row = result.one_or_none()
+        return None if row is None else SentRecord(provider_message_id=row[0])
+
+    async def record_unsent(
+        self, *, message_id: UUID, attempt_id: UUID, until: datetime, error: str
+    ) -> bool:
+        """The provider did not take the message and may later: pending again from ``until``."""
+        return await self._settle(
+            message_id, attempt_id, status="pending", send_after=until, error=error[:2000]
+        )
+
+    async def record_failed(self, *, message_id: UUID, attempt_id: UUID, error: str) -> bool:
+        """The provider refused the message for good."""
+        return await self._settle(message_id, attempt_id, status="failed", error=error[:2000])
+
+    async def record_uncertain(self, *, message_id: UUID, attempt_id: UUID, error: str) -> bool:
+        """The attempt's outcome is lost and the provider cannot say: never sent again."""
+        return await self._settle(message_id, attempt_id, status="uncertain", error=error[:2000])
+
+    async def last_inbound(self, *, conversation_id: UUID) -> InboundReference | None:
+        """The guest's latest message in the conversation: what a reply answers (e-mail
+        threads by its subject and Message-ID)."""
+        statement = (
+            select(Message.subject, Message.provider_message_id)
+            .where(
+                Message.tenant_id == self.tenant_id,
+                Message.conversation_id == conversation_id,
+                Message.direction == "inbound",
+            )
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else InboundReference(subject=row[0], provider_message_id=row[1])
+
+    def _in_attempt(self, message_id: UUID, attempt_id: UUID) -> tuple[Any, ...]:
+        return (
+            Message.tenant_id == self.tenant_id,
+            Message.id == message_id,
+            Message.status == "sending",
+            Message.send_attempt_id == attempt_id,
+        )
+
+    async def _settle(self, message_id: UUID, attempt_id: UUID, **values: object) -> bool:
+        result = await self.session.execute(
+            update(Message)
+            .where(*self._in_attempt(message_id, attempt_id))
+            .values(updated_at=func.now(), **values)
+            .returning(Message.id)
+        )
+        return result.scalar_one_or_none() is not None
 
     async def cancel(self, *, message_id: UUID, reason: str) -> bool:
         """Drop a drafted message that was not sent; False if it already left."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -12,7 +13,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
 from workers.ingress.errors import IngressError, malformed
-from workers.providers.base import UploadedFile
+from workers.ingress.limits import BODY_DEADLINE
 
 
 def check_declared_size(request: Request, limit: int) -> None:
@@ -29,18 +30,30 @@ def check_declared_size(request: Request, limit: int) -> None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, counting streamed bytes too: Content-Length may be absent or a lie."""
+    """The raw body, counting streamed bytes too: Content-Length may be absent or a lie.
+
+    The whole body must arrive by the deadline the load-shedding middleware set; a client
+    that dribbles it is answered 408 and its connection closed.
+    """
     check_declared_size(request, limit)
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
+        async with asyncio.timeout_at(request.scope.get(BODY_DEADLINE)):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
     except ClientDisconnect:
         raise malformed("client disconnected before the body was complete") from None
+    except TimeoutError:
+        raise IngressError(
+            408,
+            "body not received in time",
+            outcome="timeout",
+            headers={"Connection": "close"},
+        ) from None
     return b"".join(chunks)
 
 
@@ -58,13 +71,11 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
-async def parse_form(
-    request: Request, body: bytes, files: list[UploadedFile] | None = None
-) -> list[tuple[str, str]]:
+async def parse_form(request: Request, body: bytes) -> list[tuple[str, str]]:
     """Form fields in order, from an urlencoded or multipart body already read.
 
-    Uploaded files become their file names, and their metadata is added to ``files`` when
-    given: the bytes must not travel through the broker.
+    Uploaded files become their file names: nothing downstream takes attachments yet, and
+    the bytes must not travel through the broker.
     """
     delivered = False
 
@@ -81,14 +92,9 @@ async def parse_form(
     except HTTPException as exc:
         raise malformed(f"form body cannot be parsed: {exc.detail}") from None
     try:
-        items = form.multi_items()
-        for name, value in items:
-            if isinstance(value, UploadFile) and files is not None:
-                size = value.size or 0
-                files.append(UploadedFile(name, value.filename, value.content_type, size))
         return [
             (name, (value.filename or "") if isinstance(value, UploadFile) else value)
-            for name, value in items
+            for name, value in form.multi_items()
         ]
     finally:
         await form.close()

@@ -51,7 +51,6 @@ from workers.providers.base import (
     credential,
     require_secret,
     secrets_equal,
-    storable,
 )
 
 GRAPH_URL = "https://graph.facebook.com"
