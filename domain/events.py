@@ -70,6 +70,7 @@ class Media(BaseModel):
     mime_type: str | None = None
     file_name: str | None = None
     caption: str | None = None
+    size_bytes: int | None = Field(default=None, ge=0)
 
 
 class Location(BaseModel):
@@ -88,6 +89,11 @@ class Contact(BaseModel):
     phones: tuple[str, ...] = ()
 
 
+# Dedup keys and handles are indexed: a unique btree entry must fit in a page (~2.7 kB), so
+# they are bounded in characters (at most 4 bytes each in UTF-8) well below that.
+Identifier = Annotated[str, Field(min_length=1, max_length=255)]
+
+
 class InboundMessageReceived(Event):
     """A guest's message, normalized from any provider's webhook by the ingress."""
 
@@ -97,18 +103,23 @@ class InboundMessageReceived(Event):
     provider: Provider
     channel_id: UUID
     # The provider's dedup key (Twilio MessageSid, Meta wamid, Telegram update_id, ...).
-    provider_event_id: str
-    provider_message_id: str
+    provider_event_id: Identifier
+    provider_message_id: Identifier
     # Phone number (E.164 when the provider gives one), Telegram chat id or e-mail address.
-    sender_handle: str
+    sender_handle: Identifier
     sender_name: str | None = None
     content_type: ContentType = ContentType.TEXT
     text: str | None = None
     subject: str | None = None
     media: Media | None = None
+    # Files beyond ``media`` (e-mail attachments, MMS parts after the first).
+    attachments: tuple[Media, ...] = ()
     location: Location | None = None
     contact: Contact | None = None
     sent_at: datetime | None = None
+    # Set when the guest edited an earlier message: ``provider_message_id`` names the edited
+    # message and the fields carry its new content.
+    edited_at: datetime | None = None
     # The provider's payload as parsed, kept for the audit trail (comms_events).
     raw: dict[str, Any] = Field(default_factory=dict)
 
@@ -121,8 +132,8 @@ class DeliveryStatusReceived(Event):
 
     provider: Provider
     channel_id: UUID
-    provider_event_id: str
-    provider_message_id: str
+    provider_event_id: Identifier
+    provider_message_id: Identifier
     status: DeliveryStatus
     error_code: str | None = None
     error_message: str | None = None

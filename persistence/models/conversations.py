@@ -134,6 +134,8 @@ class Message(Base, TenantOwned):
     provider_message_id: Mapped[str | None]
     # The inbound event that created this row (the ingress's dedup key), for tracing.
     source_event_id: Mapped[UUID | None]
+    # When the guest last edited this inbound message (``content`` is the edited text).
+    edited_at: Mapped[datetime | None]
     send_after: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
@@ -147,8 +149,6 @@ class Message(Base, TenantOwned):
     template_id: Mapped[UUID | None]
     # What the assistant decided for an inbound message, and why (auto-reply's audit trail).
     ai_decision: Mapped[str | None]
-    # When the guest last edited this inbound message (``content`` is the edited text).
-    edited_at: Mapped[datetime | None]
     ai_decision_reason: Mapped[str | None]
     ai_decided_at: Mapped[datetime | None]
 

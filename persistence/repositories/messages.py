@@ -47,8 +47,6 @@ _ADD_INBOUND = (
     " ON CONFLICT (tenant_id, channel_id, provider_message_id)"
     " WHERE provider_message_id IS NOT NULL DO NOTHING RETURNING id"
 )
-_SCORING_INPUT = (
-    "SELECT m.content, s.negative_sentiment_threshold FROM messages m"
 _EDITED_TARGET = (
     "SELECT m.id, m.conversation_id, c.guest_id, m.edited_at, m.ai_decision IS NOT NULL"
     " FROM messages m JOIN conversations c"
@@ -75,6 +73,8 @@ _ANSWERED = (
     " AND o.direction = 'outbound' AND o.created_at >= m.created_at"
     " AND o.status NOT IN ('cancelled', 'failed'))"
 )
+_SCORING_INPUT = (
+    "SELECT m.content, s.negative_sentiment_threshold FROM messages m"
     " LEFT JOIN ai_settings s ON s.tenant_id = m.tenant_id"
     " WHERE m.tenant_id = $1 AND m.id = $2"
 )
@@ -96,8 +96,6 @@ class StoredMessage:
     id: UUID
 
 
-@dataclass(frozen=True, slots=True)
-class ScoringInput:
 @dataclass(frozen=True, slots=True)
 class EditedMessage:
     """A stored inbound message an edit names; ``applied`` is False when a later edit is
@@ -125,6 +123,8 @@ class InboundReference:
     provider_message_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ScoringInput:
     """What the sentiment consumer reads for one message."""
 
     content: str | None
@@ -196,9 +196,9 @@ class MessageRepository(Repository):
         subject: str | None = None,
         source_event_id: UUID | None = None,
         sent_at: datetime | None = None,
+        edited_at: datetime | None = None,
     ) -> StoredMessage | None:
         """Store a guest's message; None if this provider message id was stored before.
-        edited_at: datetime | None = None,
 
         Every inbound message makes this call, so it is SQL through the driver."""
         driver = await self._driver()
@@ -213,12 +213,10 @@ class MessageRepository(Repository):
             provider_message_id,
             source_event_id,
             sent_at,
+            edited_at,
         )
         return None if stored is None else StoredMessage(id=stored)
-            edited_at,
 
-    async def attach_media(
-        self,
     async def apply_edit(
         self,
         *,
@@ -246,24 +244,26 @@ class MessageRepository(Repository):
         await driver.execute(_CANCEL_DRAFTS, self.tenant_id, message_id)
         return not await driver.fetchval(_ANSWERED, self.tenant_id, message_id)
 
+    async def attach_media(
+        self,
         *,
         message_id: UUID,
         url: str,
         mime_type: str | None = None,
         file_name: str | None = None,
         caption: str | None = None,
+        size_bytes: int | None = None,
     ) -> MediaFile:
         row = MediaFile(
-        size_bytes: int | None = None,
             tenant_id=self.tenant_id,
             message_id=message_id,
             url=url,
             mime_type=mime_type,
             file_name=file_name,
             caption=caption,
+            size_bytes=size_bytes,
         )
         self._stage(row)
-            size_bytes=size_bytes,
         await self.session.flush()
         return row
 
@@ -394,11 +394,13 @@ class MessageRepository(Repository):
                 Message.status == "pending",
             )
             .values(
+                status="sending",
+                send_attempt_id=attempt_id,
+                send_started_at=at,
                 attempts=Message.attempts + 1,
-                send_after=until,
-                error=error[:2000],
                 updated_at=func.now(),
             )
+            .returning(Message.id)
         )
         return result.scalar_one_or_none() is not None
 

@@ -14,6 +14,7 @@ from domain.channels import ChannelRoute
 from domain.events import Provider
 from tests.ingress import support
 from tests.ingress.conftest import Capture, Ingress
+from tests.providers import payloads
 from tests.providers.factories import make_route
 
 json_values = st.recursive(
@@ -164,3 +165,91 @@ async def test_fuzzing_left_no_refused_input_on_the_broker(capture: Capture) -> 
     # Each example's refusals were checked on the publisher; the broker side is checked once
     # here for a fresh exchange, which the marker must reach first.
     await capture.assert_nothing_published()
+
+
+# Each provider's documented payloads, correctly signed, with parts replaced by any JSON shape:
+# the parsers must answer every shape with an event or a 4xx, never a 500.
+JSON_EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "green-api": [
+        payloads.GREEN_API_TEXT,
+        payloads.GREEN_API_IMAGE,
+        payloads.GREEN_API_LOCATION,
+        payloads.GREEN_API_CONTACT,
+        payloads.GREEN_API_STATUS,
+        payloads.GREEN_API_EDITED,
+    ],
+    "whatsapp": [
+        payloads.WHATSAPP_TEXT,
+        payloads.whatsapp_value(messages=[payloads.WHATSAPP_IMAGE_MESSAGE]),
+        payloads.whatsapp_value(messages=[payloads.WHATSAPP_LOCATION_MESSAGE]),
+        payloads.whatsapp_value(messages=[payloads.WHATSAPP_CONTACTS_MESSAGE]),
+        payloads.whatsapp_value(statuses=[payloads.WHATSAPP_STATUS_FAILED]),
+    ],
+    "telegram": [
+        payloads.TELEGRAM_TEXT,
+        payloads.TELEGRAM_EDITED,
+        payloads.TELEGRAM_PHOTO,
+        payloads.TELEGRAM_LOCATION,
+        payloads.TELEGRAM_CONTACT,
+    ],
+}
+FORM_EXAMPLES: dict[str, list[dict[str, str]]] = {
+    "twilio": [payloads.TWILIO_INBOUND, payloads.TWILIO_MMS],
+    "twilio-status": [payloads.TWILIO_STATUS],
+    "email": [payloads.MAILGUN_FIELDS],
+}
+# Form values are text; some email fields are JSON inside the text.
+JSON_IN_FORM = ("message-headers", "attachments")
+
+
+def node_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += node_paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += node_paths(child, (*prefix, index))
+    return found
+
+
+def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: replaced(value[head], rest, new)}
+    return [replaced(child, rest, new) if i == head else child for i, child in enumerate(value)]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(route_name=st.sampled_from([*JSON_EXAMPLES, *FORM_EXAMPLES]), data=st.data())
+async def test_any_shape_correctly_signed_is_an_event_or_a_4xx(
+    ingress: Ingress, capture: Capture, route_name: str, data: st.DataObject
+) -> None:
+    channel = ingress.channels.add(make_route(PROVIDERS[route_name]))
+    if route_name in JSON_EXAMPLES:
+        payload: Any = data.draw(st.sampled_from(JSON_EXAMPLES[route_name]))
+        for _ in range(data.draw(st.integers(1, 3))):
+            path = data.draw(st.sampled_from(node_paths(payload)))
+            payload = replaced(payload, path, data.draw(json_values))
+        build = {"green-api": support.green_api, "telegram": support.telegram}.get(route_name)
+        request = (build or support.whatsapp)(channel, payload)
+    else:
+        form = dict(data.draw(st.sampled_from(FORM_EXAMPLES[route_name])))
+        for _ in range(data.draw(st.integers(1, 3))):
+            name = data.draw(st.sampled_from([*form, *JSON_IN_FORM]))
+            shape = data.draw(st.sampled_from(["text", "json", "absent"]))
+            if shape == "absent":
+                form.pop(name, None)
+            else:
+                value = data.draw(json_values) if shape == "json" else data.draw(st.text())
+                form[name] = json.dumps(value) if shape == "json" else value
+        request = (
+            support.email(channel, form)
+            if route_name == "email"
+            else support.twilio(channel, form, status=route_name == "twilio-status")
+        )
+    response = await ingress.client.post(**request)
+    assert response.status_code < 500, response.text
+    assert response.status_code in (200, 400, 422), response.text

@@ -352,3 +352,24 @@ MAILGUN_FIELDS: dict[str, str] = {
     "message-headers": '[["Received", "by luna.mailgun.net"], ["Message-Id", '
     '"<CAF=abc123@mail.example.com>"], ["Subject", "Parking at the hotel"]]',
 }
+
+# https://green-api.com/en/docs/api/receiving/notifications-format/incoming-message/EditedMessage/
+GREEN_API_EDITED: dict[str, Any] = {
+    **GREEN_API_TEXT,
+    "timestamp": 1733146115,
+    "idMessage": "BAE597DC5CB134F7",
+    "messageData": {
+        "typeMessage": "editedMessage",
+        "editedMessageData": {
+            "textMessage": "I meant Friday, not Thursday",
+            "stanzaId": "F7AEC1B7086ECDC7E6E45923F5EDB825",
+        },
+    },
+}
+
+# https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/store-retreive
+# (a store(notify=...) POST lists the stored attachments with Mailgun's URL for each)
+MAILGUN_STORED_ATTACHMENTS = (
+    '[{"url": "https://storage.eu.mailgun.net/v3/domains/hotel.example/messages/AgEF/attachments/0",'
+    ' "content-type": "application/pdf", "name": "booking.pdf", "size": 48213}]'
+)

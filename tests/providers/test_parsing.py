@@ -18,7 +18,7 @@ from domain.events import (
 from tests.providers import payloads
 from tests.providers.factories import make_route
 from workers.providers import email, green_api, telegram, twilio_sms, whatsapp_cloud
-from workers.providers.base import MalformedPayload
+from workers.providers.base import MalformedPayload, UploadedFile
 
 
 def only(events: list[Any], kind: type) -> Any:
@@ -202,6 +202,25 @@ class TestTwilio:
         with pytest.raises(MalformedPayload):
             twilio_sms.parse_inbound(self.route, {**payloads.TWILIO_INBOUND, "NumMedia": "9999"})
 
+    def test_edited_message(self) -> None:
+        event = only(
+            green_api.parse_inbound(self.route, payloads.GREEN_API_EDITED), InboundMessageReceived
+        )
+        # The edit is its own webhook (its idMessage) about the message named by stanzaId.
+        assert event.provider_event_id == "1234:79001234568@c.us:BAE597DC5CB134F7"
+        assert event.provider_message_id == "F7AEC1B7086ECDC7E6E45923F5EDB825"
+        assert event.text == "I meant Friday, not Thursday"
+        assert event.edited_at == datetime.fromtimestamp(1733146115, UTC)
+
+    @pytest.mark.parametrize("shape", [{"a": 1}, ["textMessage"], 1, None, True])
+    def test_type_message_of_another_json_shape_is_malformed(self, shape: Any) -> None:
+        payload = {
+            **payloads.GREEN_API_TEXT,
+            "messageData": {**payloads.GREEN_API_TEXT["messageData"], "typeMessage": shape},
+        }
+        with pytest.raises(MalformedPayload, match="typeMessage"):
+            green_api.parse_inbound(self.route, payload)
+
 
 class TestTelegram:
     route = make_route(Provider.TELEGRAM)
@@ -222,6 +241,13 @@ class TestTelegram:
         )
         assert event.text == "Edited"
         assert event.provider_event_id == "123456:99737763"
+        # The same message as the original, marked as an edit with Telegram's edit time.
+        assert event.provider_message_id == "993903016:3746"
+        assert event.edited_at == datetime.fromtimestamp(1639926800, UTC)
+        original = only(
+            telegram.parse_inbound(self.route, payloads.TELEGRAM_TEXT), InboundMessageReceived
+        )
+        assert original.edited_at is None
 
     def test_photo_takes_the_largest_size(self) -> None:
         event = only(
@@ -230,6 +256,8 @@ class TestTelegram:
         assert event.media is not None
         assert event.media.url == "telegram-file:AgAD-large"
         assert event.text == "The view"
+        assert event.media.caption == "The view"
+        assert event.media.size_bytes == 89012
 
     def test_location_and_contact(self) -> None:
         location = only(
@@ -260,6 +288,41 @@ class TestEmail:
         assert event.subject == "Parking at the hotel"
         assert event.text == "Hi, is there parking?"
         assert event.sent_at is not None
+
+    def test_forwarded_attachments_are_kept_as_metadata(self) -> None:
+        files = [
+            UploadedFile("attachment-1", "passport.jpg", "image/jpeg", 20481),
+            UploadedFile("attachment-2", "booking.pdf", "application/pdf", 1024),
+        ]
+        event = only(
+            email.parse_inbound(self.route, payloads.MAILGUN_FIELDS, files),
+            InboundMessageReceived,
+        )
+        assert event.content_type is ContentType.IMAGE
+        assert event.text == "Hi, is there parking?"
+        assert event.media is not None
+        assert len(event.attachments) == 1
+        assert (event.media.file_name, event.media.mime_type, event.media.size_bytes) == (
+            "passport.jpg",
+            "image/jpeg",
+            20481,
+        )
+        assert event.media.url == "mailgun-attachment:CAF=abc123@mail.example.com/attachment-1"
+        assert event.attachments[0].file_name == "booking.pdf"
+
+    def test_stored_attachments_keep_mailguns_url(self) -> None:
+        fields = {**payloads.MAILGUN_FIELDS, "attachments": payloads.MAILGUN_STORED_ATTACHMENTS}
+        event = only(email.parse_inbound(self.route, fields), InboundMessageReceived)
+        assert event.content_type is ContentType.DOCUMENT
+        assert event.media is not None
+        assert event.media.url.endswith("/messages/AgEF/attachments/0")
+        assert (event.media.file_name, event.media.size_bytes) == ("booking.pdf", 48213)
+
+    @pytest.mark.parametrize("attachments", ["{", '{"url": "x"}', "[1]", '[{"name": "a"}]'])
+    def test_unreadable_attachment_list_is_malformed(self, attachments: str) -> None:
+        fields = {**payloads.MAILGUN_FIELDS, "attachments": attachments}
+        with pytest.raises(MalformedPayload, match="attachment"):
+            email.parse_inbound(self.route, fields)
 
     def test_message_id_from_the_header_list(self) -> None:
         fields = {k: v for k, v in payloads.MAILGUN_FIELDS.items() if k != "Message-Id"}

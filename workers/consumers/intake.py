@@ -3,9 +3,18 @@
 A provider retry (same provider event id, new event id) meets the UNIQUE on webhook_events and
 is acked with no other effect; a broker redelivery (same event id) never reaches here: the
 runner's inbox absorbs it.
+
+A guest's edit (an event with ``edited_at``) puts the new text on the message it names, unless
+a later edit is stored already; an edit of a message not stored yet is stored as that message,
+and the original arriving after it is then a duplicate. When auto-reply had already decided on
+the message and nobody answered it since, drafted replies to it are cancelled and it is
+accepted again, so the pipeline decides on the words the guest now means; a message still on its
+way through the pipeline is decided on its stored, edited, text anyway.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from prometheus_client import Counter
 
@@ -27,6 +36,11 @@ NAME = "intake"
 PROVIDER_DUPLICATES = Counter(
     "frontdesk_provider_duplicates_total",
     "Webhooks a provider delivered again, acked with no effect",
+    ["provider"],
+)
+EDITS = Counter(
+    "frontdesk_inbound_edits_total",
+    "Guests' edits put on the messages they edited",
     ["provider"],
 )
 PHONE_PROVIDERS = {Provider.GREEN_API, Provider.WHATSAPP_CLOUD, Provider.TWILIO_SMS}
@@ -64,6 +78,8 @@ async def first_delivery(
 async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None:
     if not await first_delivery(event, uow):
         return
+    if event.edited_at is not None and await accept_edit(event, event.edited_at, uow):
+        return
     handle, phone, email = guest_handle(event)
     guest = await uow.guests.upsert_by_identity(
         kind=event.provider.value,
@@ -95,20 +111,23 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
         subject=event.subject,
         source_event_id=event.event_id,
         sent_at=event.sent_at,
+        edited_at=event.edited_at,
     )
     if message is None:
-        # The same provider message under another dedup key (e.g. an edited Telegram
-        # message re-sent as a new update): stored once already.
+        # The same provider message under another dedup key (the original arriving after its
+        # edit was stored): stored once already.
         PROVIDER_DUPLICATES.labels(event.provider.value).inc()
         return
-    if event.media is not None:
-        await uow.messages.attach_media(
-            message_id=message.id,
-            url=event.media.url,
-            mime_type=event.media.mime_type,
-            file_name=event.media.file_name,
-            caption=event.media.caption,
-        )
+    for media in (event.media, *event.attachments):
+        if media is not None:
+            await uow.messages.attach_media(
+                message_id=message.id,
+                url=media.url,
+                mime_type=media.mime_type,
+                file_name=media.file_name,
+                caption=media.caption,
+                size_bytes=media.size_bytes,
+            )
     await uow.comms_events.add(
         channel_id=event.channel_id,
         message_id=message.id,
@@ -127,6 +146,43 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
             channel_id=event.channel_id,
         )
     )
+
+
+async def accept_edit(
+    event: InboundMessageReceived, edited_at: datetime, uow: UnitOfWork
+) -> bool:
+    """Apply a guest's edit to the message it names; False if that message is not stored."""
+    edited = await uow.messages.apply_edit(
+        channel_id=event.channel_id,
+        provider_message_id=event.provider_message_id,
+        content=_content_of(event),
+        edited_at=edited_at,
+    )
+    if edited is None:
+        return False
+    await uow.comms_events.add(
+        channel_id=event.channel_id,
+        message_id=edited.id,
+        provider=event.provider.value,
+        direction="inbound",
+        kind="message",
+        provider_message_id=event.provider_message_id,
+        payload=event.raw,
+    )
+    if not edited.applied:
+        return True  # a later edit is stored: this one is history only
+    EDITS.labels(event.provider.value).inc()
+    if edited.decided and await uow.messages.withdraw_answer(message_id=edited.id):
+        uow.emit(
+            MessageAccepted(
+                tenant_id=event.tenant_id,
+                message_id=edited.id,
+                conversation_id=edited.conversation_id,
+                guest_id=edited.guest_id,
+                channel_id=event.channel_id,
+            )
+        )
+    return True
 
 
 def _content_of(event: InboundMessageReceived) -> str | None:

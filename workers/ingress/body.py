@@ -14,6 +14,7 @@ from starlette.types import Message
 
 from workers.ingress.errors import IngressError, malformed
 from workers.ingress.limits import BODY_DEADLINE
+from workers.providers.base import UploadedFile
 
 
 def check_declared_size(request: Request, limit: int) -> None:
@@ -71,11 +72,13 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
-async def parse_form(request: Request, body: bytes) -> list[tuple[str, str]]:
+async def parse_form(
+    request: Request, body: bytes, files: list[UploadedFile] | None = None
+) -> list[tuple[str, str]]:
     """Form fields in order, from an urlencoded or multipart body already read.
 
-    Uploaded files become their file names: nothing downstream takes attachments yet, and
-    the bytes must not travel through the broker.
+    Uploaded files become their file names, and their metadata is added to ``files`` when
+    given: the bytes must not travel through the broker.
     """
     delivered = False
 
@@ -92,9 +95,14 @@ async def parse_form(request: Request, body: bytes) -> list[tuple[str, str]]:
     except HTTPException as exc:
         raise malformed(f"form body cannot be parsed: {exc.detail}") from None
     try:
+        items = form.multi_items()
+        for name, value in items:
+            if isinstance(value, UploadFile) and files is not None:
+                size = value.size or 0
+                files.append(UploadedFile(name, value.filename, value.content_type, size))
         return [
             (name, (value.filename or "") if isinstance(value, UploadFile) else value)
-            for name, value in form.multi_items()
+            for name, value in items
         ]
     finally:
         await form.close()

@@ -17,7 +17,7 @@ from workers.ingress.errors import IngressError, malformed
 from workers.ingress.intake import Intake
 from workers.ingress.replay import ReplayGuard
 from workers.providers import email, green_api, telegram, twilio_sms, whatsapp_cloud
-from workers.providers.base import ParsedEvent, WebhookForbidden
+from workers.providers.base import ParsedEvent, UploadedFile, WebhookForbidden
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
@@ -165,7 +165,8 @@ def webhook_router(
             check_declared_size(request, max_body_bytes)
             route = await intake.resolve(channel_id, Provider.EMAIL)
             body = await read_body(request, max_body_bytes)
-            form = dict(await parse_form(request, body))
+            files: list[UploadedFile] = []
+            form = dict(await parse_form(request, body, files))
             token = form.get("token", "")
             intake.verified(
                 lambda: email.verify(
@@ -177,7 +178,7 @@ def webhook_router(
             )
             intake.verified(lambda: _claim(replay, f"{route.channel_id}:{token}"))
             try:
-                events = intake.parsed(lambda: email.parse_inbound(route, form))
+                events = intake.parsed(lambda: email.parse_inbound(route, form, files))
                 await intake.publish(events, provider=Provider.EMAIL)
             except IngressError:
                 # Mailgun retries a refused POST with the same token; let that retry through.

@@ -89,6 +89,16 @@ class MalformedPayload(ValueError):
     """The body is not the shape the provider documents."""
 
 
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file part of a multipart webhook, as far as frontdesk keeps it: never its bytes."""
+
+    field: str
+    file_name: str | None
+    mime_type: str | None
+    size_bytes: int
+
+
 class Sender(Protocol):
     async def send(
         self,
@@ -150,16 +160,6 @@ def secrets_equal(presented: str | bytes, expected: str | bytes) -> bool:
     left = presented.encode() if isinstance(presented, str) else presented
     right = expected.encode() if isinstance(expected, str) else expected
     return hmac.compare_digest(left, right)
-@dataclass(frozen=True, slots=True)
-class UploadedFile:
-    """A file part of a multipart webhook, as far as frontdesk keeps it: never its bytes."""
-
-    field: str
-    file_name: str | None
-    mime_type: str | None
-    size_bytes: int
-
-
 
 
 def require_secret(route: ChannelRoute) -> str:

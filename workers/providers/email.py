@@ -64,6 +64,7 @@ from workers.providers.base import (
     credential,
     require_secret,
     secrets_equal,
+    storable,
 )
 
 # Mailgun's retry schedule for route POSTs spans 8 hours; the slack covers the last retry's
@@ -77,7 +78,6 @@ _CONTENT_TYPES = {
     "audio": ContentType.AUDIO,
     "video": ContentType.VIDEO,
 }
-    storable,
 
 
 def signature_of(signing_key: str, timestamp: str, token: str) -> str:
@@ -157,9 +157,6 @@ def parse_inbound(
         raise MalformedPayload("neither 'from' nor 'sender' holds an e-mail address")
     text = form.get("stripped-text") or form.get("body-plain") or None
     raw: dict[str, Any] = {k: v for k, v in form.items() if k not in ("signature", "token")}
-    return [
-        InboundMessageReceived(
-            tenant_id=route.tenant_id,
     media = [*_forwarded(message_id, files), *_stored(form.get("attachments"))]
     if len(media) > MAX_ATTACHMENTS:
         raise MalformedPayload(f"more than {MAX_ATTACHMENTS} attachments")
@@ -171,6 +168,9 @@ def parse_inbound(
             media=media[0],
             attachments=tuple(media[1:]),
         )
+    return [
+        InboundMessageReceived(
+            tenant_id=route.tenant_id,
             provider=Provider.EMAIL,
             channel_id=route.channel_id,
             provider_event_id=message_id,
@@ -181,9 +181,6 @@ def parse_inbound(
             text=text,
             sent_at=_sent_at(form.get("Date") or headers.get("date")),
             raw=raw,
-        )
-    ]
-
             **fields,
         )
     ]
@@ -197,8 +194,11 @@ def _forwarded(message_id: str, files: Sequence[UploadedFile]) -> list[Media]:
             mime_type=storable(file.mime_type) if file.mime_type else None,
             file_name=storable(file.file_name) if file.file_name else None,
             size_bytes=file.size_bytes,
-
+        )
         for file in files
+    ]
+
+
 def _stored(value: str | None) -> list[Media]:
     """A ``store()`` notification's ``attachments``: JSON objects with Mailgun's URL each."""
     if not value:

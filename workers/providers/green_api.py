@@ -54,6 +54,7 @@ from workers.providers.base import (
     credential,
     require_secret,
     secrets_equal,
+    storable,
 )
 
 DEFAULT_API_URL = "https://api.green-api.com"
@@ -61,7 +62,6 @@ LOOKUP_SKEW_SECONDS = 60.0
 
 _STATUSES = {
     "pending": DeliveryStatus.PENDING,
-    storable,
     "sent": DeliveryStatus.SENT,
     "delivered": DeliveryStatus.DELIVERED,
     "read": DeliveryStatus.READ,
@@ -136,6 +136,7 @@ def _check_instance(route: ChannelRoute, instance: InstanceData) -> None:
 
 
 def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
+    payload = storable(payload)
     kind = Webhook.model_validate(payload).type_webhook
     if kind == "incomingMessageReceived":
         message = IncomingMessage.model_validate(payload)
@@ -143,7 +144,6 @@ def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
         event = _inbound(route, message, payload)
         return [event] if event is not None else []
     if kind == "outgoingMessageStatus":
-    payload = storable(payload)
         status = OutgoingStatus.model_validate(payload)
         _check_instance(route, status.instance_data)
         return _status(route, status, payload)
@@ -183,6 +183,11 @@ def _inbound(
                 "address": location.get("address") or None,
             }
         )
+    elif kind == "editedMessage":
+        edit = _object(data, "editedMessageData")
+        fields["provider_message_id"] = _text(edit, "stanzaId", required=True)
+        fields["text"] = _text(edit, "textMessage")
+        fields["edited_at"] = message.timestamp
     elif kind == "contactMessage":
         contact = _object(data, "contactMessageData")
         vcard = _text(contact, "vcard") or ""
@@ -190,11 +195,6 @@ def _inbound(
         fields["contact"] = Contact(
             name=_text(contact, "displayName") or "",
             phones=tuple(p.strip() for p in _VCARD_PHONE.findall(vcard)),
-    elif kind == "editedMessage":
-        edit = _object(data, "editedMessageData")
-        fields["provider_message_id"] = _text(edit, "stanzaId", required=True)
-        fields["text"] = _text(edit, "textMessage")
-        fields["edited_at"] = message.timestamp
         )
     else:
         return None  # reactions, polls, stickers...: nothing a guest conversation needs

@@ -51,10 +51,10 @@ from workers.providers.base import (
     credential,
     require_secret,
     secrets_equal,
+    storable,
 )
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
-    storable,
 
 _FILES = {
     "document": ContentType.DOCUMENT,
@@ -86,10 +86,10 @@ class Message(_Loose):
     sender: User | None = Field(default=None, alias="from")
     text: str | None = None
     caption: str | None = None
+    edit_date: datetime | None = None
 
 
 class Update(_Loose):
-    edit_date: datetime | None = None
     update_id: int
     message: Message | None = None
     edited_message: Message | None = None
@@ -111,18 +111,18 @@ def bot_id(route: ChannelRoute) -> str:
 
 
 def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
+    payload = storable(payload)
     update = Update.model_validate(payload)
     message = update.message or update.edited_message
     if message is None:
-    payload = storable(payload)
         return []
     fields = _content(message)
-    sender = message.sender
-    name = " ".join(p for p in (sender.first_name, sender.last_name) if p) if sender else ""
-    return [
     if update.message is None:
         # Telegram always dates an edit; the update's arrival stands in should it not.
         fields["edited_at"] = message.edit_date or utcnow()
+    sender = message.sender
+    name = " ".join(p for p in (sender.first_name, sender.last_name) if p) if sender else ""
+    return [
         InboundMessageReceived(
             tenant_id=route.tenant_id,
             provider=Provider.TELEGRAM,
@@ -193,14 +193,14 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _file_url(file: dict[str, Any]) -> str:
-    file_id = file.get("file_id")
-    if not isinstance(file_id, str) or not file_id:
 def _size(file: dict[str, Any]) -> int | None:
     size = file.get("file_size")
     return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
 
 
+def _file_url(file: dict[str, Any]) -> str:
+    file_id = file.get("file_id")
+    if not isinstance(file_id, str) or not file_id:
         raise MalformedPayload("file_id must be a non-empty string")
     return f"telegram-file:{file_id}"
 

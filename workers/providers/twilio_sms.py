@@ -47,10 +47,10 @@ from workers.providers.base import (
     credential,
     require_secret,
     secrets_equal,
+    storable,
 )
 
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
-    storable,
 MAX_MEDIA = 10
 
 _STATUSES = {
@@ -97,10 +97,10 @@ def _required(form: Mapping[str, str], name: str) -> str:
 
 def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEvent]:
     """An incoming message webhook."""
+    form = storable(dict(form))
     sid = _required(form, "MessageSid")
     fields: dict[str, Any] = {"text": form.get("Body") or None}
     media = _media(form)
-    form = storable(dict(form))
     if media:
         first_type = (media[0].mime_type or "").split("/")[0]
         fields["content_type"] = {
@@ -109,10 +109,10 @@ def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEv
             "audio": ContentType.AUDIO,
         }.get(first_type, ContentType.DOCUMENT)
         fields["media"] = media[0]
+        fields["attachments"] = tuple(media[1:])
     elif form.get("Latitude") and form.get("Longitude"):
         fields["content_type"] = ContentType.LOCATION
         fields["location"] = Location.model_validate(
-        fields["attachments"] = tuple(media[1:])
             {
                 "latitude": form["Latitude"],
                 "longitude": form["Longitude"],
@@ -150,10 +150,10 @@ def _media(form: Mapping[str, str]) -> list[Media]:
 
 def parse_status(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEvent]:
     """A status callback for a message frontdesk sent."""
+    form = storable(dict(form))
     sid = _required(form, "MessageSid")
     raw_status = form.get("MessageStatus") or form.get("SmsStatus")
     if not raw_status:
-    form = storable(dict(form))
         raise MalformedPayload("missing form field 'MessageStatus'")
     status = _STATUSES.get(raw_status)
     if status is None:

@@ -51,6 +51,7 @@ from workers.providers.base import (
     credential,
     require_secret,
     secrets_equal,
+    storable,
 )
 
 GRAPH_URL = "https://graph.facebook.com"

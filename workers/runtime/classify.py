@@ -71,6 +71,27 @@ def is_unknown_tenant(exc: BaseException) -> bool:
     return False
 
 
+# SQLSTATE class 22, "data exception": a value the database refuses (a NUL or an untranslatable
+# character in text, a number out of range, an invalid date). The same event fails the same way
+# on every try.
+_DATA_EXCEPTION_CLASS = "22"
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """The database refused a value the event carries: retrying cannot help.
+
+    Covers the server's class 22 errors and asyncpg's own refusal to encode an argument (a lone
+    surrogate in a string), which asyncpg raises as an ``InterfaceError`` subclass; checked
+    before ``is_connection_failure``, which would otherwise take it for a lost connection."""
+    for error in _chain(exc):
+        if isinstance(error, asyncpg.exceptions._base.DataError):
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_DATA_EXCEPTION_CLASS):
+            return True
+    return False
+
+
 # Deadlock detected; could not serialize: the transaction lost a race, the events did nothing.
 _CONFLICT_STATES = frozenset({"40P01", "40001"})
 

@@ -31,6 +31,7 @@ from workers.runtime import headers as h
 from workers.runtime.classify import (
     DatabaseUnavailable,
     is_connection_failure,
+    is_data_error,
     is_transaction_conflict,
     is_unknown_tenant,
 )
@@ -266,6 +267,8 @@ class DeliveryProcessor:
     ) -> None:
         if isinstance(exc, PermanentError):
             await self._dead_letter(message, DeadLetterReason.PERMANENT, exc, event=event)
+        elif is_data_error(exc):
+            await self._dead_letter(message, DeadLetterReason.INVALID_DATA, exc, event=event)
         else:
             await self._failed(message, attempt, exc, event)
 

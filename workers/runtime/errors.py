@@ -27,6 +27,8 @@ class DeadLetterReason:
     SCHEMA = "schema"
     UNEXPECTED_TYPE = "unexpected_type"
     UNKNOWN_TENANT = "unknown_tenant"
+    # The database refused a value the event carries (SQLSTATE class 22): never retried.
+    INVALID_DATA = "invalid_data"
     RETRIES_EXHAUSTED = "retries_exhausted"
     # Set by the broker, not the runner: the quorum queue's delivery limit ran out (workers
     # kept dying while holding the message).
