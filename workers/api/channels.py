@@ -4,13 +4,14 @@ webhook secret frontdesk generates (Telegram, Green API) is shown once, when it 
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, status
-from pydantic import Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, Field, SecretStr, StringConstraints
 
 from domain.events import Provider
 from persistence.models import Channel
@@ -49,8 +50,17 @@ class TwilioCredentials(Body):
     api_base_url: Url | None = None
 
 
+BOT_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{10,100}$")
+
+
+def _bot_token(token: SecretStr) -> SecretStr:
+    if not BOT_TOKEN.match(token.get_secret_value()):
+        raise ValueError("a Telegram bot token looks like 123456789:AA…")
+    return token
+
+
 class TelegramCredentials(Body):
-    bot_token: Annotated[SecretStr, Field(pattern=r"^\d{3,20}:[A-Za-z0-9_-]{10,100}$")]
+    bot_token: Annotated[SecretStr, AfterValidator(_bot_token)]
     api_base_url: Url | None = None
 
 
