@@ -29,7 +29,7 @@ async def test_declaring_twice_is_a_no_op(broker, queues) -> None:
     channel = await broker.channel()
     await declare_topology(channel, queues.namespace, [queues])
     await declare_topology(channel, queues.namespace, [queues])
-    for name in (queues.main, *queues.retries, queues.dead):
+    for name in (queues.main, *queues.retries, queues.retried, queues.dead):
         assert (await channel.declare_queue(name, passive=True)).name == name
     assert queues.retries == (
         f"{queues.namespace}.shape.retry.50ms",
@@ -72,13 +72,13 @@ async def test_delivery_limit_dead_letters_into_the_dead_queue(broker, queues) -
     await channel.close()
 
 
-async def test_retry_tier_expires_back_into_the_consumer_queue(broker, queues) -> None:
+async def test_retry_tier_expires_into_the_consumers_retried_queue(broker, queues) -> None:
     channel = await broker.channel(publisher_confirms=True)
     await declare_topology(channel, queues.namespace, [queues])
     await channel.default_exchange.publish(
         aio_pika.Message(b"{}", message_id="later"), queues.retries[0], mandatory=True
     )
-    main = await channel.get_queue(queues.main)
+    main = await channel.get_queue(queues.retried)
     back: list[aio_pika.abc.AbstractIncomingMessage] = []
 
     async def returned() -> bool:

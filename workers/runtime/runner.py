@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 
 log = get_logger("frontdesk.runtime")
 STOP_GRACE_SECONDS = 30.0
+
+
+def retry_share(prefetch: int) -> int:
+    """Retried deliveries a consumer holds at once: a quarter of its prefetch, at least one."""
+    return max(1, prefetch // 4)
+
 CANCEL_TIMEOUT_SECONDS = 5.0
 
 
@@ -78,18 +84,26 @@ class Worker:
         await setup.close()
         for consumer in self.consumers:
             queues = consumer.queues(namespace)
-            channel = await self._connection.channel()
-            await channel.set_qos(prefetch_count=self.concurrency or consumer.prefetch)
-            # Declared (not fetched) so the robust channel re-declares it after a reconnect.
-            queue = await channel.declare_queue(
-                queues.main, durable=True, arguments=main_queue_arguments(queues)
-            )
             processor = DeliveryProcessor(
                 consumer, queues, self._uow_factory, self._publisher, self._marker
             )
-            tag = await queue.consume(self._tracked(self._deliver_to(processor, consumer)))
-            self._consuming.append((queue, tag))
-            log.info("consuming", consumer=consumer.name, queue=queues.main)
+            prefetch = self.concurrency or consumer.prefetch
+            # Fresh events get the consumer's whole prefetch; retried ones a share of their own,
+            # so a burst of failing events never delays the events behind it. Retried ones are
+            # applied alone: likely to fail again, they would only roll back a batch.
+            routes = (
+                (queues.main, prefetch, self._deliver_to(processor, consumer)),
+                (queues.retried, retry_share(prefetch), processor),
+            )
+            for name, share, deliver in routes:
+                channel = await self._connection.channel()
+                await channel.set_qos(prefetch_count=share)
+                # Declared (not fetched) so the robust channel re-declares it after a reconnect.
+                queue = await channel.declare_queue(
+                    name, durable=True, arguments=main_queue_arguments(queues)
+                )
+                self._consuming.append((queue, await queue.consume(self._tracked(deliver))))
+                log.info("consuming", consumer=consumer.name, queue=name, prefetch=share)
 
     def _deliver_to(
         self, processor: DeliveryProcessor, consumer: Consumer
@@ -136,7 +150,8 @@ class Worker:
             and connection is not None
             # ``is_closed`` stays False while a robust connection is reconnecting.
             and connection.connected.is_set()
-            and len(self._consuming) == len(self.consumers)
+            # Each consumer consumes its queue and its retried deliveries.
+            and len(self._consuming) == 2 * len(self.consumers)
         )
 
     async def stop(self, *, grace: float = STOP_GRACE_SECONDS) -> None:

@@ -7,7 +7,11 @@ One durable topic exchange carries every event. Each consumer owns:
   up is dead-lettered at-least-once (which needs ``x-overflow: reject-publish``) into the
   dead-letter queue, so the broker never drops it on the way.
 - ``<ns>.<consumer>.retry.<delay>``: one quorum queue per retry tier whose message TTL expires
-  the message back into the consumer queue, also at-least-once.
+  the message into ``<ns>.<consumer>.retried``, also at-least-once.
+- ``<ns>.<consumer>.retried``: a quorum queue shaped like the consumer queue, where retried
+  deliveries wait their turn. The worker consumes it with a small prefetch of its own, so
+  events failing over and over never stand in front of fresh ones in the consumer queue nor
+  take more than that share of the worker.
 - ``<ns>.<consumer>.dead``: a classic durable queue. Classic, because the operator tools read it
   with get-then-requeue and a quorum queue would count those requeues against a delivery limit.
 
@@ -55,6 +59,10 @@ class ConsumerQueues:
         return f"{self.main}.dead"
 
     @property
+    def retried(self) -> str:
+        return f"{self.main}.retried"
+
+    @property
     def retries(self) -> tuple[str, ...]:
         return tuple(f"{self.main}.retry.{tier_label(delay)}" for delay in self.retry_delays)
 
@@ -81,7 +89,7 @@ def retry_queue_arguments(queues: ConsumerQueues, delay: float) -> dict[str, Any
         "x-queue-type": "quorum",
         "x-message-ttl": max(1, round(delay * 1000)),
         "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": queues.main,
+        "x-dead-letter-routing-key": queues.retried,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
     }
@@ -98,6 +106,9 @@ async def declare_consumer(channel: AbstractChannel, exchange: str, queues: Cons
     await channel.declare_queue(queues.dead, durable=True)
     main = await channel.declare_queue(
         queues.main, durable=True, arguments=main_queue_arguments(queues)
+    )
+    await channel.declare_queue(
+        queues.retried, durable=True, arguments=main_queue_arguments(queues)
     )
     for name, delay in zip(queues.retries, queues.retry_delays, strict=True):
         await channel.declare_queue(
@@ -118,7 +129,7 @@ async def declare_topology(
 
 async def delete_consumer(channel: AbstractChannel, queues: ConsumerQueues) -> None:
     """Remove one consumer's queues (tests and decommissioning)."""
-    for name in (queues.main, *queues.retries, queues.dead):
+    for name in (queues.main, *queues.retries, queues.retried, queues.dead):
         await channel.queue_delete(name)
 
 
