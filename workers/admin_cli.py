@@ -207,3 +207,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tenant_app, name="tenant")
     app.add_typer(user_app, name="user")
     app.add_typer(apikey_app, name="apikey")
+
+
+def management_api_lines(settings: Settings, tenant_slugs: set[str]) -> list[str]:
+    """What `frontdesk up` prints about the management API: where, and the demo sign-ins."""
+    from persistence.demo.tenants import DEMO_TENANTS
+    from persistence.seed import DEMO_PASSWORD
+
+    lines = [f"Management API: {settings.api_public_url}/docs (OpenAPI at /openapi.json)"]
+    for demo in DEMO_TENANTS:
+        admins = [member.email for member in demo.staff if "admin" in member.roles]
+        if demo.slug in tenant_slugs and admins:
+            lines.append(f"  {demo.slug}: sign in as {admins[0]} / {DEMO_PASSWORD}")
+    return lines

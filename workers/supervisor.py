@@ -47,6 +47,7 @@ def _frontdesk(*args: str) -> list[str]:
 def children(*, with_stand_in: bool) -> list[Child]:
     processes = [
         Child("ingress", _frontdesk("ingress")),
+        Child("api", _frontdesk("api")),
         Child("consumers", _frontdesk("worker", *CONSUMERS, "--metrics-port", str(METRICS_PORT))),
         Child("relay", _frontdesk("relay")),
         Child("dispatcher", _frontdesk("dispatcher")),
@@ -60,6 +61,7 @@ def listening_ports(settings: Settings, *, with_stand_in: bool) -> list[tuple[st
     """``(process, host, port)`` for every port the children listen on."""
     ports = [
         ("ingress", settings.ingress_host, settings.ingress_port),
+        ("management API", settings.api_host, settings.api_port),
         ("consumers' metrics", METRICS_HOST, METRICS_PORT),
     ]
     if with_stand_in:
@@ -96,6 +98,7 @@ def prepare(settings: Settings, console: Console) -> None:
 
 
 def print_endpoints(settings: Settings, console: Console) -> None:
+    from workers.admin_cli import management_api_lines
     from workers.bootstrap import webhook_urls
 
     with reaching("PostgreSQL", settings.migration_database_url):
@@ -105,6 +108,8 @@ def print_endpoints(settings: Settings, console: Console) -> None:
     for tenant, provider, url in rows:
         # One unwrapped line per URL whatever the terminal's width: URLs are copied whole.
         line = f"  {tenant:<{widths[0]}}  {provider:<{widths[1]}}  {url}"
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+    for line in management_api_lines(settings, {row[0] for row in rows}):
         console.print(line, soft_wrap=True, markup=False, highlight=False)
     console.print(
         "Try [bold]frontdesk demo[/] in another terminal to post signed samples; "
