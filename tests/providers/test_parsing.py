@@ -101,6 +101,25 @@ class TestGreenApi:
         with pytest.raises(pydantic.ValidationError):
             green_api.parse_inbound(self.route, payload)
 
+    def test_edited_message(self) -> None:
+        event = only(
+            green_api.parse_inbound(self.route, payloads.GREEN_API_EDITED), InboundMessageReceived
+        )
+        # The edit is its own webhook (its idMessage) about the message named by stanzaId.
+        assert event.provider_event_id == "1234:79001234568@c.us:BAE597DC5CB134F7"
+        assert event.provider_message_id == "F7AEC1B7086ECDC7E6E45923F5EDB825"
+        assert event.text == "I meant Friday, not Thursday"
+        assert event.edited_at == datetime.fromtimestamp(1733146115, UTC)
+
+    @pytest.mark.parametrize("shape", [{"a": 1}, ["textMessage"], 1, None, True])
+    def test_type_message_of_another_json_shape_is_malformed(self, shape: Any) -> None:
+        payload = {
+            **payloads.GREEN_API_TEXT,
+            "messageData": {**payloads.GREEN_API_TEXT["messageData"], "typeMessage": shape},
+        }
+        with pytest.raises(MalformedPayload, match="typeMessage"):
+            green_api.parse_inbound(self.route, payload)
+
 
 class TestWhatsAppCloud:
     route = make_route(Provider.WHATSAPP_CLOUD)
@@ -201,25 +220,6 @@ class TestTwilio:
     def test_media_count_out_of_range(self) -> None:
         with pytest.raises(MalformedPayload):
             twilio_sms.parse_inbound(self.route, {**payloads.TWILIO_INBOUND, "NumMedia": "9999"})
-
-    def test_edited_message(self) -> None:
-        event = only(
-            green_api.parse_inbound(self.route, payloads.GREEN_API_EDITED), InboundMessageReceived
-        )
-        # The edit is its own webhook (its idMessage) about the message named by stanzaId.
-        assert event.provider_event_id == "1234:79001234568@c.us:BAE597DC5CB134F7"
-        assert event.provider_message_id == "F7AEC1B7086ECDC7E6E45923F5EDB825"
-        assert event.text == "I meant Friday, not Thursday"
-        assert event.edited_at == datetime.fromtimestamp(1733146115, UTC)
-
-    @pytest.mark.parametrize("shape", [{"a": 1}, ["textMessage"], 1, None, True])
-    def test_type_message_of_another_json_shape_is_malformed(self, shape: Any) -> None:
-        payload = {
-            **payloads.GREEN_API_TEXT,
-            "messageData": {**payloads.GREEN_API_TEXT["messageData"], "typeMessage": shape},
-        }
-        with pytest.raises(MalformedPayload, match="typeMessage"):
-            green_api.parse_inbound(self.route, payload)
 
 
 class TestTelegram:
