@@ -148,9 +148,7 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
     )
 
 
-async def accept_edit(
-    event: InboundMessageReceived, edited_at: datetime, uow: UnitOfWork
-) -> bool:
+async def accept_edit(event: InboundMessageReceived, edited_at: datetime, uow: UnitOfWork) -> bool:
     """Apply a guest's edit to the message it names; False if that message is not stored."""
     edited = await uow.messages.apply_edit(
         channel_id=event.channel_id,
