@@ -1,4 +1,5 @@
-"""The load generator's webhooks pass the providers' own signature checks and parsers."""
+"""The sample webhooks (benchmark, demo, tests) pass the providers' own signature checks and
+parsers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 
 from domain.channels import ChannelRoute
 from domain.events import Provider
+from persistence.demo.tenants import DEMO_TENANTS
+from workers.demo import sample_channel
 from workers.providers import email, green_api, telegram, twilio_sms, whatsapp_cloud
 from workers.webhook_samples import PROVIDERS, SampleChannel, build, resign, twilio_signature
 
@@ -112,3 +115,34 @@ def test_twilio_signature_matches_the_documented_vector() -> None:
     }
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     assert twilio_signature("12345", url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+DEMO_CHANNELS = [
+    (number, tenant, channel)
+    for number, tenant in enumerate(DEMO_TENANTS)
+    for channel in tenant.channels
+]
+
+
+@pytest.mark.parametrize(
+    ("number", "tenant", "channel"), DEMO_CHANNELS, ids=lambda v: getattr(v, "name", "")
+)
+def test_the_demo_signs_its_samples_for_its_own_channels(number, tenant, channel) -> None:
+    target = sample_channel(tenant, number, channel)
+    route = ChannelRoute(
+        channel_id=uuid4(),
+        public_id=tenant.public_id(channel.provider),
+        tenant_id=tenant.tenant_id,
+        property_id=uuid4(),
+        provider=channel.provider,
+        enabled=True,
+        address=channel.address,
+        credentials=channel.credentials,
+        webhook_secret=channel.webhook_secret,
+    )
+    webhook = build(target, seq=99, text="What time is check-in?", base_url=BASE_URL)
+
+    [event] = _verify_and_parse(route, webhook.path, webhook.headers, webhook.body)
+
+    assert webhook.path.endswith(f"/{route.public_id}")
+    assert event.provider_message_id == webhook.provider_message_id
