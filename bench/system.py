@@ -111,11 +111,6 @@ class Deployment:
         return f"http://127.0.0.1:{self.standin_port}"
 
     @property
-    def sends(self) -> bool:
-        """Whether replies are drafted and sent: only when the consumers run."""
-        return bool(self.consumers)
-
-    @property
     def owner_url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.database}"
 
