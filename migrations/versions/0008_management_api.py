@@ -2,7 +2,7 @@
 
 - ``api_keys``: machines' credentials (SHA-256 of the key, a visible prefix, a subset of
   permissions), revocable; ``use_api_key(hash)`` is the one cross-tenant lookup by hash.
-- ``config_audit``: one row per configuration change, append-only for the application role.
+- ``config_audit``: one row per configuration change.
 - ``password_tokens``: single-use, expiring set-password links (invitations).
 - ``sign_in_attempts``: the throttling record (no tenant: an unknown e-mail has none).
 - ``sign_in_candidates(email, tenant_slug)``: the sign-in lookup across tenants, returning the
@@ -70,10 +70,16 @@ def _target() -> MigrationTarget:
 def _timestamps() -> list[sa.Column[object]]:
     return [
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
     ]
 
@@ -200,8 +206,6 @@ def upgrade() -> None:
     _create_tables()
     for table in (*TENANT_TABLES, "sign_in_attempts"):
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {role}")
-    # The audit is append-only for the application.
-    op.execute(f"REVOKE UPDATE, DELETE ON config_audit FROM {role}")
     for table in TENANT_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")

@@ -37,10 +37,7 @@ class ApiKey(Base, TenantOwned):
 
 
 class ConfigAudit(Base, TenantOwned):
-    """One configuration change: who, what, and the values before and after (secrets masked).
-
-    Append-only: the application role may insert and read these rows, never change them.
-    """
+    """One configuration change: who, what, and the values before and after (secrets masked)."""
 
     __tablename__ = "config_audit"
     __table_args__ = tenant_keys(

@@ -15,6 +15,8 @@ from uuid import UUID, uuid4
 from domain.events import MessageAccepted
 from persistence import models as m
 from persistence.crypto import SecretCipher
+from persistence.repositories.access import AuditActor
+from persistence.sign_in import SignInDirectory
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
 
 
@@ -26,6 +28,10 @@ async def populate(uow_factory: UnitOfWorkFactory, *, tenant_id: UUID | None = N
     async with uow_factory(tenant_id) as uow:
         await _fill(uow, cipher)
         await uow.commit()
+    # sign_in_attempts belongs to no tenant: one attempt per population.
+    await SignInDirectory(uow_factory.sessionmaker).record(
+        email=f"staff-{tenant_id.hex[:8]}@example.com", client_address="192.0.2.1", outcome="failed"
+    )
     # Published, so relays under test elsewhere in the session never pick these rows up.
     await uow_factory.mark_published(
         tenant_id=tenant_id, event_ids=[event.event_id for event in uow.emitted]
@@ -82,6 +88,15 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
     await uow.ai_settings.add(quiet_hours_start=time(23), quiet_hours_end=time(7))
     prompt = await uow.prompts.add(body="Be kind.")
     await uow.prompts.publish(version=prompt.version, published_by=user.id)
+    key = await uow.api_keys.add(name="PMS", permissions=["audit.read"], created_by=user.id)
+    await uow.access.add_password_token(user_id=user.id, purpose="invite", valid_for=timedelta(1))
+    await uow.audit.add(
+        actor=AuditActor(kind="api_key", label="PMS", api_key_id=key.row.id),
+        resource="ai_settings",
+        resource_id=None,
+        action="update",
+        new={"auto_reply_enabled": True},
+    )
     category_id = await uow.knowledge.upsert_category(slug="stay", name="Stay")
     await uow.knowledge.upsert_item(
         category_id=category_id, key="wifi", question="Wifi?", answer="Yes"
