@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 
+from persistence.models import User
 from persistence.repositories.access import API_KEY_PREFIX, AuditActor
 from persistence.uow import UnitOfWork
 from workers.api.problems import forbidden, unauthorized
@@ -91,6 +92,17 @@ def require(permission: str | None) -> Callable[..., AsyncIterator[Context]]:
     return dependency
 
 
+async def active_user(uow: UnitOfWork, user_id: UUID) -> User:
+    """The token's user, if it and its tenant are still active (401 otherwise)."""
+    user = await uow.staff.get(user_id=user_id)
+    tenant = await uow.tenants.get()
+    if user is None or not user.active or user.deleted_at is not None:
+        raise unauthorized("the account is not active")
+    if tenant is None or not tenant.active:
+        raise unauthorized("the tenant is not active")
+    return user
+
+
 @asynccontextmanager
 async def _staff_context(found: Services, token: str) -> AsyncIterator[Context]:
     try:
@@ -98,12 +110,7 @@ async def _staff_context(found: Services, token: str) -> AsyncIterator[Context]:
     except InvalidTokenError:
         raise unauthorized("the token is invalid or expired") from None
     async with found.uow_factory(claims.tenant_id) as uow:
-        user = await uow.staff.get(user_id=claims.user_id)
-        tenant = await uow.tenants.get()
-        if user is None or not user.active or user.deleted_at is not None:
-            raise unauthorized("the account is not active")
-        if tenant is None or not tenant.active:
-            raise unauthorized("the tenant is not active")
+        user = await active_user(uow, claims.user_id)
         principal = Principal(
             tenant_id=claims.tenant_id,
             permissions=await uow.access.permissions(user_id=user.id),

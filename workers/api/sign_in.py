@@ -19,6 +19,7 @@ from functools import cache
 from persistence.passwords import hash_password, verify_password
 from persistence.sign_in import RecentFailures
 from workers.api.problems import Problem, invalid, unauthorized
+from workers.api.security import active_user
 from workers.api.services import Services, SignInPolicy
 from workers.api.tokens import InvalidTokenError, TokenPair
 
@@ -116,11 +117,6 @@ async def refresh(found: Services, *, refresh_token: str) -> TokenPair:
     except InvalidTokenError:
         raise unauthorized("the refresh token is invalid or expired") from None
     async with found.uow_factory(claims.tenant_id) as uow:
-        user = await uow.staff.get(user_id=claims.user_id)
-        tenant = await uow.tenants.get()
-        if user is None or not user.active or user.deleted_at is not None:
-            raise unauthorized("the account is not active")
-        if tenant is None or not tenant.active:
-            raise unauthorized("the tenant is not active")
+        user = await active_user(uow, claims.user_id)
         roles = await uow.staff.role_names(user_id=user.id)
     return found.tokens.issue(user_id=claims.user_id, tenant_id=claims.tenant_id, roles=roles)
