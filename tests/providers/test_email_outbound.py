@@ -13,7 +13,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from domain.events import Provider
 from tests.providers.factories import make_route
-from workers.providers.base import PermanentSendError, RetryableSendError
+from workers.providers.base import PermanentSendError, ReplyTo, RetryableSendError
 from workers.providers.email import EmailSender
 
 
@@ -97,3 +97,32 @@ async def test_unreachable_server_is_retryable() -> None:
         await EmailSender(timeout=5).send(
             route=route_for(free_port()), to="bob@example.com", text="x", idempotency_key="k3"
         )
+
+
+async def test_a_reply_threads_under_the_guests_mail(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+    await EmailSender(timeout=5).send(
+        route=route_for(port),
+        to="bob@example.com",
+        text="Yes, parking is free.",
+        idempotency_key="5d1e-out",
+        reply_to=ReplyTo(subject="Parking at the hotel?", message_id="CAF=abc@mail.example"),
+    )
+    ((_, message),) = handler.received
+    assert message["Subject"] == "Re: Parking at the hotel?"
+    assert message["In-Reply-To"] == "<CAF=abc@mail.example>"
+    assert message["References"] == "<CAF=abc@mail.example>"
+
+
+async def test_a_reply_to_a_reply_keeps_one_re(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+    await EmailSender(timeout=5).send(
+        route=route_for(port),
+        to="bob@example.com",
+        text="You are welcome.",
+        idempotency_key="5d1f-out",
+        reply_to=ReplyTo(subject="RE: Parking", message_id="<x1@mail.example>"),
+    )
+    ((_, message),) = handler.received
+    assert message["Subject"] == "RE: Parking"
+    assert message["In-Reply-To"] == "<x1@mail.example>"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +18,20 @@ from domain.channels import ChannelRoute
 from domain.events import Provider
 from tests.providers.factories import make_route
 from tests.providers.fake_provider import Answer, FakeProvider, Recorded
-from workers.providers.base import PermanentSendError, RetryableSendError, Sender, TemplateRef
+from workers.providers.base import (
+    PermanentSendError,
+    RetryableSendError,
+    Sender,
+    TemplateRef,
+    UncertainSendError,
+)
 from workers.providers.green_api import GreenApiSender
 from workers.providers.http import RetryPolicy
+from workers.providers.registry import build_senders
 from workers.providers.telegram import TelegramSender
 from workers.providers.twilio_sms import TwilioSmsSender
 from workers.providers.whatsapp_cloud import WhatsAppCloudSender
+from workers.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,11 @@ class Case:
 
 def check_green(request: Recorded) -> None:
     assert request.path == "/waInstance1234/sendMessage/green-api-token"
-    assert request.json() == {"chatId": "14155550100@c.us", "message": "See you at 3pm"}
+    assert request.json() == {
+        "chatId": "14155550100@c.us",
+        "message": "See you at 3pm",
+        "linkPreview": False,
+    }
 
 
 def check_meta(request: Recorded) -> None:
@@ -62,7 +76,11 @@ def check_twilio(request: Recorded) -> None:
 
 def check_telegram(request: Recorded) -> None:
     assert request.path == "/bot123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/sendMessage"
-    assert request.json() == {"chat_id": "993903016", "text": "See you at 3pm"}
+    assert request.json() == {
+        "chat_id": "993903016",
+        "text": "See you at 3pm",
+        "link_preview_options": {"is_disabled": True},
+    }
 
 
 CASES = [
@@ -259,4 +277,78 @@ async def test_missing_credentials_are_permanent(
     with pytest.raises(PermanentSendError, match="bot_token"):
         await TelegramSender(client, policy=policy).send(
             route=route, to="1", text="x", idempotency_key="k"
+        )
+
+
+async def test_twilio_asks_for_status_callbacks_on_the_channel_status_route(
+    provider: FakeProvider, client: httpx.AsyncClient, policy: RetryPolicy
+) -> None:
+    case = CASES[2]
+    provider.default = Answer(200, case.ok)
+    route = route_for(case, provider)
+    sender = build_senders(client, policy=policy, public_base_url="https://desk.example/")[
+        Provider.TWILIO_SMS
+    ]
+    await sender.send(route=route, to=case.to, text="See you at 3pm", idempotency_key="k")
+    form = parse_qs(provider.requests[0].body.decode())
+    assert form["StatusCallback"] == [
+        f"https://desk.example/webhooks/twilio/{route.public_id}/status"
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_an_answer_lost_after_the_request_went_out_is_uncertain_and_not_retried(
+    case: Case, client: httpx.AsyncClient, policy: RetryPolicy
+) -> None:
+    """The provider reads the whole request, then the connection drops with no answer."""
+    received: list[bytes] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+        received.append(head + await reader.readexactly(length))
+        writer.close()
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    route = make_route(case.provider, **{case.base_url_key: f"http://127.0.0.1:{port}"})
+    try:
+        with pytest.raises(UncertainSendError):
+            await case.sender(client, policy).send(
+                route=route, to=case.to, text="x", idempotency_key="k"
+            )
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(received) == 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+async def test_a_gateway_timeout_is_uncertain_and_not_retried(
+    case: Case, provider: FakeProvider, client: httpx.AsyncClient, policy: RetryPolicy
+) -> None:
+    provider.default = Answer(504, {})
+    with pytest.raises(UncertainSendError):
+        await send(case, provider, client, policy)
+    assert len(provider.requests) == 1
+
+
+async def test_whatsapp_graph_version_comes_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().whatsapp_graph_version not in {"v21.0", "v22.0"}  # retired in 2027
+    monkeypatch.setenv("FRONTDESK_WHATSAPP_GRAPH_VERSION", "v26.0")
+    settings = Settings()
+    assert settings.whatsapp_graph_version == "v26.0"
+    monkeypatch.setenv("FRONTDESK_WHATSAPP_GRAPH_VERSION", "26")
+    with pytest.raises(ValueError, match="pattern"):
+        Settings()
+    async with httpx.AsyncClient() as client:
+        sender = build_senders(client, whatsapp_graph_version=settings.whatsapp_graph_version)[
+            Provider.WHATSAPP_CLOUD
+        ]
+        assert isinstance(sender, WhatsAppCloudSender)
+        route = make_route(Provider.WHATSAPP_CLOUD)
+        assert sender.messages_url(route) == (
+            "https://graph.facebook.com/v26.0/106540352242922/messages"
         )

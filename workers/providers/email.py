@@ -29,8 +29,10 @@ basic auth in the webhook URL (or the signed-webhook add-on's ECDSA public key) 
 and the parser would read ``headers`` for the Message-ID.
 
 Outbound mail goes over SMTP with aiosmtplib; its Message-ID is derived from the idempotency key,
-so the receiving side (and our own inbound parsing of bounces and replies) sees one identity
-however often a send is retried.
+so the receiving side (and our own inbound parsing of bounces and replies) sees one identity.
+A reply answers the guest's last mail: ``Re: <its subject>``, ``In-Reply-To`` and ``References``
+naming its Message-ID, so mail clients thread it. A connection lost once the server may have the
+mail is ``UncertainSendError``: the mail is never handed over twice.
 """
 
 from __future__ import annotations

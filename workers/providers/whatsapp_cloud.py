@@ -283,13 +283,11 @@ class WhatsAppCloudSender:
         reply_to: ReplyTo | None = None,
     ) -> SendResult:
         del idempotency_key, reply_to  # the Cloud API takes neither
-        base = (route.credentials.get("api_base_url") or self._graph_url).rstrip("/")
-        phone_number_id = credential(route, "phone_number_id")
         token = credential(route, "access_token")
         response = await http.request(
             self._client,
             "POST",
-            f"{base}/{phone_number_id}/messages",
+            self.messages_url(route),
             label="whatsapp_cloud messages",
             policy=self._policy,
             classifier=_classify,
@@ -300,6 +298,10 @@ class WhatsAppCloudSender:
             return SendResult(provider_message_id=str(response.json()["messages"][0]["id"]))
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise PermanentSendError("whatsapp_cloud answered without a message id") from exc
+
+    def messages_url(self, route: ChannelRoute) -> str:
+        base = (route.credentials.get("api_base_url") or self._graph_url).rstrip("/")
+        return f"{base}/{credential(route, 'phone_number_id')}/messages"
 
 
 def message_body(*, to: str, text: str, template: TemplateRef | None) -> dict[str, Any]:
