@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
@@ -195,6 +196,25 @@ async def build_world(uow_factory: UnitOfWorkFactory) -> World:
         )
         key = await create_api_key(
             uow, actor=CLI, name="world key", permissions=["audit.read"], grantable=None
+        )
+        # Tokens that must not work: a deactivated admin's, and an expired one.
+        gone = await add_user(
+            uow,
+            actor=CLI,
+            email="gone@world.example",
+            full_name="Gone",
+            roles=("admin",),
+            password=None,
+        )
+        gone.active = False
+        tokens["deactivated"] = (
+            issuer().issue(user_id=gone.id, tenant_id=tenant_id, roles=["admin"]).access_token
+        )
+        past = datetime.now(UTC) - timedelta(hours=1)
+        tokens["expired"] = (
+            issuer(clock=lambda: past)
+            .issue(user_id=user_ids["admin"], tenant_id=tenant_id, roles=["admin"])
+            .access_token
         )
         await uow.commit()
     ids = {

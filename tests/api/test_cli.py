@@ -110,3 +110,44 @@ def test_a_short_admin_password_is_refused(database: Settings) -> None:
     )
     assert result.returncode == 2
     assert "12" in result.stderr
+
+
+async def test_user_add_invite_prints_a_token_the_user_sets_a_password_with(
+    database: Settings, api: httpx.AsyncClient
+) -> None:
+    slug = f"inn-{uuid4().hex[:10]}"
+    tenant_id = frontdesk(
+        database,
+        "tenant",
+        "create",
+        "Inn",
+        "--admin-email",
+        f"boss@{slug}.example",
+        "--slug",
+        slug,
+        FRONTDESK_ADMIN_PASSWORD=ADMIN_PASSWORD,
+    )[-1]
+    email = f"desk@{slug}.example"
+    token = frontdesk(
+        database,
+        "user",
+        "add",
+        "--tenant",
+        tenant_id,
+        "--email",
+        email,
+        "--name",
+        "Desk",
+        "--role",
+        "agent",
+        "--role",
+        "team_lead",
+        "--invite",
+    )[-1]
+    done = await api.post(
+        "/api/v1/auth/set-password", json={"token": token, "password": "the desk's passphrase"}
+    )
+    assert done.status_code == 204, done.text
+    signed_in = await sign_in(api, email, "the desk's passphrase")
+    me = (await api.get("/api/v1/me", headers={"Authorization": f"Bearer {signed_in}"})).json()
+    assert me["roles"] == ["agent", "team_lead"]

@@ -110,7 +110,7 @@ async def test_roles_and_keys_pass_exactly_with_the_permission(
 
 
 @pytest.mark.parametrize(("method", "path", "permission"), PROTECTED)
-async def test_missing_and_bad_tokens_are_401(
+async def test_missing_forged_expired_and_deactivated_tokens_are_401(
     matrix_client: httpx.AsyncClient,
     worlds: tuple[World, World],
     method: str,
@@ -120,7 +120,8 @@ async def test_missing_and_bad_tokens_are_401(
     world, _ = worlds
     admin = world.tokens["admin"]
     forged = admin[:-4] + ("AAAA" if not admin.endswith("AAAA") else "BBBB")
-    for token in (None, "not-a-token", forged, "fdk_" + "x" * 43):
+    rejected = (world.tokens["deactivated"], world.tokens["expired"])
+    for token in (None, "not-a-token", forged, "fdk_" + "x" * 43, *rejected):
         response = await call(matrix_client, method, path, world, token)
         assert response.status_code == 401, (token, response.text)
         assert response.headers["www-authenticate"] == "Bearer"
