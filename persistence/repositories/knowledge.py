@@ -40,6 +40,13 @@ class KnowledgeRepository(Repository):
     async def get_category(self, *, category_id: UUID) -> KnowledgeCategory | None:
         return await self._get(KnowledgeCategory, category_id)
 
+    async def find_item(self, *, key: str) -> KnowledgeItem | None:
+        """The item ``key``, deleted or not."""
+        statement = select(KnowledgeItem).where(
+            KnowledgeItem.tenant_id == self.tenant_id, KnowledgeItem.key == key
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     async def get_item(self, *, item_id: UUID) -> KnowledgeItem | None:
         """The item, deleted or not."""
         return await self._get(KnowledgeItem, item_id)

@@ -121,11 +121,12 @@ async def list_categories(context: Manage) -> list[CategoryOut]:
 
 @router.post("/categories", status_code=status.HTTP_201_CREATED, response_model=CategoryOut)
 async def create_category(body: CategoryCreate, context: Manage) -> CategoryOut:
-    row = KnowledgeCategory(tenant_id=context.principal.tenant_id, **body.model_dump())
-    context.uow.session.add(row)
-    await context.uow.session.flush()
-    out = CategoryOut.model_validate(row)
-    await _audit(context, "knowledge_category", row.id, "create", None, out.model_dump())
+    knowledge = context.uow.knowledge
+    if any(category.slug == body.slug for category in await knowledge.list_categories()):
+        raise conflict(f"a category {body.slug!r} exists already")
+    category_id = await knowledge.upsert_category(**body.model_dump())
+    out = CategoryOut.model_validate(await _category(context, category_id))
+    await _audit(context, "knowledge_category", category_id, "create", None, out.model_dump())
     await context.uow.commit()
     return out
 
@@ -169,14 +170,12 @@ async def list_items(
 @router.post("/items", status_code=status.HTTP_201_CREATED, response_model=ItemOut)
 async def create_item(body: ItemCreate, context: Manage) -> ItemOut:
     await _category(context, body.category_id)
-    values = body.model_dump()
-    values["key"] = body.key or _key(body.question)
-    row = KnowledgeItem(tenant_id=context.principal.tenant_id, **values)
-    context.uow.session.add(row)
-    await context.uow.session.flush()
-    await context.uow.session.refresh(row)
-    out = ItemOut.model_validate(row)
-    await _audit(context, "knowledge_item", row.id, "create", None, values)
+    values = {**body.model_dump(), "key": body.key or _key(body.question)}
+    if await context.uow.knowledge.find_item(key=values["key"]) is not None:
+        raise conflict(f"an item {values['key']!r} exists already (restore it if deleted)")
+    item_id = await context.uow.knowledge.upsert_item(**values)
+    out = ItemOut.model_validate(await _item(context, item_id))
+    await _audit(context, "knowledge_item", item_id, "create", None, values)
     await context.uow.commit()
     return out
 
