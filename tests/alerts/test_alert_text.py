@@ -125,3 +125,10 @@ async def test_a_low_confidence_alert_sent_to_staff_shows_no_ids(
     assert "Why: asked something the knowledge base cannot answer" in text
     assert UUID_TEXT not in text
     assert "confidence" not in text
+
+
+def test_an_uncertain_delivery_tells_staff_to_check_before_resending() -> None:
+    text = alert("delivery_uncertain", "", words="Your table is ready").text()
+    assert text.startswith("A message may not have reached the guest")
+    assert "to Greta Guest: \u201cYour table is ready\u201d" in text
+    assert "check the conversation before sending it again" in text

@@ -18,6 +18,7 @@ REASON_TITLES = {
     "human_requested": "Guest asked for a person",
     "sla_breach": "Response time exceeded",
     "delivery_failed": "A message could not be delivered",
+    "delivery_uncertain": "A message may not have reached the guest",
 }
 CATEGORY_TITLES = {
     "emergency": "Emergency",
@@ -42,6 +43,10 @@ REASONS = {
     "human_requested": "asked to talk to a person",
     "sla_breach": "no reply within the response-time target",
     "delivery_failed": "a message to the guest could not be delivered",
+    "delivery_uncertain": (
+        "the send was interrupted and the provider cannot say whether the guest got it:"
+        " check the conversation before sending it again"
+    ),
 }
 NO_TEXT = {
     "image": "sent a photo",
@@ -114,7 +119,7 @@ class StaffAlert:
         reminder = f" (reminder {self.attempt - 1})" if self.attempt > 1 else ""
         who = self.guest_name or "A guest"
         quoted = _quote(self.words)
-        if self.reason == "delivery_failed":
+        if self.reason in {"delivery_failed", "delivery_uncertain"}:
             said = f"to {who}: \u201c{quoted}\u201d" if quoted else f"to {who}"
         elif quoted:
             said = f"{who} wrote \u201c{quoted}\u201d"
