@@ -184,6 +184,7 @@ JSON_EXAMPLES: dict[str, list[dict[str, Any]]] = {
         payloads.whatsapp_value(messages=[payloads.WHATSAPP_LOCATION_MESSAGE]),
         payloads.whatsapp_value(messages=[payloads.WHATSAPP_CONTACTS_MESSAGE]),
         payloads.whatsapp_value(statuses=[payloads.WHATSAPP_STATUS_FAILED]),
+        payloads.whatsapp_value(messages=[payloads.WHATSAPP_EDIT_MESSAGE]),
     ],
     "telegram": [
         payloads.TELEGRAM_TEXT,

@@ -373,3 +373,19 @@ MAILGUN_STORED_ATTACHMENTS = (
     '[{"url": "https://storage.eu.mailgun.net/v3/domains/hotel.example/messages/AgEF/attachments/0",'
     ' "content-type": "application/pdf", "name": "booking.pdf", "size": 48213}]'
 )
+
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/edit
+WHATSAPP_EDIT_MESSAGE: dict[str, Any] = {
+    "from": "16505551234",
+    "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUVESVQ=",
+    "timestamp": "1739321024",
+    "type": "edit",
+    "edit": {
+        "original_message_id": WAMID,
+        "message": {
+            "context": {"id": WAMID},
+            "type": "text",
+            "text": {"body": "Two towels, not three"},
+        },
+    },
+}

@@ -170,6 +170,23 @@ class TestWhatsAppCloud:
         with pytest.raises(pydantic.ValidationError):
             whatsapp_cloud.parse_inbound(self.route, {"object": "whatsapp_business_account"})
 
+    def test_edit(self) -> None:
+        notification = payloads.whatsapp_value(
+            contacts=[{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+            messages=[payloads.WHATSAPP_EDIT_MESSAGE],
+        )
+        event = only(whatsapp_cloud.parse_inbound(self.route, notification), InboundMessageReceived)
+        # Its own wamid is the dedup key; the message it edits is the original one.
+        assert event.provider_event_id == payloads.WHATSAPP_EDIT_MESSAGE["id"]
+        assert event.provider_message_id == payloads.WAMID
+        assert event.text == "Two towels, not three"
+        assert event.edited_at == datetime.fromtimestamp(1739321024, UTC)
+
+    def test_edit_without_the_original_id_is_malformed(self) -> None:
+        message = {**payloads.WHATSAPP_EDIT_MESSAGE, "edit": {"message": {"type": "text"}}}
+        with pytest.raises(MalformedPayload, match="original_message_id"):
+            whatsapp_cloud.parse_inbound(self.route, payloads.whatsapp_value(messages=[message]))
+
 
 class TestTwilio:
     route = make_route(Provider.TWILIO_SMS)

@@ -7,6 +7,11 @@ Changes for another phone number of the same app (``metadata.phone_number_id``) 
 because a Meta app posts every number's traffic to one callback URL.
 Dedup keys: the message's wamid, and ``wamid:status`` for statuses.
 
+An ``edit`` message (``edit: {original_message_id, message}``, sent for WhatsApp Business app
+numbers) has its own wamid, the dedup key, and becomes an event about the original message with
+``edited_at`` set and the edited content, which intake puts on the stored message (see
+``workers.consumers.intake``).
+
 Media arrives as a media id, not a URL: ``Media.url`` is the payload's ``url`` when Meta sends
 one, otherwise ``whatsapp-media:<id>``, to be fetched through ``GET /{media-id}`` with the
 channel's token by whoever needs the bytes.
@@ -41,6 +46,7 @@ from domain.events import (
 )
 from workers.providers import http
 from workers.providers.base import (
+    MalformedPayload,
     ParsedEvent,
     PermanentSendError,
     ReplyTo,
@@ -171,13 +177,39 @@ def _profile_names(contacts: list[dict[str, Any]]) -> dict[str, str]:
 
 def _inbound(route: ChannelRoute, message: Message, names: dict[str, str]) -> ParsedEvent:
     part = message.model_extra.get(message.type) if message.model_extra else None
+    fields: dict[str, Any] = {"provider_message_id": message.id}
+    if message.type == "edit":
+        edit = part if isinstance(part, dict) else {}
+        original, edited = edit.get("original_message_id"), edit.get("message")
+        if not (isinstance(original, str) and original and isinstance(edited, dict)):
+            raise MalformedPayload("an edit needs original_message_id and message")
+        kind = edited.get("type")
+        fields.update(_content(kind, edited.get(kind) if isinstance(kind, str) else None))
+        fields.update(provider_message_id=original, edited_at=message.timestamp)
+    else:
+        fields.update(_content(message.type, part))
+    return InboundMessageReceived(
+        tenant_id=route.tenant_id,
+        provider=Provider.WHATSAPP_CLOUD,
+        channel_id=route.channel_id,
+        provider_event_id=message.id,
+        sender_handle=_e164(message.sender),
+        sender_name=names.get(message.sender),
+        sent_at=message.timestamp,
+        raw=message.model_dump(mode="json", by_alias=True),
+        **fields,
+    )
+
+
+def _content(kind: Any, part: Any) -> dict[str, Any]:
+    """The event fields for one message part of type ``kind``."""
     body = part if isinstance(part, dict) else {}
     fields: dict[str, Any] = {}
-    if message.type == "text":
+    if kind == "text":
         fields["text"] = _str(body.get("body"))
-    elif message.type in _MEDIA:
+    elif isinstance(kind, str) and kind in _MEDIA:
         media_id = _str(body.get("id"))
-        fields["content_type"] = _MEDIA[message.type]
+        fields["content_type"] = _MEDIA[kind]
         fields["media"] = Media(
             url=_str(body.get("url")) or f"whatsapp-media:{media_id}",
             mime_type=_str(body.get("mime_type")),
@@ -185,35 +217,24 @@ def _inbound(route: ChannelRoute, message: Message, names: dict[str, str]) -> Pa
             caption=_str(body.get("caption")),
         )
         fields["text"] = _str(body.get("caption"))
-    elif message.type == "location":
+    elif kind == "location":
         fields["content_type"] = ContentType.LOCATION
         fields["location"] = Location.model_validate(
             {k: body.get(k) for k in ("latitude", "longitude", "name", "address")}
         )
-    elif message.type == "contacts" and isinstance(part, list) and part:
+    elif kind == "contacts" and isinstance(part, list) and part:
         fields["content_type"] = ContentType.CONTACT
         fields["contact"] = _contact(part[0])
-    elif message.type == "button":
+    elif kind == "button":
         fields["text"] = _str(body.get("text"))
-    elif message.type == "interactive":
+    elif kind == "interactive":
         reply = body.get("button_reply") or body.get("list_reply")
         fields["text"] = _str(reply.get("title")) if isinstance(reply, dict) else None
     else:
         # Unsupported types are kept as a text-less message, so staff still see that the
         # guest wrote something.
         fields["text"] = None
-    return InboundMessageReceived(
-        tenant_id=route.tenant_id,
-        provider=Provider.WHATSAPP_CLOUD,
-        channel_id=route.channel_id,
-        provider_event_id=message.id,
-        provider_message_id=message.id,
-        sender_handle=_e164(message.sender),
-        sender_name=names.get(message.sender),
-        sent_at=message.timestamp,
-        raw=message.model_dump(mode="json", by_alias=True),
-        **fields,
-    )
+    return fields
 
 
 def _contact(card: Any) -> Contact:
