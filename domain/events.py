@@ -221,6 +221,17 @@ class NotificationAcknowledged(Event):
     target_id: UUID | None = None
 
 
+class ReservationChanged(Event):
+    """A reservation was created or changed (dates, guest, status): its schedule is re-planned."""
+
+    routing_key: ClassVar[str] = "reservation.changed"
+    type: Literal["reservation.changed"] = "reservation.changed"
+
+    reservation_id: UUID
+    status: str
+    created: bool = False
+
+
 AnyEvent = Annotated[
     InboundMessageReceived
     | DeliveryStatusReceived
@@ -229,7 +240,8 @@ AnyEvent = Annotated[
     | EscalationRequested
     | ReplyQueued
     | AutoReplySkipped
-    | NotificationAcknowledged,
+    | NotificationAcknowledged
+    | ReservationChanged,
     Field(discriminator="type"),
 ]
 

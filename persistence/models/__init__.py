@@ -29,6 +29,7 @@ from persistence.models.notifications import (
     StaffNotification,
 )
 from persistence.models.pipeline import CommsEvent, OutboxRow, ProcessedEvent, WebhookEvent
+from persistence.models.scheduling import OptOut, ScheduledMessage
 from persistence.models.staff import (
     AgentSkill,
     Permission,
@@ -74,6 +75,7 @@ __all__ = [
     "KnowledgeItem",
     "MediaFile",
     "Message",
+    "OptOut",
     "OutboxRow",
     "PasswordToken",
     "Permission",
@@ -85,6 +87,7 @@ __all__ = [
     "Reservation",
     "Role",
     "RolePermission",
+    "ScheduledMessage",
     "SignInAttempt",
     "SlaPolicy",
     "SlaViolation",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -87,6 +87,11 @@ class Reservation(Base, TenantOwned):
     external_ref: Mapped[str | None]
     check_in: Mapped[date]
     check_out: Mapped[date]
+    # Expected arrival / departure time when the PMS knows it (else the property's).
+    check_in_time: Mapped[time | None]
+    check_out_time: Mapped[time | None]
+    # When the guest booked (the PMS's time; the row's creation when unknown).
+    booked_at: Mapped[datetime | None]
     room_number: Mapped[str | None]
     room_type: Mapped[str | None]
     party_size: Mapped[int | None]

@@ -29,7 +29,7 @@ class Template(Base, TenantOwned, SoftDeleted):
     """A message template per channel kind and rule: pre-arrival (T-3, T-1, day-of) or custom.
 
     ``rule_key`` is one of RULE_KEYS or ``custom:<name>``; one live template per tenant, channel
-    kind and rule key. Editing bumps ``version``.
+    kind, rule key and language. Editing bumps ``version``.
     """
 
     __tablename__ = "templates"
@@ -39,6 +39,7 @@ class Template(Base, TenantOwned, SoftDeleted):
             "tenant_id",
             "channel",
             "rule_key",
+            "language",
             unique=True,
             postgresql_where=text("deleted_at IS NULL"),
         ),

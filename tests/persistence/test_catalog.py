@@ -17,6 +17,7 @@ FUNCTIONS = {
     "tenant_ids",
     "sign_in_candidates",
     "use_api_key",
+    "due_scheduled_messages",
 }
 
 
