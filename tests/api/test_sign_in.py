@@ -176,3 +176,24 @@ async def test_expired_forged_and_missing_tokens_are_401(
         response = await api.get("/api/v1/me", headers=headers)
         assert response.status_code == 401, (headers, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_unreachable_database_is_503_not_500(database: Settings, hotel: Hotel) -> None:
+    from sqlalchemy.engine import make_url
+
+    from persistence.db import create_engine, create_sessionmaker
+
+    missing = make_url(database.database_url).set(database=f"missing_{uuid4().hex[:8]}")
+    engine = create_engine(missing.render_as_string(hide_password=False), schema="frontdesk")
+    factory = UnitOfWorkFactory(create_sessionmaker(engine), connect_attempts=1)
+    try:
+        services = build_services(database, factory)
+        async with client_for(create_app(services)) as client:
+            me = await client.get("/api/v1/me", headers=hotel.admin.headers)
+            token = await client.post(TOKEN, data={"username": "a@b.example", "password": "x"})
+    finally:
+        await factory.dispose()
+    for response in (me, token):
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5"
+        assert response.headers["content-type"] == "application/problem+json"

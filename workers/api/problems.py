@@ -7,7 +7,7 @@ each field with its location and never echo the input (it may be a password).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -15,7 +15,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from persistence.repositories.base import NotFoundError
@@ -23,6 +23,9 @@ from workers.api.commands import CommandError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:frontdesk:problem:"
+# Connection exceptions, invalid catalog, insufficient resources, operator intervention.
+UNAVAILABLE_SQLSTATES = ("08", "3D", "53", "57P")
+RETRY_AFTER_SECONDS = 5
 
 log = structlog.get_logger(__name__)
 
@@ -171,10 +174,42 @@ async def _command(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    # Logged once, here, without locals: the request may carry secrets.
+def database_unavailable(exc: DBAPIError) -> bool:
+    """The database could not be reached or is shutting down (not a fault of the request)."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    if sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    return exc.connection_invalidated or isinstance(exc.orig, OSError | ConnectionError)
+
+
+async def _database(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if database_unavailable(exc):
+        log.warning("api database unavailable", path=request.url.path)
+        return problem_response(
+            503,
+            "the database is unavailable: try again shortly",
+            kind="unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    return _unexpected(request, exc)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    # Logged once, here, by type only: the request (and the error's text) may carry secrets.
     log.error("api request failed", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(500, "internal error", kind="internal")
+
+
+async def _contain(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """The last resort: an unexpected error is a 500 problem, logged once, never re-raised
+    (Starlette's own 500 handler would log it again, traceback and all)."""
+    try:
+        return await call_next(request)
+    except Exception as exc:
+        return _unexpected(request, exc)
 
 
 def install(app: FastAPI) -> None:
@@ -184,4 +219,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(CommandError, _command)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(DBAPIError, _database)
+    app.middleware("http")(_contain)
