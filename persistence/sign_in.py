@@ -18,8 +18,7 @@ from persistence.models import SignInAttempt
 from persistence.repositories.access import digest
 
 _CANDIDATES = text(
-    "SELECT user_id, tenant_id, password_hash, active"
-    " FROM sign_in_candidates(:email, :tenant_slug)"
+    "SELECT user_id, tenant_id, password_hash, active FROM sign_in_candidates(:email, :tenant_slug)"
 )
 _USE_API_KEY = text("SELECT id, tenant_id, permissions FROM use_api_key(:key_hash)")
 _NO_TENANT = text("SELECT set_config('app.tenant_id', '', true)")
