@@ -51,6 +51,9 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=pre_ping,
+        # A failed statement's error would otherwise quote its parameters (guest text,
+        # ciphertext, tokens) into every log line and exception report that carries it.
+        hide_parameters=True,
         connect_args={
             "server_settings": {"search_path": schema, "application_name": "frontdesk"},
         },
