@@ -197,3 +197,33 @@ async def test_an_unreachable_database_is_503_not_500(database: Settings, hotel:
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] == "5"
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_demo_admins_sign_in_with_the_printed_password() -> None:
+    """In a database of its own: the session's is left to the seed's own tests."""
+    from persistence.demo.tenants import DEMO_TENANTS
+    from persistence.migrate import upgrade_async
+    from persistence.seed import DEMO_PASSWORD, seed_demo
+    from tests.conftest import create_database, database_settings, drop_database
+    from workers.admin_cli import management_api_lines
+
+    name = f"frontdesk_test_{uuid4().hex[:16]}"
+    await create_database(name)
+    settings = database_settings(name)
+    factory = UnitOfWorkFactory.from_settings(settings)
+    try:
+        await upgrade_async(settings)
+        assert factory.cipher is not None
+        await seed_demo(factory, cipher=factory.cipher)
+        printed = management_api_lines(settings, {demo.slug for demo in DEMO_TENANTS})
+        assert len(printed) == 1 + len(DEMO_TENANTS)
+        async with client_for(create_app(build_services(settings, factory))) as client:
+            for line in printed[1:]:
+                email, password = line.split("sign in as ")[1].split(" / ")
+                assert password == DEMO_PASSWORD
+                token = await sign_in(client, email, password)
+                me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+                assert "admin" in me.json()["roles"]
+    finally:
+        await factory.dispose()
+        await drop_database(name)
