@@ -32,9 +32,7 @@ async def run_dispatcher(settings: Settings, stop: asyncio.Event) -> None:
     uow_factory = UnitOfWorkFactory.from_settings(settings)
     directory = ChannelDirectory.from_settings(settings)
     routes = CachedChannels(directory, ttl=settings.channel_cache_seconds)
-    publisher = Publisher(
-        settings.amqp_url, settings.exchange, timeout=settings.publish_timeout_seconds
-    )
+    publisher = Publisher.from_settings(settings)
     client = http_client()
     senders = build_senders(
         client,
