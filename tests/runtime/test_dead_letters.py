@@ -104,6 +104,7 @@ async def test_replay_moves_letters_to_the_consumer_queue_counting_replays(
     assert rows[0].dead.ready == 1
     assert rows[0].main.ready == 0
     assert [depth.ready for depth in rows[0].retries] == [0, 0]
+    assert rows[0].retried.ready == 0  # declared, and empty
 
 
 async def test_cli_lists_replays_and_purges(settings, queues, broker, monkeypatch) -> None:

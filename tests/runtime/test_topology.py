@@ -32,10 +32,37 @@ async def test_declaring_twice_is_a_no_op(broker, queues) -> None:
     for name in (queues.main, *queues.retries, queues.retried, queues.dead):
         assert (await channel.declare_queue(name, passive=True)).name == name
     assert queues.retries == (
-        f"{queues.namespace}.shape.retry.50ms",
-        f"{queues.namespace}.shape.retry.1s",
+        f"{queues.namespace}.shape.backoff.50ms",
+        f"{queues.namespace}.shape.backoff.1s",
     )
     await channel.close()
+
+
+async def test_a_broker_with_the_earlier_retry_tiers_still_starts(broker, queues) -> None:
+    """Earlier releases expired ``….retry.<delay>`` tiers into the consumer queue: a used broker
+    still holds them, and declaring today's topology over them must not fail."""
+    channel = await broker.channel()
+    await declare_topology(channel, queues.namespace, [queues])
+    earlier = [f"{queues.main}.retry.{label}" for label in ("50ms", "1s")]
+    try:
+        for name in earlier:
+            await channel.declare_queue(
+                name,
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-message-ttl": 50,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": queues.main,
+                    "x-dead-letter-strategy": "at-least-once",
+                    "x-overflow": "reject-publish",
+                },
+            )
+        await declare_topology(channel, queues.namespace, [queues])
+    finally:
+        for name in earlier:
+            await channel.queue_delete(name)
+        await channel.close()
 
 
 async def test_declaring_a_different_shape_fails_loudly(broker, queues) -> None:

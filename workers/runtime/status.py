@@ -36,6 +36,7 @@ class ConsumerStatus:
     consumer: str
     main: QueueDepth
     retries: list[QueueDepth]
+    retried: QueueDepth
     dead: QueueDepth
 
 
@@ -57,6 +58,7 @@ async def consumer_status(connection: AbstractConnection, queues: ConsumerQueues
         consumer=queues.consumer,
         main=await queue_depth(connection, queues.main),
         retries=[await queue_depth(connection, name) for name in queues.retries],
+        retried=await queue_depth(connection, queues.retried),
         dead=await queue_depth(connection, queues.dead),
     )
 
@@ -78,7 +80,7 @@ def _count(value: int | None) -> str:
 def render(settings: Settings, rows: Sequence[ConsumerStatus]) -> Table:
     table = Table(title=f"frontdesk consumers on exchange {settings.exchange}")
     table.add_column("consumer")
-    for column in ("ready", "consumers", "retrying (per tier)", "dead letters"):
+    for column in ("ready", "consumers", "retrying (per tier)", "retried, ready", "dead letters"):
         table.add_column(column, justify="right")
     for row in rows:
         dead = _count(row.dead.ready)
@@ -87,6 +89,7 @@ def render(settings: Settings, rows: Sequence[ConsumerStatus]) -> Table:
             _count(row.main.ready),
             _count(row.main.consumers),
             " / ".join(_count(depth.ready) for depth in row.retries),
+            _count(row.retried.ready),
             f"[bold red]{dead}[/]" if row.dead.ready else dead,
         )
     return table

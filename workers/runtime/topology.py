@@ -6,8 +6,11 @@ One durable topic exchange carries every event. Each consumer owns:
   ``x-delivery-limit`` (RabbitMQ 3.10 sets none) ends a loop of crashing workers; what it gives
   up is dead-lettered at-least-once (which needs ``x-overflow: reject-publish``) into the
   dead-letter queue, so the broker never drops it on the way.
-- ``<ns>.<consumer>.retry.<delay>``: one quorum queue per retry tier whose message TTL expires
-  the message into ``<ns>.<consumer>.retried``, also at-least-once.
+- ``<ns>.<consumer>.backoff.<delay>``: one quorum queue per retry tier whose message TTL expires
+  the message into ``<ns>.<consumer>.retried``, also at-least-once. (Earlier releases named
+  the tiers ``….retry.<delay>`` and expired them into the consumer queue; the new names let a
+  used broker start without PRECONDITION_FAILED, and the old tiers drain into the consumer
+  queue by themselves — delete them once ``frontdesk status`` shows them empty.)
 - ``<ns>.<consumer>.retried``: a quorum queue shaped like the consumer queue, where retried
   deliveries wait their turn. The worker consumes it with a small prefetch of its own, so
   events failing over and over never stand in front of fresh ones in the consumer queue nor
@@ -64,13 +67,13 @@ class ConsumerQueues:
 
     @property
     def retries(self) -> tuple[str, ...]:
-        return tuple(f"{self.main}.retry.{tier_label(delay)}" for delay in self.retry_delays)
+        return tuple(f"{self.main}.backoff.{tier_label(delay)}" for delay in self.retry_delays)
 
     def retry_for(self, attempt: int) -> tuple[str, str]:
         """The tier (queue name, label) a message goes to after failing its ``attempt``-th try
         (1-based); the last tier repeats."""
         delay = self.retry_delays[min(attempt, len(self.retry_delays)) - 1]
-        return f"{self.main}.retry.{tier_label(delay)}", tier_label(delay)
+        return f"{self.main}.backoff.{tier_label(delay)}", tier_label(delay)
 
 
 def main_queue_arguments(queues: ConsumerQueues) -> dict[str, Any]:
