@@ -258,7 +258,8 @@ class Deployment:
             channel = await connection.channel()
             for consumer in self.consumers:
                 main = f"{self.exchange}.{consumer}"
-                for name in (main, f"{main}.dead", *(f"{main}.retry.{t}" for t in _TIERS)):
+                tiers = (f"{main}.backoff.{t}" for t in _TIERS)
+                for name in (main, f"{main}.dead", f"{main}.retried", *tiers):
                     await channel.queue_delete(name)
             await channel.queue_delete(self.sink)
             await channel.exchange_delete(self.exchange)
