@@ -24,7 +24,7 @@ from persistence.repositories.access import AccessRepository, ApiKeyRepository, 
 from persistence.repositories.base import forget_driver
 from persistence.repositories.channels import AlertTargetRepository, ChannelRepository
 from persistence.repositories.conversations import ConversationRepository
-from persistence.repositories.guests import GuestRepository, ReservationRepository
+from persistence.repositories.guests import GuestRepository
 from persistence.repositories.knowledge import (
     AiSettingsRepository,
     KnowledgeRepository,
@@ -39,6 +39,8 @@ from persistence.repositories.pipeline import (
     OutboxRepository,
     WebhookEventRepository,
 )
+from persistence.repositories.reservations import ReservationRepository
+from persistence.repositories.scheduling import ScheduleRepository
 from persistence.repositories.staff import StaffRepository
 from persistence.repositories.tenancy import (
     AssistantProfileRepository,
@@ -179,6 +181,7 @@ class UnitOfWork:
         self.notifications = NotificationRepository(session, tenant)
         self.templates = TemplateRepository(session, tenant)
         self.triggers = TriggerRepository(session, tenant)
+        self.schedule = ScheduleRepository(session, tenant)
         self.staff = StaffRepository(session, tenant)
         self.access = AccessRepository(session, tenant)
         self.api_keys = ApiKeyRepository(session, tenant)

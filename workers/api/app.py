@@ -15,6 +15,7 @@ from workers.api import (
     knowledge,
     problems,
     properties,
+    reservations,
     users,
 )
 from workers.api.security import declared_permission
@@ -34,6 +35,7 @@ RESOURCES = (
     properties.router,
     channels.router,
     users.router,
+    reservations.router,
 )
 
 

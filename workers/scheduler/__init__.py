@@ -1,0 +1,1 @@
+"""The scheduler: scheduled messages that fall due become outbound messages, exactly once."""
