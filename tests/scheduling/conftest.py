@@ -107,7 +107,7 @@ def make_reservation(uow_factory: UnitOfWorkFactory) -> MakeReservation:
         values: dict[str, Any] = {
             "property_id": tenant.property_id,
             "guest_name": "Anna Schmidt",
-            "phone": f"+4915{uuid4().int % 10**9:09d}",
+            "phone": f"+49151{uuid4().int % 10**8:08d}",
             "check_in": check_in,
             "check_out": date.fromordinal(check_in.toordinal() + nights),
         }

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from workers.consumers import PIPELINE
+from workers.consumers import PIPELINE, planner
 from workers.heap import freeze_startup_objects
 from workers.runtime.consumer import Consumer
 from workers.runtime.runner import run_workers
@@ -21,7 +21,10 @@ class UnknownConsumerError(LookupError):
     """A worker was asked to run a consumer nobody registered."""
 
 
-CONSUMERS: dict[str, Callable[[Settings], Consumer]] = dict(PIPELINE)
+CONSUMERS: dict[str, Callable[[Settings], Consumer]] = {
+    **PIPELINE,
+    planner.NAME: lambda settings: planner.consumer(),
+}
 
 
 def build_consumers(names: list[str], settings: Settings) -> list[Consumer]:
