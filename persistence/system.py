@@ -51,6 +51,12 @@ class DueNotification:
     notification_id: UUID
 
 
+@dataclass(frozen=True, slots=True)
+class DueScheduledMessage:
+    tenant_id: UUID
+    scheduled_message_id: UUID
+
+
 class SystemGateway:
     """``async with uow_factory.system() as system:`` — rolls back unless ``commit`` was called."""
 
@@ -124,6 +130,19 @@ class SystemGateway:
             {"batch": batch},
         )
         return [DueNotification(*row) for row in rows]
+
+    async def due_scheduled_messages(
+        self, *, now: datetime, batch: int
+    ) -> list[DueScheduledMessage]:
+        """Scheduled messages waiting with ``due_at <= now``, earliest first (not locked: the
+        scheduler claims each in its tenant's transaction)."""
+        rows = await self._require().execute(
+            text(
+                "SELECT tenant_id, scheduled_message_id FROM due_scheduled_messages(:now, :batch)"
+            ),
+            {"now": now, "batch": batch},
+        )
+        return [DueScheduledMessage(*row) for row in rows]
 
     async def tenant_ids(self) -> list[UUID]:
         rows = await self._require().execute(text("SELECT tenant_ids()"))

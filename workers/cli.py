@@ -125,6 +125,14 @@ def dispatcher() -> None:
 
 
 @app.command()
+def scheduler() -> None:
+    """Hand due scheduled messages (pre-arrival T-3 / T-1 / day-of) to the dispatcher."""
+    from workers.scheduler.main import scheduler_main
+
+    scheduler_main(_settings())
+
+
+@app.command()
 def up(
     with_stand_in: Annotated[
         bool, typer.Option(help="Run the local provider stand-in for demo channels.")
@@ -151,12 +159,40 @@ def demo(
 @app.command(name="eval")
 def evaluate(
     messages: Annotated[Path | None, typer.Option(help="Labelled messages (JSONL).")] = None,
-    knowledge: Annotated[Path | None, typer.Option(help="Knowledge base (JSON).")] = None,
+    kb: Annotated[
+        Path | None, typer.Option("--kb", "--knowledge", help="Knowledge base (JSON).")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Confidence threshold (default 0.7).")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Only messages in this language.")] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Only this split of the labelled set (train, heldout).")
+    ] = None,
+    sentiment: Annotated[
+        Path | None, typer.Option(help="Score sentiment on these labelled messages instead.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write one JSON line per message.")] = None,
+    misses: Annotated[bool, typer.Option(help="List the messages decided wrongly.")] = True,
 ) -> None:
-    """Report matcher, sentiment and auto-reply quality on the labelled set."""
+    """Report auto-reply decision quality (or sentiment quality) on labelled messages."""
+    if sentiment is not None:
+        from workers.evaluate_sentiment import main as sentiment_main
+
+        raise typer.Exit(sentiment_main(sentiment, split=split, out=out, show_misses=misses))
     from workers.evaluate import main as evaluate_main
 
-    raise typer.Exit(evaluate_main(messages, knowledge))
+    raise typer.Exit(
+        evaluate_main(
+            messages,
+            kb,
+            threshold=threshold,
+            language=language,
+            split=split,
+            out=out,
+            show_misses=misses,
+        )
+    )
 
 
 def _mount_ops() -> None:

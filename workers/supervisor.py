@@ -51,6 +51,7 @@ def children(*, with_stand_in: bool) -> list[Child]:
         Child("consumers", _frontdesk("worker", *CONSUMERS, "--metrics-port", str(METRICS_PORT))),
         Child("relay", _frontdesk("relay")),
         Child("dispatcher", _frontdesk("dispatcher")),
+        Child("scheduler", _frontdesk("scheduler")),
     ]
     if with_stand_in:
         processes.append(Child("provider-stand-in", [sys.executable, "-m", "workers.standin"]))

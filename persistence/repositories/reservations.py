@@ -86,7 +86,7 @@ class ReservationRepository(BaseReservationRepository):
         for kind in kinds:
             handle = details.email if kind == "email" else details.phone
             if handle is not None and (kind == "email" or kind in PHONE_KINDS):
-                await self._claim_handle(guest.id, kind, handle, details.full_name)
+                await self.claim_handle(guest.id, kind, handle, details.full_name)
         return guest
 
     async def _find_guest(self, details: GuestDetails) -> Guest | None:
@@ -124,7 +124,7 @@ class ReservationRepository(BaseReservationRepository):
                 return found
         return None
 
-    async def _claim_handle(self, guest_id: UUID, kind: str, handle: str, name: str) -> None:
+    async def claim_handle(self, guest_id: UUID, kind: str, handle: str, name: str | None) -> None:
         """Link the handle to the guest unless another guest already writes from it."""
         await self.session.execute(
             insert(GuestIdentity)

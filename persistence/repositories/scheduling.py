@@ -92,6 +92,9 @@ class ScheduleRepository(Repository):
         )
         return [RuleRecord(t, tpl) for t, tpl in (await self.session.execute(statement)).all()]
 
+    async def trigger(self, *, trigger_id: UUID) -> Trigger | None:
+        return await self._get(Trigger, trigger_id)
+
     async def get(self, *, scheduled_id: UUID, for_update: bool = False) -> ScheduledMessage | None:
         return await self._get(ScheduledMessage, scheduled_id, for_update=for_update)
 
@@ -116,18 +119,22 @@ class ScheduleRepository(Repository):
         await self.session.flush()
         return row
 
-    async def claim_due(self, *, scheduled_id: UUID, now: datetime) -> ScheduledMessage | None:
-        """Lock a waiting row that is due; None when handled, not due, or another holds it."""
+    async def claim_due(
+        self, *, scheduled_id: UUID, now: datetime | None
+    ) -> ScheduledMessage | None:
+        """Lock a waiting row that is due (``now`` None: due or not); None when handled, not
+        due, or another transaction holds it."""
         statement = (
             select(ScheduledMessage)
             .where(
                 ScheduledMessage.tenant_id == self.tenant_id,
                 ScheduledMessage.id == scheduled_id,
                 ScheduledMessage.status == "scheduled",
-                ScheduledMessage.due_at <= now,
             )
             .with_for_update(skip_locked=True)
         )
+        if now is not None:
+            statement = statement.where(ScheduledMessage.due_at <= now)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def templates_for(self, *, rule_key: str) -> list[Template]:
@@ -180,7 +187,8 @@ class ScheduleRepository(Repository):
             .where(GuestIdentity.tenant_id == self.tenant_id, GuestIdentity.guest_id == guest_id)
             .order_by(GuestIdentity.created_at.desc())
         )
-        return dict((await self.session.execute(statement)).tuples().all())
+        rows = await self.session.execute(statement)
+        return {row.kind: row.handle for row in rows}
 
     async def last_inbound_at(self, *, guest_id: UUID, channel_id: UUID) -> datetime | None:
         statement = (

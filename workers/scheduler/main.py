@@ -1,0 +1,55 @@
+"""`frontdesk scheduler`: the loop that hands due scheduled messages to the dispatcher.
+
+Run as many as you like: each row is claimed with ``FOR UPDATE SKIP LOCKED`` and settled in the
+transaction that claims it, so every reservation and rule makes one message at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import UTC, datetime
+
+import structlog
+
+from persistence.uow import UnitOfWorkFactory
+from workers.scheduler.handover import Scheduler
+from workers.settings import Settings
+
+log = structlog.get_logger(__name__)
+IDLE_POLL_SECONDS = 1.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
+    uow_factory = UnitOfWorkFactory.from_settings(settings)
+    scheduler = Scheduler(uow_factory=uow_factory, clock=utc_now)
+    log.info("scheduler started")
+    try:
+        while not stop.is_set():
+            try:
+                busy = len(await scheduler.run_due())
+            except Exception:  # the database is away: log once per sweep, go on
+                log.exception("scheduler sweep failed")
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), IDLE_POLL_SECONDS)
+    finally:
+        await uow_factory.dispose()
+        log.info("scheduler stopped")
+
+
+def scheduler_main(settings: Settings) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_scheduler(settings, stop)
+
+    asyncio.run(main())
