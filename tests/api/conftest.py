@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
@@ -197,6 +197,24 @@ async def build_world(uow_factory: UnitOfWorkFactory) -> World:
         key = await create_api_key(
             uow, actor=CLI, name="world key", permissions=["audit.read"], grantable=None
         )
+        # A stay with a scheduled message, and its template (reservations, schedule routes).
+        guest = await uow.guests.upsert_by_identity(kind="telegram", handle="world-guest")
+        stay = await uow.reservations.add(
+            property_id=prop.id,
+            guest_id=guest.id,
+            check_in=date(2030, 1, 10),
+            check_out=date(2030, 1, 12),
+            external_ref="WORLD-1",
+        )
+        template = await uow.templates.add(channel="telegram", rule_key="T_MINUS_1", body="Hi")
+        trigger = await uow.triggers.add(name="t-1", kind="time_based", template_id=template.id)
+        scheduled = await uow.schedule.add(
+            reservation_id=stay.id,
+            trigger_id=trigger.id,
+            template_id=template.id,
+            rule_key="T_MINUS_1",
+            due_at=datetime(2030, 1, 9, 9, tzinfo=UTC),
+        )
         # Tokens that must not work: a deactivated admin's, and an expired one.
         gone = await add_user(
             uow,
@@ -224,6 +242,10 @@ async def build_world(uow_factory: UnitOfWorkFactory) -> World:
         "item_id": str(item_id),
         "user_id": str(target.id),
         "key_id": str(key.row.id),
+        "external_ref": "WORLD-1",
+        "reservation_id": str(stay.id),
+        "scheduled_message_id": str(scheduled.id),
+        "template_id": str(template.id),
         "version": "1",
     }
     return World(tenant_id, ids, tokens, permissions, user_ids)

@@ -29,7 +29,10 @@ OPERATIONS = [
 ]
 PROTECTED = [(m, p, permission) for m, p, permission in OPERATIONS if p not in PUBLIC_PATHS]
 # Bodies that pass validation for routes naming an object, so the lookup (404) is reached.
-VALID_BODIES = {("PUT", "/api/v1/users/{user_id}/roles"): {"roles": ["agent"]}}
+VALID_BODIES = {
+    ("PUT", "/api/v1/users/{user_id}/roles"): {"roles": ["agent"]},
+    ("PUT", "/api/v1/templates/{template_id}"): {"body": "Hi {{ guest.first_name }}"},
+}
 
 
 def test_every_route_but_sign_in_declares_a_permission() -> None:

@@ -16,6 +16,8 @@ from workers.api import (
     problems,
     properties,
     reservations,
+    schedule,
+    templates,
     users,
 )
 from workers.api.security import declared_permission
@@ -36,6 +38,8 @@ RESOURCES = (
     channels.router,
     users.router,
     reservations.router,
+    schedule.router,
+    templates.router,
 )
 
 
