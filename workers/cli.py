@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from workers.admin_cli import register as register_admin_commands
 from workers.reachability import EXIT_UNAVAILABLE, OperatorError, connection_failure, reaching
+from workers.scheduler.commands import reservations_app, schedule_app
 from workers.settings import Settings
 
 
@@ -206,6 +207,8 @@ def _mount_ops() -> None:
 
 _mount_ops()
 register_admin_commands(app)
+app.add_typer(reservations_app, name="reservations")
+app.add_typer(schedule_app, name="schedule")
 
 
 def main() -> None:

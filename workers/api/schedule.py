@@ -70,7 +70,7 @@ class ScheduledOut(Out):
     message_id: UUID | None
 
 
-async def _preview(uow: UnitOfWork, row: ScheduledMessage) -> ScheduledOut:
+async def scheduled_view(uow: UnitOfWork, row: ScheduledMessage) -> ScheduledOut:
     """The row with the text the guest would get now (None when it cannot be made)."""
     channel, text = None, None
     record = await uow.schedule.stay(reservation_id=row.reservation_id)
@@ -137,7 +137,7 @@ async def get_schedule(reservation_id: UUID, context: Read) -> list[ScheduledOut
     if await context.uow.reservations.get(reservation_id=reservation_id) is None:
         raise not_found("reservation")
     rows = await context.uow.schedule.list_for(reservation_id=reservation_id)
-    return [await _preview(context.uow, row) for row in rows]
+    return [await scheduled_view(context.uow, row) for row in rows]
 
 
 @router.patch("/scheduled-messages/{scheduled_message_id}", response_model=ScheduledOut)
@@ -159,7 +159,7 @@ async def edit_scheduled(
         row.edited_by_staff = True
         row.edited_by = context.principal.user_id
         await _audit(context, row, "update", old)
-    out = await _preview(context.uow, row)
+    out = await scheduled_view(context.uow, row)
     await context.uow.commit()
     return out
 
@@ -172,7 +172,7 @@ async def cancel_scheduled(scheduled_message_id: UUID, context: Reply) -> Schedu
     row.handled_at = datetime.now(UTC)
     row.edited_by_staff, row.edited_by = True, context.principal.user_id
     await _audit(context, row, "cancel", old)
-    out = await _preview(context.uow, row)
+    out = await scheduled_view(context.uow, row)
     await context.uow.commit()
     return out
 
@@ -190,6 +190,6 @@ async def send_now(scheduled_message_id: UUID, context: Reply) -> ScheduledOut:
     await settle(context.uow, row, now=datetime.now(UTC), hold_for_quiet_hours=False)
     row.edited_by_staff, row.edited_by = True, context.principal.user_id
     await _audit(context, row, "send_now", old)
-    out = await _preview(context.uow, row)
+    out = await scheduled_view(context.uow, row)
     await context.uow.commit()
     return out
