@@ -22,6 +22,7 @@ from persistence.uow import UnitOfWork
 from workers.consumers.tenant_context import TenantContexts
 from workers.runtime.consumer import Consumer
 from workers.runtime.errors import PermanentError
+from workers.scheduler.opt_out import apply_keyword
 
 NAME = "autoreply"
 Clock = Callable[[], datetime]
@@ -39,8 +40,10 @@ async def handle(
     )
     if message is None:
         raise PermanentError(f"message {event.message_id} or its conversation does not exist")
-    context = await contexts.get(uow, timezone=message.timezone or "UTC")
     now = clock()
+    if await apply_keyword(uow, message, now=now):  # STOP / START: recorded, nothing to answer
+        return
+    context = await contexts.get(uow, timezone=message.timezone or "UTC")
     text = message.content or ""
     decision = decide(
         text=text,
