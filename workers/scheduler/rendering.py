@@ -52,7 +52,14 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 MAX_OUTPUT_CHARS = 4096
 
-_environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+def _blank_for_none(value: object) -> object:
+    # A field frontdesk does not know for this guest (no room yet) prints as nothing.
+    return "" if value is None else value
+
+
+_environment = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, finalize=_blank_for_none
+)
 
 
 class TemplateFieldError(ValueError):
