@@ -7,12 +7,18 @@ applies to the seed like to any other writer. Each tenant is one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
+from domain.events import ReservationChanged
 from persistence.crypto import SecretCipher
 from persistence.demo.tenants import DEMO_TENANTS, DemoTenant
 from persistence.knowledge_file import TenantKnowledge, load_knowledge
+from persistence.models import WhatsAppTemplate
 from persistence.passwords import hash_password
+from persistence.repositories.reservations import GuestDetails, StayDetails
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_KNOWLEDGE_PATH = Path(__file__).resolve().parent / "demo" / "knowledge_base.json"
@@ -90,6 +96,7 @@ async def _seed_tenant(uow: UnitOfWork, demo: DemoTenant, knowledge: TenantKnowl
         )
         property_ids.append(prop.id)
     channel_ids = []
+    rule_templates: dict[str, UUID] = {}
     for channel in demo.channels:
         row = await uow.channels.add(
             property_id=property_ids[channel.property_index],
@@ -103,7 +110,16 @@ async def _seed_tenant(uow: UnitOfWork, demo: DemoTenant, knowledge: TenantKnowl
         )
         channel_ids.append(row.id)
         for rule_key, body in demo.templates.items():
-            await uow.templates.add(channel=channel.provider.value, rule_key=rule_key, body=body)
+            template = await uow.templates.add(
+                channel=channel.provider.value, rule_key=rule_key, body=body
+            )
+            if rule_key not in rule_templates:
+                rule_templates[rule_key] = template.id
+        if channel.provider.value in ("green_api", "whatsapp_cloud"):
+            _seed_whatsapp_templates(uow, row.id, demo.templates)
+    for rule_key, template_id in rule_templates.items():
+        await uow.triggers.add(name=rule_key.lower(), kind="time_based", template_id=template_id)
+    await _seed_arriving_guest(uow, demo, property_ids[0])
     start, end = demo.quiet_hours or (None, None)
     await uow.ai_settings.add(quiet_hours_start=start, quiet_hours_end=end)
     items = await _seed_knowledge(uow, knowledge)
@@ -117,6 +133,68 @@ async def _seed_tenant(uow: UnitOfWork, demo: DemoTenant, knowledge: TenantKnowl
         name=f"{demo.team} on duty", channel_id=channel_ids[0], address=demo.alert_address
     )
     return items
+
+
+def _seed_whatsapp_templates(uow: UnitOfWork, channel_id: UUID, rules: dict[str, str]) -> None:
+    """Approved WhatsApp templates, so pre-arrival messages reach guests who have not written
+    in 24 hours (``{{1}}`` the first name, ``{{2}}`` the property, ``{{3}}`` the check-in)."""
+    for rule_key in rules:
+        uow.session.add(
+            WhatsAppTemplate(
+                tenant_id=uow.tenant_id,
+                channel_id=channel_id,
+                name=rule_key.lower(),
+                language="en",
+                category="utility",
+                approval_status="approved",
+                body="Hi {{1}}, this is {{2}} about your stay from {{3}}. Reply here to chat.",
+                components={
+                    "body_parameters": [
+                        "guest.first_name",
+                        "property.name",
+                        "reservation.check_in",
+                    ]
+                },
+            )
+        )
+
+
+async def _seed_arriving_guest(uow: UnitOfWork, demo: DemoTenant, property_id: UUID) -> None:
+    """A stay booked now for tomorrow (property time): its T-3 is late, so it goes at once, and
+    its T-1 and day-of follow at the property's send times."""
+    if demo.arriving_guest is None:
+        return
+    name, handle = demo.arriving_guest
+    email = handle if "@" in handle else None
+    phone = None if email else handle
+    kinds = tuple(channel.provider.value for channel in demo.channels)
+    guest = await uow.reservations.match_guest(
+        details=GuestDetails(full_name=name, phone=phone, email=email, language="en"), kinds=kinds
+    )
+    now = datetime.now(UTC)
+    tomorrow = now.astimezone(ZoneInfo(demo.properties[0].timezone)).date() + timedelta(days=1)
+    stay, _, _ = await uow.reservations.upsert(
+        stay=StayDetails(
+            property_id=property_id,
+            external_ref="DEMO-ARRIVAL-1",
+            check_in=tomorrow,
+            check_out=tomorrow + timedelta(days=2),
+            check_in_time=None,
+            check_out_time=None,
+            room_number="101",
+            room_type=None,
+            party_size=2,
+            status="confirmed",
+            booked_at=now,
+        ),
+        guest_id=guest.id,
+        now=now,
+    )
+    uow.emit(
+        ReservationChanged(
+            tenant_id=uow.tenant_id, reservation_id=stay.id, status=stay.status, created=True
+        )
+    )
 
 
 async def _seed_knowledge(uow: UnitOfWork, knowledge: TenantKnowledge) -> int:

@@ -76,6 +76,9 @@ class DemoTenant:
     alert_address: str
     quiet_hours: tuple[time, time] | None = (time(23, 0), time(7, 0))
     templates: dict[str, str] = field(default_factory=dict)
+    # A guest arriving tomorrow (name, phone or e-mail): their pre-arrival messages fall due in
+    # the first minutes of a demo run (a late booking's T-3 goes at once).
+    arriving_guest: tuple[str, str] | None = None
 
     @property
     def tenant_id(self) -> UUID:
@@ -86,19 +89,21 @@ class DemoTenant:
 
 
 PRE_ARRIVAL = {
-    "T_MINUS_3": "Hi {guest_name}, we look forward to welcoming you at {property_name} on "
-    "{check_in}. Reply here with any questions or special requests.",
-    "T_MINUS_1": "Hi {guest_name}, see you tomorrow! Check-in at {property_name} starts at "
-    "{check_in_time}. Let us know your arrival time.",
-    "DAY_OF": "Welcome day, {guest_name}! Your room at {property_name} is ready from "
-    "{check_in_time}. Write to us here if you need anything.",
+    "T_MINUS_3": "Hi {{ guest.first_name }}, we look forward to welcoming you at "
+    "{{ property.name }} on {{ reservation.check_in }}. Reply here with any questions or "
+    "special requests.",
+    "T_MINUS_1": "Hi {{ guest.first_name }}, see you tomorrow! Check-in at {{ property.name }} "
+    "starts at {{ settings.check_in_time }}. Let us know your arrival time.",
+    "DAY_OF": "Welcome day, {{ guest.first_name }}! Your room at {{ property.name }} is ready "
+    "from {{ settings.check_in_time }}. Write to us here if you need anything.",
 }
 BOOKING_REMINDERS = {
-    "T_MINUS_3": "Ciao {guest_name}! Your table at {property_name} is booked for {check_in}. "
-    "Reply to change or cancel.",
-    "T_MINUS_1": "Ciao {guest_name}, see you tomorrow at {property_name}! Reply if your plans "
-    "change.",
-    "DAY_OF": "Ciao {guest_name}, we are expecting you today at {property_name}. Buon appetito!",
+    "T_MINUS_3": "Ciao {{ guest.first_name }}! Your table at {{ property.name }} is booked for "
+    "{{ reservation.check_in }}. Reply to change or cancel.",
+    "T_MINUS_1": "Ciao {{ guest.first_name }}, see you tomorrow at {{ property.name }}! Reply if "
+    "your plans change.",
+    "DAY_OF": "Ciao {{ guest.first_name }}, we are expecting you today at {{ property.name }}. "
+    "Buon appetito!",
 }
 
 AURORA = DemoTenant(
@@ -147,6 +152,7 @@ AURORA = DemoTenant(
     team="Front desk",
     alert_address="+351910000102",
     templates=PRE_ARRIVAL,
+    arriving_guest=("Alex Morgan", "+447700900123"),
 )
 
 SEASIDE = DemoTenant(
@@ -202,6 +208,7 @@ SEASIDE = DemoTenant(
     alert_address="+16095550111",
     quiet_hours=(time(22, 0), time(8, 0)),
     templates=PRE_ARRIVAL,
+    arriving_guest=("Jordan Lee", "+16095550177"),
 )
 
 TRATTORIA = DemoTenant(
