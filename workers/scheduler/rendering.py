@@ -52,6 +52,7 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 MAX_OUTPUT_CHARS = 4096
 
+
 def _blank_for_none(value: object) -> object:
     # A field frontdesk does not know for this guest (no room yet) prints as nothing.
     return "" if value is None else value
