@@ -76,7 +76,7 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
     )
     assert inbound is not None
     template = await uow.templates.add(channel="telegram", rule_key="T_MINUS_3", body="Hi")
-    await uow.messages.add_outbound(
+    outbound = await uow.messages.add_outbound(
         conversation_id=conversation.id,
         channel_id=channel.id,
         content="Hi!",
@@ -107,7 +107,7 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
         type="escalation",
         next_alert_at=now + timedelta(days=365),
     )
-    await uow.triggers.add(name="Pre-arrival", kind="time_based", template_id=template.id)
+    trigger = await uow.triggers.add(name="Pre-arrival", kind="time_based", template_id=template.id)
     target = await uow.alert_targets.add_channel_target(
         name="Desk phone", channel_id=channel.id, address="777", user_id=user.id
     )
@@ -207,3 +207,18 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
         ]
     )
     await uow.session.flush()
+    stay = await uow.reservations.find_by_ref(property_id=prop.id, external_ref="R-1")
+    assert stay is not None
+    await uow.schedule.add(
+        reservation_id=stay.id,
+        trigger_id=trigger.id,
+        template_id=template.id,
+        rule_key="T_MINUS_3",
+        due_at=now + timedelta(days=365),
+        status="sent",
+        message_id=outbound.id,
+        channel_id=channel.id,
+    )
+    await uow.schedule.opt_out(
+        guest_id=guest.id, kind="telegram", keyword="STOP", message_id=inbound.id, at=now
+    )

@@ -71,6 +71,8 @@ UNIQUE_OVERRIDES: dict[str, dict[str, Any]] = {
     "uq_prompts_tenant_id_version": {"is_published": False},
     "uq_prompts_one_published": {"version": 99},
     "uq_tenants_slug": {},
+    # Unique indexes are checked before foreign keys: a stray reservation id is never reached.
+    "uq_scheduled_messages_message_id": {"reservation_id": uuid4()},
 }
 # Which row to copy where a table holds several kinds.
 ROW_FILTERS = {"messages": "provider_message_id IS NOT NULL"}
