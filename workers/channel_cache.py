@@ -1,6 +1,8 @@
 """Resolving a public channel id, with a short-lived cache in front of the database.
 
 The ingress resolves each webhook's channel through it, the dispatcher each outbound message's.
+``follow_changes`` keeps a cache in step with the database: a channel or tenant changed through
+the API or the CLI is forgotten as the change commits, so the TTL is only the safety net.
 """
 
 from __future__ import annotations
@@ -8,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from domain.channels import ChannelRoute
+
+if TYPE_CHECKING:
+    from persistence.changes import ConfigChange, ConfigChanges
 
 
 class ChannelLookup(Protocol):
@@ -43,6 +48,8 @@ class CachedChannels:
         self._clock = clock
         self._entries: dict[UUID, tuple[float, ChannelRoute | None]] = {}
         self._loading: dict[UUID, asyncio.Future[ChannelRoute | None]] = {}
+        # Moves on every invalidation: a lookup that began before one is not cached.
+        self._generation = 0
 
     async def lookup(self, public_id: UUID) -> ChannelRoute | None:
         now = self._clock()
@@ -54,6 +61,7 @@ class CachedChannels:
             return await asyncio.shield(loading)
         loading = asyncio.get_running_loop().create_future()
         self._loading[public_id] = loading
+        generation = self._generation
         try:
             route = await self._inner.lookup(public_id)
         except BaseException as exc:
@@ -65,6 +73,8 @@ class CachedChannels:
         finally:
             del self._loading[public_id]
         self._entries.pop(public_id, None)
+        if generation != self._generation:
+            return route  # changed while it was read: the next lookup reads it again
         while len(self._entries) >= self._max_entries:
             del self._entries[next(iter(self._entries))]
         ttl = self._ttl if route is not None else self._miss_ttl
@@ -72,4 +82,31 @@ class CachedChannels:
         return route
 
     def clear(self) -> None:
+        self._generation += 1
         self._entries.clear()
+
+    def forget(self, public_id: UUID) -> None:
+        """The channel changed: the next lookup reads it afresh."""
+        self._generation += 1
+        self._entries.pop(public_id, None)
+
+    def forget_tenant(self, tenant_id: UUID) -> None:
+        """The tenant changed (deactivated, say): every channel of it is read afresh."""
+        self._generation += 1
+        for public_id, (_, route) in list(self._entries.items()):
+            if route is not None and route.tenant_id == tenant_id:
+                del self._entries[public_id]
+
+    def changed(self, change: ConfigChange) -> None:
+        """Apply a committed configuration change (``persistence.changes``)."""
+        if change.table == "channels" and change.public_id is not None:
+            self.forget(change.public_id)
+        elif change.table == "tenants":
+            self.forget_tenant(change.tenant_id)
+
+
+def follow_changes(cache: CachedChannels, database_url: str) -> ConfigChanges:
+    """A listener that keeps ``cache`` in step with the database (start it, close it)."""
+    from persistence.changes import ConfigChanges
+
+    return ConfigChanges(database_url, on_change=cache.changed, on_reset=cache.clear)

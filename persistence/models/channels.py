@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
 
 PROVIDERS = ("green_api", "whatsapp_cloud", "twilio_sms", "telegram", "email")
+WEBHOOK_STATUSES = ("ok", "failing", "unreachable")
 
 
 class Channel(Base, TenantOwned):
@@ -29,6 +30,7 @@ class Channel(Base, TenantOwned):
         UniqueConstraint("tenant_id", "provider", "address"),
         tenant_fk("property_id", "properties"),
         one_of("provider", PROVIDERS),
+        one_of("webhook_status", WEBHOOK_STATUSES, nullable=True),
     )
 
     property_id: Mapped[UUID]
@@ -43,6 +45,10 @@ class Channel(Base, TenantOwned):
     webhook_secret_encrypted: Mapped[str | None]
     # Whether staff alerts may be sent through this channel (to a staff member's phone).
     staff_alerts: Mapped[bool] = mapped_column(server_default=text("false"))
+    # The last webhook check at the provider: when, its outcome, and the provider's reason.
+    webhook_last_checked_at: Mapped[datetime | None]
+    webhook_status: Mapped[str | None]
+    webhook_error: Mapped[str | None]
 
 
 class StaffAlertTarget(Base, TenantOwned):

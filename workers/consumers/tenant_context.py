@@ -2,7 +2,9 @@
 
 Every scored message needs the tenant's AI settings, assistant name, published prompt and a
 knowledge matcher built over its items; reading and indexing them per message would dominate
-the consumer's cost. A change made by staff is seen within ``ttl`` seconds.
+the consumer's cost. Given the database URL, the cache listens for committed configuration
+changes (``persistence.changes``) and forgets a tenant's context as its change commits; the
+``ttl`` stays as the safety net for a notice missed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,20 @@ from uuid import UUID
 
 from domain.autoreply import AiSettings
 from domain.matching import KnowledgeMatcher
+from persistence.changes import ConfigChange, ConfigChanges
 from persistence.uow import UnitOfWork
+
+# Where a change is heard before it shows: the tables ``_load`` reads.
+CONTEXT_TABLES = frozenset(
+    {
+        "ai_settings",
+        "tenants",
+        "assistant_profiles",
+        "prompts",
+        "knowledge_items",
+        "knowledge_categories",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,20 +41,57 @@ class TenantContext:
 
 
 class TenantContexts:
-    def __init__(self, *, ttl: float = 5.0, max_tenants: int = 10_000) -> None:
+    def __init__(
+        self, *, ttl: float = 5.0, max_tenants: int = 10_000, database_url: str | None = None
+    ) -> None:
         self._ttl = ttl
         self._max_tenants = max_tenants
         self._entries: dict[UUID, tuple[float, TenantContext]] = {}
+        # Moves on every invalidation: a context read before one is not kept.
+        self._generation = 0
+        self._changes = (
+            ConfigChanges(database_url, on_change=self.changed, on_reset=self.clear)
+            if database_url is not None
+            else None
+        )
+        self._listening = False
+
+    async def listen(self) -> None:
+        """Start following configuration changes (once; ``get`` does it on first use)."""
+        if self._changes is not None and not self._listening:
+            self._listening = True
+            await self._changes.start()
+
+    async def close(self) -> None:
+        if self._changes is not None:
+            await self._changes.close()
+            self._listening = False
+
+    def changed(self, change: ConfigChange) -> None:
+        if change.table in CONTEXT_TABLES:
+            self.forget(change.tenant_id)
+
+    def forget(self, tenant_id: UUID) -> None:
+        """The tenant's configuration changed: its next message reads it afresh."""
+        self._generation += 1
+        self._entries.pop(tenant_id, None)
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._entries.clear()
 
     async def get(self, uow: UnitOfWork, *, timezone: str) -> TenantContext:
         """The tenant's context; ``timezone`` is the property's, for quiet hours."""
+        await self.listen()
         now = time.monotonic()
         cached = self._entries.get(uow.tenant_id)
         if cached is None or now - cached[0] >= self._ttl:
             if len(self._entries) >= self._max_tenants:
                 self._entries.clear()
+            generation = self._generation
             cached = (now, await self._load(uow))
-            self._entries[uow.tenant_id] = cached
+            if generation == self._generation:
+                self._entries[uow.tenant_id] = cached
         context = cached[1]
         if context.ai_settings.timezone != timezone:
             context = _with_timezone(context, timezone)

@@ -36,8 +36,9 @@ def create_app(
 ) -> FastAPI:
     """Build the ingress; ``channels`` is cached here for ``settings.channel_cache_seconds``."""
     metrics = IngressMetrics()
+    channel_cache = CachedChannels(channels, ttl=settings.channel_cache_seconds)
     intake = Intake(
-        channels=CachedChannels(channels, ttl=settings.channel_cache_seconds),
+        channels=channel_cache,
         publisher=publisher,
         metrics=metrics,
         publish_timeout=settings.publish_timeout_seconds,
@@ -48,6 +49,7 @@ def create_app(
         version="1.0",
     )
     app.state.metrics = metrics
+    app.state.channel_cache = channel_cache  # kept in step with the database by the server
     app.add_middleware(
         LoadShedding,
         max_in_flight=settings.ingress_max_in_flight,

@@ -13,6 +13,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from workers.channel_cache import follow_changes
 from workers.heap import freeze_startup_objects
 from workers.ingress.ack import stored_acknowledgements
 from workers.ingress.app import create_app
@@ -49,15 +50,20 @@ def build_app(settings: Settings) -> FastAPI:
         acknowledgements=stored_acknowledgements(uow_factory),
     )
 
+    # A channel changed through the API or the CLI is forgotten as the change commits.
+    changes = follow_changes(app.state.channel_cache, settings.database_url)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             await publisher.connect()
         except Exception as exc:  # the first webhook retries; /readyz says why until then
             log.warning("broker not reachable at start-up", error=repr(exc))
+        await changes.start()
         try:
             yield
         finally:
+            await changes.close()
             await publisher.close()
             await directory.close()
             await uow_factory.dispose()
