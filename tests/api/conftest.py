@@ -148,7 +148,8 @@ ROLES = ("admin", "supervisor", "team_lead", "agent")
 TELEGRAM_TOKEN = "123456789:AAH-world-test-bot-token-xyz"
 
 
-async def build_world(uow_factory: UnitOfWorkFactory) -> World:
+async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | None = None) -> World:
+    """The world; ``provider_url``: where its channel's provider API is played (a stand-in)."""
     from domain.events import Provider
     from workers.api.commands.api_keys import create_api_key
 
@@ -164,7 +165,10 @@ async def build_world(uow_factory: UnitOfWorkFactory) -> World:
             provider=Provider.TELEGRAM,
             name="World bot",
             address="@world_bot",
-            credentials={"bot_token": TELEGRAM_TOKEN},
+            credentials={
+                "bot_token": TELEGRAM_TOKEN,
+                **({"api_base_url": provider_url} if provider_url else {}),
+            },
             webhook_secret=f"world-secret-{tenant_id.hex}",
         )
         category_id = await uow.knowledge.upsert_category(slug="general", name="General")

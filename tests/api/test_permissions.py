@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import CLI, ROLES, World, build_world, client_for
+from tests.providers.fake_provider import FakeProvider
 from workers.api.app import PUBLIC_PATHS, create_app
 from workers.api.commands.api_keys import create_api_key
 from workers.api.security import SIGNED_IN
@@ -61,8 +62,20 @@ async def call(
 
 
 @pytest.fixture(scope="module")
-async def worlds(uow_factory: UnitOfWorkFactory) -> tuple[World, World]:
-    return await build_world(uow_factory), await build_world(uow_factory)
+async def provider() -> AsyncIterator[FakeProvider]:
+    """The worlds' channel provider (webhook registration and checks call it)."""
+    fake = FakeProvider()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="module")
+async def worlds(uow_factory: UnitOfWorkFactory, provider: FakeProvider) -> tuple[World, World]:
+    return (
+        await build_world(uow_factory, provider_url=provider.base_url),
+        await build_world(uow_factory, provider_url=provider.base_url),
+    )
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,11 @@ class ChannelOut(Out):
     credentials_hint: dict[str, str] = Field(
         description="Which credentials are set, each masked to its last characters at most."
     )
+    webhook_status: str | None = Field(
+        description="The last check at the provider: ok, failing or unreachable (null: never)."
+    )
+    webhook_error: str | None
+    webhook_last_checked_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -85,7 +90,7 @@ def _plain(credentials: Body) -> dict[str, str]:
     return values
 
 
-async def _out(context: Context, row: Channel) -> ChannelOut:
+async def channel_out(context: Context, row: Channel) -> ChannelOut:
     route = await context.uow.channels.route(channel_id=row.id)
     credentials = dict(route.credentials) if route is not None else {}
     base_url = context.services.settings.public_base_url
@@ -101,6 +106,9 @@ async def _out(context: Context, row: Channel) -> ChannelOut:
         webhook_url=webhook_url(base_url, Provider(row.provider), row.public_id),
         has_webhook_secret=row.webhook_secret_encrypted is not None,
         credentials_hint={name: hint(value) for name, value in sorted(credentials.items())},
+        webhook_status=row.webhook_status,
+        webhook_error=row.webhook_error,
+        webhook_last_checked_at=row.webhook_last_checked_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -117,7 +125,7 @@ def _audited(row: Channel) -> dict[str, object]:
     }
 
 
-async def _channel(context: Context, channel_id: UUID) -> Channel:
+async def load_channel(context: Context, channel_id: UUID) -> Channel:
     row = await context.uow.channels.get(channel_id=channel_id)
     if row is None:
         raise not_found("channel")
@@ -126,7 +134,7 @@ async def _channel(context: Context, channel_id: UUID) -> Channel:
 
 @router.get("", response_model=list[ChannelOut])
 async def list_channels(context: Manage) -> list[ChannelOut]:
-    return [await _out(context, row) for row in await context.uow.channels.list_all()]
+    return [await channel_out(context, row) for row in await context.uow.channels.list_all()]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ChannelCreated)
@@ -161,20 +169,20 @@ async def create_channel(body: ChannelCreate, context: Manage) -> ChannelCreated
         action="create",
         new={**_audited(row), "credentials": sorted(credentials)},
     )
-    out = await _out(context, row)
+    out = await channel_out(context, row)
     await context.uow.commit()
     return ChannelCreated(**out.model_dump(), webhook_secret=generated)
 
 
 @router.get("/{channel_id}", response_model=ChannelOut)
 async def get_channel(channel_id: UUID, context: Manage) -> ChannelOut:
-    return await _out(context, await _channel(context, channel_id))
+    return await channel_out(context, await load_channel(context, channel_id))
 
 
 @router.patch("/{channel_id}", response_model=ChannelOut)
 async def update_channel(channel_id: UUID, body: ChannelUpdate, context: Manage) -> ChannelOut:
     """Rename, enable or disable a channel (a disabled channel's webhooks are refused)."""
-    row = await _channel(context, channel_id)
+    row = await load_channel(context, channel_id)
     old = _audited(row)
     for name, value in body.model_dump(exclude_none=True).items():
         setattr(row, name, value)
@@ -188,7 +196,7 @@ async def update_channel(channel_id: UUID, body: ChannelUpdate, context: Manage)
         old=old,
         new=_audited(row),
     )
-    out = await _out(context, row)
+    out = await channel_out(context, row)
     await context.uow.commit()
     return out
 
@@ -198,7 +206,7 @@ async def rotate_webhook_secret(
     channel_id: UUID, body: SecretRotation, context: Manage
 ) -> SecretRotated:
     """Replace the webhook secret; a generated one is in this answer and nowhere else."""
-    row = await _channel(context, channel_id)
+    row = await load_channel(context, channel_id)
     provider = Provider(row.provider)
     generated = None
     if body.webhook_secret is not None:
@@ -216,6 +224,6 @@ async def rotate_webhook_secret(
         action="rotate_webhook_secret",
         new={"webhook_secret": "rotated"},
     )
-    out = await _out(context, row)
+    out = await channel_out(context, row)
     await context.uow.commit()
     return SecretRotated(channel=out, webhook_secret=generated)
