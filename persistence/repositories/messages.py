@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import case, exists, func, literal, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select, update
 
 from domain.events import DeliveryStatus
 from persistence.models import MediaFile, Message
@@ -87,6 +87,75 @@ _REPLY_INPUT = (
     " LEFT JOIN guests g ON g.tenant_id = c.tenant_id AND g.id = c.guest_id"
     " WHERE m.tenant_id = $1 AND m.id = $2"
 )
+# The outbound send protocol's statements (the dispatcher makes them for every reply).
+# Locks the due rows no other dispatcher holds and reads what deciding and sending each needs:
+# the takeover, a staff message since the draft, the channel, the guest's first handle on the
+# channel's provider and, on an e-mail channel, the guest's latest mail (a reply threads under
+# it).
+_CLAIM_DUE = (
+    "SELECT m.id, m.conversation_id, m.channel_id, ch.public_id, m.sender_type, m.content,"
+    " m.attempts, c.human_takeover,"
+    " EXISTS (SELECT 1 FROM messages s WHERE s.tenant_id = m.tenant_id"
+    " AND s.conversation_id = m.conversation_id AND s.sender_type = 'staff'"
+    " AND s.created_at > m.created_at),"
+    " (SELECT i.handle FROM guest_identities i WHERE i.tenant_id = c.tenant_id"
+    " AND i.guest_id = c.guest_id AND i.kind = ch.provider ORDER BY i.created_at LIMIT 1),"
+    " mail.found, mail.subject, mail.provider_message_id"
+    " FROM messages m"
+    " JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id"
+    " LEFT JOIN channels ch ON ch.tenant_id = m.tenant_id AND ch.id = m.channel_id"
+    " LEFT JOIN LATERAL (SELECT true AS found, g.subject, g.provider_message_id"
+    " FROM messages g WHERE g.tenant_id = m.tenant_id AND g.conversation_id = m.conversation_id"
+    " AND g.direction = 'inbound' AND ch.provider = 'email'"
+    " ORDER BY g.created_at DESC, g.id DESC LIMIT 1) mail ON true"
+    " WHERE m.tenant_id = $1 AND m.id = ANY($2::uuid[]) AND m.direction = 'outbound'"
+    " AND m.status = 'pending' AND m.send_after <= now()"
+    " FOR UPDATE OF m SKIP LOCKED"
+)
+_BEGIN_SENDS = (
+    "UPDATE messages m SET status = 'sending', send_attempt_id = a.attempt_id,"
+    " send_started_at = $4, attempts = m.attempts + 1, updated_at = now()"
+    " FROM unnest($2::uuid[], $3::uuid[]) AS a(message_id, attempt_id)"
+    " WHERE m.tenant_id = $1 AND m.id = a.message_id AND m.status = 'pending'"
+    " RETURNING m.id"
+)
+_CLAIM_SENDING = (
+    "SELECT m.conversation_id, m.channel_id, ch.public_id, m.content, m.send_started_at,"
+    " (SELECT i.handle FROM guest_identities i WHERE i.tenant_id = c.tenant_id"
+    " AND i.guest_id = c.guest_id AND i.kind = ch.provider ORDER BY i.created_at LIMIT 1)"
+    " FROM messages m"
+    " JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id"
+    " LEFT JOIN channels ch ON ch.tenant_id = m.tenant_id AND ch.id = m.channel_id"
+    " WHERE m.tenant_id = $1 AND m.id = $2 AND m.status = 'sending' AND m.send_attempt_id = $3"
+    " FOR UPDATE OF m SKIP LOCKED"
+)
+# Settles the attempt as sent, answers the conversation (first_response_at set once) and
+# audits the send, in one round trip. A provider id another message of the channel already
+# has is left out (the clash noted in ``error``), so recording cannot fail on it.
+_RECORD_SENT = (
+    "WITH clash AS (SELECT EXISTS (SELECT 1 FROM messages o WHERE o.tenant_id = $1"
+    " AND o.channel_id = $7 AND o.provider_message_id = $4 AND o.id <> $2) AS taken),"
+    " sent AS (UPDATE messages m SET status = 'sent', sent_at = coalesce(m.sent_at, $5),"
+    " provider_message_id = CASE WHEN clash.taken THEN NULL ELSE $4 END,"
+    " error = CASE WHEN clash.taken THEN $6 END, updated_at = now() FROM clash"
+    " WHERE m.tenant_id = $1 AND m.id = $2 AND m.status = 'sending' AND m.send_attempt_id = $3"
+    " RETURNING m.conversation_id, m.provider_message_id),"
+    " answered AS (UPDATE conversations c SET"
+    " first_response_at = coalesce(c.first_response_at, $5),"
+    " last_message_at = greatest(c.last_message_at, $5), updated_at = now()"
+    " FROM sent WHERE c.tenant_id = $1 AND c.id = sent.conversation_id),"
+    " audit AS (INSERT INTO comms_events (tenant_id, channel_id, message_id, provider,"
+    " direction, kind, provider_message_id, payload)"
+    " SELECT $1, $7, $2, $8, 'outbound', 'send', sent.provider_message_id, $9::jsonb FROM sent)"
+    " SELECT provider_message_id FROM sent"
+)
+# Settles the attempt another way: pending again later, failed, or uncertain.
+_SETTLE_ATTEMPT = (
+    "UPDATE messages SET status = $4, error = $5, send_after = coalesce($6, send_after),"
+    " updated_at = now()"
+    " WHERE tenant_id = $1 AND id = $2 AND status = 'sending' AND send_attempt_id = $3"
+    " RETURNING id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +190,35 @@ class InboundReference:
 
     subject: str | None
     provider_message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueSend:
+    """A due outbound message locked for sending, with what deciding and sending it needs."""
+
+    id: UUID
+    conversation_id: UUID
+    channel_id: UUID
+    channel_public_id: UUID | None  # None if the channel is gone
+    sender_type: str
+    content: str | None
+    attempts: int
+    human_takeover: bool
+    staff_replied: bool  # staff wrote in the conversation after this message was drafted
+    guest_handle: str | None  # the guest's handle on the channel's provider
+    answers: InboundReference | None  # on e-mail, the guest's latest mail
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptedSend:
+    """A message still ``sending`` under an attempt, locked to settle what became of it."""
+
+    conversation_id: UUID
+    channel_id: UUID
+    channel_public_id: UUID | None
+    content: str | None
+    send_started_at: datetime | None
+    guest_handle: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,20 +412,26 @@ class MessageRepository(Repository):
             requires_attention,
         )
 
-    async def claim_due(self, *, message_id: UUID) -> Message | None:
-        """Lock a pending outbound message that is due; None if sent, cancelled or locked."""
-        statement = (
-            select(Message)
-            .where(
-                Message.tenant_id == self.tenant_id,
-                Message.id == message_id,
-                Message.direction == "outbound",
-                Message.status == "pending",
-                Message.send_after <= func.now(),
+    async def claim_due(self, *, message_ids: Sequence[UUID]) -> list[DueSend]:
+        """Lock those of ``message_ids`` that are due, pending and held by no one else."""
+        driver = await self._driver()
+        rows = await driver.fetch(_CLAIM_DUE, self.tenant_id, list(message_ids))
+        return [
+            DueSend(
+                id=row[0],
+                conversation_id=row[1],
+                channel_id=row[2],
+                channel_public_id=row[3],
+                sender_type=row[4],
+                content=row[5],
+                attempts=row[6],
+                human_takeover=row[7],
+                staff_replied=row[8],
+                guest_handle=row[9],
+                answers=InboundReference(row[11], row[12]) if row[10] else None,
             )
-            .with_for_update(skip_locked=True)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+            for row in rows
+        ]
 
     async def update_status(
         self,
@@ -383,115 +487,89 @@ class MessageRepository(Repository):
         await self.session.refresh(message)
         return message
 
-    async def begin_send(self, *, message_id: UUID, attempt_id: UUID, at: datetime) -> bool:
-        """Record the provider call about to be made (committed before it is made): the
-        message is ``sending`` under ``attempt_id``; False if it is no longer pending."""
-        result = await self.session.execute(
-            update(Message)
-            .where(
-                Message.tenant_id == self.tenant_id,
-                Message.id == message_id,
-                Message.status == "pending",
-            )
-            .values(
-                status="sending",
-                send_attempt_id=attempt_id,
-                send_started_at=at,
-                attempts=Message.attempts + 1,
-                updated_at=func.now(),
-            )
-            .returning(Message.id)
+    async def begin_sends(self, *, attempts: Mapping[UUID, UUID], at: datetime) -> set[UUID]:
+        """Record the provider calls about to be made (committed before they are made): each
+        message is ``sending`` under its attempt id (``attempts``: message id -> attempt id);
+        returns the messages that were still pending."""
+        driver = await self._driver()
+        rows = await driver.fetch(
+            _BEGIN_SENDS, self.tenant_id, list(attempts), list(attempts.values()), at
         )
-        return result.scalar_one_or_none() is not None
+        return {row[0] for row in rows}
 
-    async def claim_sending(self, *, message_id: UUID, attempt_id: UUID) -> Message | None:
+    async def claim_sending(self, *, message_id: UUID, attempt_id: UUID) -> InterruptedSend | None:
         """Lock a message still ``sending`` under ``attempt_id``; None if that attempt was
         settled meanwhile or another dispatcher holds it."""
-        statement = (
-            select(Message)
-            .where(*self._in_attempt(message_id, attempt_id))
-            .with_for_update(skip_locked=True)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        driver = await self._driver()
+        row = await driver.fetchrow(_CLAIM_SENDING, self.tenant_id, message_id, attempt_id)
+        return None if row is None else InterruptedSend(*row)
 
     async def record_sent(
-        self, *, message_id: UUID, attempt_id: UUID, provider_message_id: str, at: datetime
+        self,
+        *,
+        message_id: UUID,
+        attempt_id: UUID,
+        provider_message_id: str,
+        at: datetime,
+        channel_id: UUID,
+        provider: str,
+        to: str,
     ) -> SentRecord | None:
-        """Settle the attempt as sent; None if it was settled before.
+        """Settle the attempt as sent, record the conversation's response and audit the send
+        (``comms_events``); None if the attempt was settled before.
 
         This cannot fail on the provider's id: one that already names another message of the
         channel is not stored (the message is still ``sent``, with the clash in ``error``)."""
-        other = aliased(Message)
-        taken = exists().where(
-            other.tenant_id == Message.tenant_id,
-            other.channel_id == Message.channel_id,
-            other.provider_message_id == provider_message_id,
-            other.id != Message.id,
-        )
         clash = f"sent; the provider's id {provider_message_id!r} already names another message"
-        result = await self.session.execute(
-            update(Message)
-            .where(*self._in_attempt(message_id, attempt_id))
-            .values(
-                status="sent",
-                sent_at=func.coalesce(Message.sent_at, at),
-                provider_message_id=case((taken, None), else_=literal(provider_message_id)),
-                error=case((taken, literal(clash[:2000])), else_=None),
-                updated_at=func.now(),
-            )
-            .returning(Message.provider_message_id)
+        driver = await self._driver()
+        row = await driver.fetchrow(
+            _RECORD_SENT,
+            self.tenant_id,
+            message_id,
+            attempt_id,
+            provider_message_id,
+            at,
+            clash[:2000],
+            channel_id,
+            provider,
+            json.dumps({"to": to}),
         )
-        row = result.one_or_none()
         return None if row is None else SentRecord(provider_message_id=row[0])
 
     async def record_unsent(
         self, *, message_id: UUID, attempt_id: UUID, until: datetime, error: str
     ) -> bool:
         """The provider did not take the message and may later: pending again from ``until``."""
-        return await self._settle(
-            message_id, attempt_id, status="pending", send_after=until, error=error[:2000]
-        )
+        return await self._settle(message_id, attempt_id, "pending", error, send_after=until)
 
     async def record_failed(self, *, message_id: UUID, attempt_id: UUID, error: str) -> bool:
         """The provider refused the message for good."""
-        return await self._settle(message_id, attempt_id, status="failed", error=error[:2000])
+        return await self._settle(message_id, attempt_id, "failed", error)
 
     async def record_uncertain(self, *, message_id: UUID, attempt_id: UUID, error: str) -> bool:
         """The attempt's outcome is lost and the provider cannot say: never sent again."""
-        return await self._settle(message_id, attempt_id, status="uncertain", error=error[:2000])
+        return await self._settle(message_id, attempt_id, "uncertain", error)
 
-    async def last_inbound(self, *, conversation_id: UUID) -> InboundReference | None:
-        """The guest's latest message in the conversation: what a reply answers (e-mail
-        threads by its subject and Message-ID)."""
-        statement = (
-            select(Message.subject, Message.provider_message_id)
-            .where(
-                Message.tenant_id == self.tenant_id,
-                Message.conversation_id == conversation_id,
-                Message.direction == "inbound",
-            )
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(1)
+    async def _settle(
+        self,
+        message_id: UUID,
+        attempt_id: UUID,
+        status: str,
+        error: str,
+        *,
+        send_after: datetime | None = None,
+    ) -> bool:
+        driver = await self._driver()
+        settled = await driver.fetchval(
+            _SETTLE_ATTEMPT,
+            self.tenant_id,
+            message_id,
+            attempt_id,
+            status,
+            error[:2000],
+            send_after,
         )
-        row = (await self.session.execute(statement)).one_or_none()
-        return None if row is None else InboundReference(subject=row[0], provider_message_id=row[1])
-
-    def _in_attempt(self, message_id: UUID, attempt_id: UUID) -> tuple[Any, ...]:
-        return (
-            Message.tenant_id == self.tenant_id,
-            Message.id == message_id,
-            Message.status == "sending",
-            Message.send_attempt_id == attempt_id,
-        )
-
-    async def _settle(self, message_id: UUID, attempt_id: UUID, **values: object) -> bool:
-        result = await self.session.execute(
-            update(Message)
-            .where(*self._in_attempt(message_id, attempt_id))
-            .values(updated_at=func.now(), **values)
-            .returning(Message.id)
-        )
-        return result.scalar_one_or_none() is not None
+        return settled is not None
 
     async def cancel(self, *, message_id: UUID, reason: str) -> bool:
         """Drop a drafted message that was not sent; False if it already left."""
@@ -515,18 +593,6 @@ class MessageRepository(Repository):
         await driver.execute(
             _RECORD_DECISION, self.tenant_id, message_id, decision, reason[:2000], at
         )
-
-    async def staff_replied_since(self, *, conversation_id: UUID, since: datetime) -> bool:
-        """Whether staff wrote in the conversation after ``since`` (a queued reply is stale)."""
-        statement = select(
-            exists().where(
-                Message.tenant_id == self.tenant_id,
-                Message.conversation_id == conversation_id,
-                Message.sender_type == "staff",
-                Message.created_at > since,
-            )
-        )
-        return bool((await self.session.execute(statement)).scalar())
 
     async def list_recent(self, *, conversation_id: UUID, limit: int = 20) -> list[Message]:
         """The conversation's latest messages, oldest first."""

@@ -286,3 +286,41 @@ async def test_concurrent_dispatchers_send_each_message_once(rig: Rig) -> None:
     statuses = {(await desk.row(m))["status"] for m in drafted}
     assert statuses == {"sent"}
     assert KINDS[Provider.TELEGRAM].send_path_part in rig.sends(Provider.TELEGRAM)[0].path
+
+
+async def test_one_claim_commits_each_message_with_its_own_attempt(rig: Rig) -> None:
+    """A tenant's due messages are claimed together; each is sent and settled on its own."""
+    desk = await rig.desk()
+    rig.provider.script.extend(
+        Answer(200, {"ok": True, "result": {"message_id": n, "chat": {"id": 993903016}}})
+        for n in range(1, 4)
+    )
+    drafted = [await desk.draft(f"Answer {n}") for n in range(3)]
+    attempts_at_first_call: list[set[object]] = []
+
+    async def checkpoint(stage: str, message: UUID) -> None:
+        if stage == "claimed" and not attempts_at_first_call:
+            rows = [await desk.row(m) for m in drafted]
+            assert {r["status"] for r in rows} == {"sending"}
+            attempts_at_first_call.append({r["send_attempt_id"] for r in rows})
+
+    outcomes = await rig.dispatcher(checkpoint=checkpoint).dispatch(
+        tenant_id=desk.tenant.tenant_id, message_ids=drafted
+    )
+
+    assert [o.status for o in outcomes] == ["sent"] * 3
+    assert len(attempts_at_first_call[0]) == 3
+    rows = [await desk.row(m) for m in drafted]
+    assert {r["send_attempt_id"] for r in rows} == attempts_at_first_call[0]
+    assert {r["provider_message_id"] for r in rows} == {f"993903016:{n}" for n in range(1, 4)}
+    assert len(rig.sends(Provider.TELEGRAM)) == 3
+    audits = await desk.rows(
+        "SELECT message_id FROM comms_events WHERE direction = 'outbound' AND kind = 'send'"
+        " AND tenant_id = :t",
+        t=desk.tenant.tenant_id,
+    )
+    assert sorted(str(a["message_id"]) for a in audits) == sorted(str(m) for m in drafted)
+    [conversation] = await desk.rows(
+        "SELECT first_response_at FROM conversations WHERE id = :c", c=desk.conversation_id
+    )
+    assert conversation["first_response_at"] is not None

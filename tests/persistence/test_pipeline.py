@@ -145,9 +145,8 @@ async def test_due_outbound_and_notifications_are_swept_across_tenants(
     assert (tenant.tenant_id, alert.id) in alerts
 
     async with uow_factory(tenant.tenant_id) as uow:
-        claimed = await uow.messages.claim_due(message_id=due.id)
-        assert claimed is not None
-        assert await uow.messages.claim_due(message_id=later.id) is None
+        claimed = await uow.messages.claim_due(message_ids=[due.id, later.id])
+        assert [c.id for c in claimed] == [due.id]
         await uow.notifications.acknowledge(notification_id=alert.id, at=now)
         await uow.messages.update_status(message_id=due.id, status="sent", at=now)
         await uow.commit()
