@@ -151,6 +151,13 @@ TELEGRAM_TOKEN = "123456789:AAH-world-test-bot-token-xyz"
 async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | None = None) -> World:
     """The world; ``provider_url``: where its channel's provider API is played (a stand-in)."""
     from domain.events import Provider
+    from persistence.models import (
+        CannedResponse,
+        IntegrationCredential,
+        StaffAlertTarget,
+        Team,
+        WhatsAppTemplate,
+    )
     from workers.api.commands.api_keys import create_api_key
 
     tenant_id = uuid4()
@@ -176,6 +183,39 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
             category_id=category_id, key="wifi", question="Wi-Fi?", answer="Network: World."
         )
         await uow.prompts.add(body="You are the World concierge.")
+        # Staff structure and messaging configuration (teams, templates, alerts, integrations).
+        configuration = uow.configuration
+        team = await configuration.add(Team, name="Front desk")
+        canned = await configuration.add(
+            CannedResponse, shortcut="/wifi", title="Wi-Fi", body="Network: World."
+        )
+        cloud = await uow.channels.add(
+            property_id=prop.id,
+            provider=Provider.WHATSAPP_CLOUD,
+            name="World WhatsApp",
+            address="+34600000001",
+            credentials={"phone_number_id": "1", "access_token": "t", "verify_token": "v"},
+            webhook_secret="world-app-secret",
+        )
+        whatsapp_template = await configuration.add(
+            WhatsAppTemplate,
+            channel_id=cloud.id,
+            name="arrival",
+            language="en",
+            category="utility",
+            body="Welcome",
+        )
+        alert_target = await configuration.add(
+            StaffAlertTarget,
+            name="Ops webhook",
+            kind="webhook",
+            webhook_url_encrypted=configuration.seal("https://hooks.example/world"),
+        )
+        integration = await configuration.add(
+            IntegrationCredential,
+            integration_type="pms",
+            credentials_encrypted=configuration.seal_json({"api_key": "world-pms-key"}),
+        )
         for role in ROLES:
             user = await add_user(
                 uow,
@@ -251,5 +291,10 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
         "scheduled_message_id": str(scheduled.id),
         "template_id": str(template.id),
         "version": "1",
+        "team_id": str(team.id),
+        "canned_id": str(canned.id),
+        "whatsapp_template_id": str(whatsapp_template.id),
+        "target_id": str(alert_target.id),
+        "integration_id": str(integration.id),
     }
     return World(tenant_id, ids, tokens, permissions, user_ids)

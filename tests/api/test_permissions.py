@@ -33,6 +33,10 @@ PROTECTED = [(m, p, permission) for m, p, permission in OPERATIONS if p not in P
 VALID_BODIES = {
     ("PUT", "/api/v1/users/{user_id}/roles"): {"roles": ["agent"]},
     ("PUT", "/api/v1/templates/{template_id}"): {"body": "Hi {{ guest.first_name }}"},
+    ("PUT", "/api/v1/users/{user_id}/skills"): {"skills": [{"skill": "lang:es", "level": 4}]},
+    ("PUT", "/api/v1/properties/{property_id}/business-hours"): {
+        "days": [{"weekday": 1, "opens_at": "08:00", "closes_at": "20:00"}]
+    },
 }
 
 

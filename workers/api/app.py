@@ -8,18 +8,24 @@ from fastapi.routing import APIRoute
 
 from workers.api import (
     ai,
+    alert_targets,
     api_keys,
     audit,
     auth,
+    business_hours,
+    canned_responses,
     channel_health,
     channels,
+    integrations,
     knowledge,
     problems,
     properties,
     reservations,
     schedule,
+    teams,
     templates,
     users,
+    whatsapp_templates,
 )
 from workers.api.security import declared_permission
 from workers.api.services import Services
@@ -42,6 +48,12 @@ RESOURCES = (
     reservations.router,
     schedule.router,
     templates.router,
+    teams.router,
+    business_hours.router,
+    whatsapp_templates.router,
+    canned_responses.router,
+    alert_targets.router,
+    integrations.router,
 )
 
 
