@@ -181,6 +181,7 @@ class EscalationRequested(Event):
         "sla_breach",
         "delivery_failed",
         "delivery_uncertain",
+        "guest_message",
     ]
     detail: str = ""
     urgent: bool = False
@@ -221,6 +222,27 @@ class NotificationAcknowledged(Event):
     target_id: UUID | None = None
 
 
+class ConversationUpdated(Event):
+    """A staff member acted on a conversation from the inbox (one event per action).
+
+    ``change`` names the action; ``from_value`` / ``to_value`` carry what changed (a status, an
+    assignee id, a tag name); ``message_id`` the staff message a reply made, ``notification_id``
+    the notification acknowledged."""
+
+    routing_key: ClassVar[str] = "conversation.updated"
+    type: Literal["conversation.updated"] = "conversation.updated"
+
+    conversation_id: UUID
+    change: Literal[
+        "reply", "status", "assignment", "takeover", "priority", "tag", "note", "acknowledged"
+    ]
+    actor_user_id: UUID | None = None
+    from_value: str | None = None
+    to_value: str | None = None
+    message_id: UUID | None = None
+    notification_id: UUID | None = None
+
+
 class ReservationChanged(Event):
     """A reservation was created or changed (dates, guest, status): its schedule is re-planned."""
 
@@ -241,6 +263,7 @@ AnyEvent = Annotated[
     | ReplyQueued
     | AutoReplySkipped
     | NotificationAcknowledged
+    | ConversationUpdated
     | ReservationChanged,
     Field(discriminator="type"),
 ]

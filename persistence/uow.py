@@ -26,6 +26,7 @@ from persistence.repositories.channels import AlertTargetRepository, ChannelRepo
 from persistence.repositories.configuration import ConfigurationRepository
 from persistence.repositories.conversations import ConversationRepository
 from persistence.repositories.guests import GuestRepository
+from persistence.repositories.inbox import StaffInboxRepository
 from persistence.repositories.knowledge import (
     AiSettingsRepository,
     KnowledgeRepository,
@@ -176,6 +177,7 @@ class UnitOfWork:
         self.reservations = ReservationRepository(session, tenant)
         self.conversations = ConversationRepository(session, tenant)
         self.messages = MessageRepository(session, tenant)
+        self.staff_inbox = StaffInboxRepository(session, tenant)
         self.knowledge = KnowledgeRepository(session, tenant)
         self.ai_settings = AiSettingsRepository(session, tenant)
         self.prompts = PromptRepository(session, tenant)

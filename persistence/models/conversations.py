@@ -103,6 +103,14 @@ class Message(Base, TenantOwned):
             unique=True,
             postgresql_where=text("provider_message_id IS NOT NULL"),
         ),
+        # A staff reply's Idempotency-Key: a retried POST finds the message it made.
+        Index(
+            "uq_messages_idempotency_key",
+            "tenant_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
         tenant_fk("conversation_id", "conversations"),
         tenant_fk("channel_id", "channels"),
         tenant_fk("in_reply_to_id", "messages", ondelete="SET NULL"),
@@ -151,6 +159,7 @@ class Message(Base, TenantOwned):
     ai_decision: Mapped[str | None]
     ai_decision_reason: Mapped[str | None]
     ai_decided_at: Mapped[datetime | None]
+    idempotency_key: Mapped[str | None]
 
 
 class MediaFile(Base, TenantOwned):

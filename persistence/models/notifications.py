@@ -19,6 +19,10 @@ NOTIFICATION_TYPES = (
     "sla_breach",
     "delivery_failed",
     "delivery_uncertain",
+    # A guest wrote while staff have the conversation taken over (the assistant stays quiet).
+    "guest_message",
+    # The tenant's language model kept failing (guests got the template answers meanwhile).
+    "assistant_failing",
 )
 NOTIFICATION_STATUSES = ("pending", "sent", "acknowledged")
 ALERT_DELIVERY_STATUSES = ("sending", "sent", "failed", "uncertain")

@@ -124,6 +124,7 @@ class AlertTarget:
     # A Slack-compatible webhook URL is its own credential: kept out of reprs and logs.
     webhook_url: str | None = field(repr=False)
     urgent_only: bool
+    user_id: UUID | None = None  # the staff member the target reaches, if it is one person
 
 
 class AlertTargetRepository(SecretRepository):
@@ -184,4 +185,5 @@ class AlertTargetRepository(SecretRepository):
             address=row.address,
             webhook_url=self._cipher.decrypt(url) if url is not None else None,
             urgent_only=row.urgent_only,
+            user_id=row.user_id,
         )

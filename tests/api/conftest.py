@@ -259,6 +259,20 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
             rule_key="T_MINUS_1",
             due_at=datetime(2030, 1, 9, 9, tzinfo=UTC),
         )
+        # A conversation with a guest message and a staff notification (the inbox routes).
+        opened, _ = await uow.conversations.find_or_open(
+            guest_id=guest.id, channel_id=channel.id, at=datetime.now(UTC)
+        )
+        said = await uow.messages.add_inbound(
+            conversation_id=opened.id, channel_id=channel.id, provider_message_id="world-1"
+        )
+        assert said is not None
+        notification, _ = await uow.notifications.add(
+            conversation_id=opened.id,
+            message_id=said.id,
+            type="human_requested",
+            next_alert_at=datetime(2030, 1, 1, tzinfo=UTC),
+        )
         # Tokens that must not work: a deactivated admin's, and an expired one.
         gone = await add_user(
             uow,
@@ -291,6 +305,9 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
         "scheduled_message_id": str(scheduled.id),
         "template_id": str(template.id),
         "version": "1",
+        "conversation_id": str(opened.id),
+        "notification_id": str(notification.id),
+        "tag": "vip",
         "team_id": str(team.id),
         "canned_id": str(canned.id),
         "whatsapp_template_id": str(whatsapp_template.id),

@@ -104,6 +104,16 @@ async def handle(
         await uow.messages.record_decision(
             message_id=message.message_id, decision="skip", reason=decision.reason, at=now
         )
+        if decision.reason == "human_takeover":
+            # Staff own the conversation: its assignee (or the staff targets) hear of each message.
+            uow.emit(
+                EscalationRequested(
+                    tenant_id=event.tenant_id,
+                    conversation_id=message.conversation_id,
+                    message_id=message.message_id,
+                    reason="guest_message",
+                )
+            )
 
 
 def consumer(*, contexts: TenantContexts | None = None, clock: Clock = utc_now) -> Consumer:

@@ -2,7 +2,7 @@
 
 The notification is due at once when urgent (an emergency is never held) and otherwise when the
 tenant's quiet hours end; the dispatcher sends it and re-alerts on a ladder until a staff member
-acknowledges it through the signed link.
+acknowledges it (the signed link, the inbox, or replying to the guest / resolving from the inbox).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from domain.events import EscalationRequested, NotificationAcknowledged
+from domain.events import ConversationUpdated, EscalationRequested, NotificationAcknowledged
 from domain.quiet_hours import quiet_hours_end
 from persistence.uow import UnitOfWork
 from workers.runtime.consumer import Consumer
@@ -48,9 +48,10 @@ async def request(event: EscalationRequested, uow: UnitOfWork, *, now: datetime)
         detail=event.detail,
         next_alert_at=due_at,
     )
-    await uow.conversations.raise_priority(
-        conversation_id=conversation.id, priority="urgent" if event.urgent else "high"
-    )
+    if event.reason != "guest_message":  # a guest writing to staff is no escalation
+        await uow.conversations.raise_priority(
+            conversation_id=conversation.id, priority="urgent" if event.urgent else "high"
+        )
 
 
 async def acknowledge(event: NotificationAcknowledged, uow: UnitOfWork, *, now: datetime) -> None:
@@ -62,18 +63,36 @@ async def acknowledge(event: NotificationAcknowledged, uow: UnitOfWork, *, now: 
     )
 
 
+async def staff_acted(event: ConversationUpdated, uow: UnitOfWork, *, now: datetime) -> None:
+    """A staff reply, or the conversation resolved or closed, means staff are on it: its open
+    notifications are acknowledged by that staff member and their re-alerts stop."""
+    if event.change == "reply" or (
+        event.change == "status" and event.to_value in ("resolved", "closed")
+    ):
+        await uow.staff_inbox.acknowledge_open(
+            conversation_id=event.conversation_id, by=event.actor_user_id, at=now
+        )
+
+
 def consumer(*, clock: Clock = utc_now) -> Consumer:
     async def handle(
-        event: EscalationRequested | NotificationAcknowledged, uow: UnitOfWork
+        event: EscalationRequested | NotificationAcknowledged | ConversationUpdated,
+        uow: UnitOfWork,
     ) -> None:
         if isinstance(event, EscalationRequested):
             await request(event, uow, now=clock())
+        elif isinstance(event, ConversationUpdated):
+            await staff_acted(event, uow, now=clock())
         else:
             await acknowledge(event, uow, now=clock())
 
     return Consumer(
         name=NAME,
-        routing_keys=(EscalationRequested.routing_key, NotificationAcknowledged.routing_key),
-        event_types=(EscalationRequested, NotificationAcknowledged),
+        routing_keys=(
+            EscalationRequested.routing_key,
+            NotificationAcknowledged.routing_key,
+            ConversationUpdated.routing_key,
+        ),
+        event_types=(EscalationRequested, NotificationAcknowledged, ConversationUpdated),
         handle=handle,
     )

@@ -117,6 +117,7 @@ class AlertDispatcher:
                 for target in await uow.alert_targets.list_enabled()
                 if notification.urgent or not target.urgent_only
             ]
+            targets = await _assignee_targets(uow, notification, targets)
             claim = await uow.notifications.claim_deliveries(
                 notification_id=notification.id,
                 attempt=attempt,
@@ -237,6 +238,19 @@ class AlertDispatcher:
         if route is None or not route.enabled:
             return "alert channel missing or disabled"
         return route
+
+
+async def _assignee_targets(
+    uow: UnitOfWork, notification: StaffNotification, targets: list[AlertTarget]
+) -> list[AlertTarget]:
+    """A guest writing in a conversation staff took over is its assignee's business: only the
+    assignee's own targets are alerted, when they have any (otherwise every target)."""
+    if notification.type != "guest_message":
+        return targets
+    conversation = await uow.conversations.get(conversation_id=notification.conversation_id)
+    assignee = conversation.assignee_id if conversation else None
+    own = [target for target in targets if assignee is not None and target.user_id == assignee]
+    return own or targets
 
 
 def _may_have_arrived(error: AlertFailed | SendError) -> bool:

@@ -19,6 +19,8 @@ REASON_TITLES = {
     "sla_breach": "Response time exceeded",
     "delivery_failed": "A message could not be delivered",
     "delivery_uncertain": "A message may not have reached the guest",
+    "guest_message": "New message in a conversation staff took over",
+    "assistant_failing": "The assistant's language model keeps failing",
 }
 CATEGORY_TITLES = {
     "emergency": "Emergency",
@@ -46,6 +48,11 @@ REASONS = {
     "delivery_uncertain": (
         "the send was interrupted and the provider cannot say whether the guest got it:"
         " check the conversation before sending it again"
+    ),
+    "guest_message": "staff have taken the conversation over: the assistant will not answer",
+    "assistant_failing": (
+        "the language model failed repeatedly: guests get the template answers;"
+        " check the model settings (/api/v1/ai/model)"
     ),
 }
 NO_TEXT = {
