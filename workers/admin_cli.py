@@ -1,4 +1,4 @@
-"""`frontdesk api`, `frontdesk tenant create`, `frontdesk user add`, `frontdesk apikey create`:
+"""`frontdesk api`, `tenant create`, `user add`, `apikey create`, `kb import`:
 onboarding a hotel from nothing. The commands call the same functions as the API's routes."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ T = TypeVar("T")
 tenant_app = typer.Typer(help="Create tenants.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage a tenant's staff users.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Manage a tenant's API keys.", no_args_is_help=True)
+kb_app = typer.Typer(help="Import a tenant's knowledge base.", no_args_is_help=True)
 
 
 def _settings() -> Settings:
@@ -201,12 +202,58 @@ def apikey_create(
     typer.echo(key)
 
 
+@kb_app.command("import")
+def kb_import(
+    file: Annotated[typer.FileBinaryRead, typer.Argument(help="A .csv or .json file.")],
+    tenant: Annotated[UUID, typer.Option(help="The tenant id.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Create or update knowledge items from a file, one line per row; a refused row (with its
+    reason) means nothing is written, and the exit status is 1."""
+    from persistence.repositories.access import AuditActor
+    from workers.api.commands import CommandError
+    from workers.api.commands.knowledge_io import ImportReport, import_items, parse
+
+    fmt = "json" if file.name.lower().endswith(".json") else "csv"
+    actor = AuditActor(kind="system", label="frontdesk cli")
+
+    async def work(factory: UnitOfWorkFactory) -> ImportReport:
+        async with factory(tenant) as uow:
+            if await uow.tenants.get() is None:
+                raise ValueError(f"no tenant {tenant}")
+            report = await import_items(
+                uow, actor=actor, rows=parse(file.read(), fmt), dry_run=dry_run
+            )
+            if report.applied:
+                await uow.commit()
+            return report
+
+    try:
+        report = _with_factory(_settings(), work)
+    except (ValueError, CommandError) as exc:
+        raise _fail(str(exc)) from None
+    for row in report.rows:
+        reason = f": {row.reason}" if row.reason else ""
+        typer.echo(f"row {row.row} {row.key or '-'} {row.outcome}{reason}")
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in report.summary().items())
+    if report.dry_run:
+        typer.echo(f"dry run, nothing written: {counts}")
+    elif report.applied:
+        typer.echo(f"imported: {counts}")
+    else:
+        typer.echo(f"nothing imported, rows were refused: {counts}", err=True)
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the management commands to the `frontdesk` command."""
     app.command(name="api")(api)
     app.add_typer(tenant_app, name="tenant")
     app.add_typer(user_app, name="user")
     app.add_typer(apikey_app, name="apikey")
+    app.add_typer(kb_app, name="kb")
 
 
 def management_api_lines(settings: Settings, tenant_slugs: set[str]) -> list[str]:

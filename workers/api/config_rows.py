@@ -31,7 +31,7 @@ def patch(row: object, values: dict[str, Any], *, nullable: frozenset[str] = fro
 async def audited(
     context: Context,
     resource: str,
-    row_id: UUID,
+    row_id: UUID | None,
     action: str,
     *,
     old: dict[str, Any] | None = None,
