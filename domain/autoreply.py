@@ -6,15 +6,20 @@ decision. Rules, first match wins:
 1. Human takeover -> Skip("human_takeover"). Staff own the conversation and see every message.
 2. An escalation category the tenant escalates on (default refund, complaint, emergency) ->
    Escalate("escalation"), urgent for emergencies.
-3. The guest asks for a person -> Escalate("human_requested").
+3. The guest asks for a person -> Escalate("human_requested") ("are you a real person?" is
+   small talk, not a request).
 4. Sentiment below the tenant's negative threshold -> Escalate("negative_sentiment").
 5. Auto-reply disabled, or no published prompt version -> Skip("auto_reply_disabled" /
    "prompt_unpublished"). Staff handle such tenants' inboxes themselves; an alert for every
    message would drown the alerts that matter, which rules 2-4 still raise.
-6. Small talk (thanks, greetings, "ok", short praise) -> Skip("small_talk").
-7. No text (a photo, a location) -> Escalate("low_confidence", detail "no_text").
-8. Knowledge match with confidence >= threshold -> Reply, sent after the response delay.
-9. Otherwise -> Escalate("low_confidence"): a wrong answer sent is worse than a human asked.
+6. An action request (book, cancel, change, order, bring something; a lost item, damage) ->
+   Escalate("escalation", category "request" or the detected one): staff must carry it out,
+   and a knowledge entry about how booking works would leave it undone.
+7. Small talk (thanks, greetings, "ok", "no", "are you a bot?", short praise) ->
+   Skip("small_talk").
+8. No text (a photo, a location) -> Escalate("low_confidence", detail "no_text").
+9. Knowledge match with confidence >= threshold -> Reply, sent after the response delay.
+10. Otherwise -> Escalate("low_confidence"): a wrong answer sent is worse than a human asked.
 
 Quiet hours never hold a reply to a guest who just wrote, nor an emergency; other escalations
 carry ``notify_after`` = the end of quiet hours, when their staff alert may go.
@@ -29,6 +34,7 @@ from uuid import UUID
 
 from domain.escalation import (
     DEFAULT_ESCALATION_CATEGORIES,
+    STAFF_TASK_CATEGORIES,
     asks_for_human,
     detect_categories,
     first_category,
@@ -38,9 +44,12 @@ from domain.events import SentimentLabel
 from domain.matching import Match
 from domain.quiet_hours import quiet_hours_end, zone
 from domain.replies import ReplyContext, first_name, render_reply
+from domain.requests import is_action_request
 from domain.sentiment import DEFAULT_ATTENTION_THRESHOLD, SentimentResult, requires_attention
 from domain.small_talk import is_appreciation, is_small_talk
 
+# The escalation category of a request staff must carry out (book, cancel, change, bring).
+ACTION_REQUEST = "request"
 EscalationReason = Literal["negative_sentiment", "escalation", "low_confidence", "human_requested"]
 SkipReason = Literal["human_takeover", "auto_reply_disabled", "prompt_unpublished", "small_talk"]
 
@@ -137,7 +146,7 @@ def decide(
     category = first_category(body, settings.escalation_categories) if body else None
     if category is not None:
         return escalate("escalation", category=category.value, urgent=is_urgent(category))
-    if body and asks_for_human(body):
+    if body and asks_for_human(body) and not is_small_talk(body):
         return escalate("human_requested")
     if requires_attention(sentiment.score, settings.negative_threshold):
         return escalate("negative_sentiment", detail=f"score={sentiment.score:.2f}")
@@ -145,7 +154,13 @@ def decide(
         return Skip("auto_reply_disabled")
     if not prompt_published:
         return Skip("prompt_unpublished")
-    if body and _needs_no_answer(body, sentiment):
+    if body:
+        task = next((c for c in detect_categories(body) if c in STAFF_TASK_CATEGORIES), None)
+        if task is not None:
+            return escalate("escalation", category=task.value)
+        if is_action_request(body):
+            return escalate("escalation", category=ACTION_REQUEST)
+    if body and _needs_no_answer(body, sentiment, settings.negative_threshold):
         return Skip("small_talk")
     if not body:
         return escalate("low_confidence", detail="no_text")
@@ -172,11 +187,12 @@ def decide(
     )
 
 
-def _needs_no_answer(body: str, sentiment: SentimentResult) -> bool:
+def _needs_no_answer(body: str, sentiment: SentimentResult, negative_threshold: float) -> bool:
     if detect_categories(body):
         # "I left my phone in the room, thanks!" names a problem even when the tenant does not
         # escalate on its category: it is not small talk.
         return False
     if is_small_talk(body):
-        return sentiment.label is not SentimentLabel.NEGATIVE
+        # "no thanks" scores mildly negative and still needs no answer.
+        return not requires_attention(sentiment.score, negative_threshold)
     return sentiment.label is SentimentLabel.POSITIVE and is_appreciation(body)

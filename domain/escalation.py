@@ -1,6 +1,7 @@
 """What in a guest's message needs a human: escalation categories, asks for a person, re-alerts.
 
-Detection is by keyword patterns in English, Spanish, French and German, matched on folded
+Detection is by keyword patterns (data: ``domain/data/escalation.json``) in English, Spanish,
+French and German, matched on folded
 text (lower case, accents stripped; see ``domain.text.fold``), so "reembolso", "remboursé" and
 "Rückerstattung" need no accent variants. Patterns are regular expressions with word
 boundaries; a prefix such as ``rembours`` covers every inflection. They are deliberately
@@ -10,10 +11,13 @@ while a pattern that fires on ordinary questions would flood them.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from importlib import resources
+from typing import Any
 
 from domain.text import fold
 
@@ -28,210 +32,26 @@ class EscalationCategory(StrEnum):
 
 
 DEFAULT_ESCALATION_CATEGORIES: tuple[str, ...] = ("refund", "complaint", "emergency")
+# Categories that are tasks for staff whether or not the tenant alerts on them: the knowledge
+# base cannot cancel a booking, find a wallet or assess damage.
+STAFF_TASK_CATEGORIES: frozenset[EscalationCategory] = frozenset(
+    {EscalationCategory.CANCELLATION, EscalationCategory.LOST_ITEM, EscalationCategory.DAMAGE}
+)
 
+
+def _load_patterns() -> dict[str, Any]:
+    data = resources.files("domain.data").joinpath("escalation.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(data)
+    return loaded
+
+
+_PATTERNS = _load_patterns()
 # Most severe first: when a message hits several categories the first one names the alert.
 CATEGORY_PATTERNS: Mapping[EscalationCategory, tuple[str, ...]] = {
-    EscalationCategory.EMERGENCY: (
-        r"emergenc\w*",
-        r"ambulance",
-        r"fire",
-        r"smoke (?:is )?coming",
-        r"gas (?:smell|leak)",
-        r"smell(?:s|ing)? (?:of )?gas",
-        r"flood\w*",
-        r"water (?:is )?(?:pouring|leaking|everywhere)",
-        r"collapsed?",
-        r"unconscious",
-        r"not breathing",
-        r"can'?t breathe",
-        r"heart attack",
-        r"bleeding",
-        r"injur\w*",
-        r"allergic reaction",
-        r"anaphyla\w*",
-        r"throat (?:is )?swelling",
-        r"police",
-        r"break-?in",
-        r"stolen",
-        r"robbed",
-        r"intruder",
-        r"trapped",
-        r"stuck in the lift",
-        r"stuck in the elevator",
-        r"emergencia",
-        r"incendio",
-        r"fuego",
-        r"fuga de gas",
-        r"inundaci\w+",
-        r"herido",
-        r"sangr\w+",
-        r"policia",
-        r"socorro",
-        r"no puede respirar",
-        r"urgence",
-        r"incendie",
-        r"fuite de gaz",
-        r"inondation",
-        r"blesse\w*",
-        r"pompiers",
-        r"au secours",
-        r"ne respire",
-        r"notfall",
-        r"feuer",
-        r"es brennt",
-        r"gasgeruch",
-        r"krankenwagen",
-        r"notarzt",
-        r"verletzt",
-        r"polizei",
-        r"uberschwemm\w*",
-    ),
-    EscalationCategory.REFUND: (
-        r"refund\w*",
-        r"money back",
-        r"charged (?:me )?twice",
-        r"double charged",
-        r"overcharg\w*",
-        r"chargeback",
-        r"compensat\w*",
-        r"reembols\w*",
-        r"devuelv\w* (?:el|mi) dinero",
-        r"devolucion",
-        r"rembours\w*",
-        r"dedommag\w*",
-        r"ruckerstatt\w*",
-        r"erstatt\w*",
-        r"geld zuruck",
-        r"entschadigung",
-    ),
-    EscalationCategory.COMPLAINT: (
-        r"complain\w*",
-        r"complaint",
-        r"dirty",
-        r"filthy",
-        r"disgusting",
-        r"unacceptable",
-        r"rude",
-        r"worst",
-        r"terrible",
-        r"horrible",
-        r"awful",
-        r"broken",
-        r"not working",
-        r"doesn'?t work",
-        r"does not work",
-        r"cockroach\w*",
-        r"bed ?bugs?",
-        r"mou?ld",
-        r"misleading",
-        r"disappoint\w*",
-        r"poor service",
-        r"cold food",
-        r"was cold",
-        r"waited (?:over|more than|for) (?:an|one|\d+) (?:hour|hours)",
-        r"hair in",
-        r"not cleaned",
-        r"(?:can'?t|cannot|couldn'?t) sleep",
-        r"no hot water",
-        r"shouting",
-        r"noisy",
-        r"too loud",
-        r"loud music",
-        r"queja",
-        r"reclamaci\w+",
-        r"sucio",
-        r"sucia",
-        r"asqueroso",
-        r"inaceptable",
-        r"maleducad\w*",
-        r"roto",
-        r"rota",
-        r"no funciona",
-        r"no hay agua caliente",
-        r"pesimo",
-        r"(?:estaba|esta) fri[ao]",
-        r"plainte",
-        r"reclamation",
-        r"(?:est|sont|tres|trop) sales?",
-        r"inacceptable",
-        r"impoli\w*",
-        r"casse\w*",
-        r"ne marche pas",
-        r"ne fonctionne pas",
-        r"decevant",
-        r"decu\w*",
-        r"degoutant",
-        r"beschwer\w*",
-        r"schmutzig",
-        r"dreckig",
-        r"inakzeptabel",
-        r"unfreundlich",
-        r"kaputt",
-        r"funktioniert nicht",
-        r"enttausch\w*",
-        r"schrecklich",
-        r"ekelhaft",
-        r"war kalt",
-    ),
-    EscalationCategory.CANCELLATION: (
-        r"(?:please|want to|need to|have to|must|going to) cancel",
-        r"cancel (?:my|our|the) "
-        r"(?:booking|reservation|stay|table|order)",
-        r"quiero cancelar",
-        r"anular (?:mi|la)",
-        r"je (?:veux|voudrais|dois) annuler",
-        r"(?:mochte|muss|will) \w* ?stornieren",
-    ),
-    EscalationCategory.LOST_ITEM: (
-        r"(?:left|forgot|lost) (?:my|our|a|the) \w+",
-        r"lost and found",
-        r"olvide",
-        r"he perdido",
-        r"perdu",
-        r"oublie",
-        r"vergessen",
-        r"verloren",
-        r"liegen lassen",
-    ),
-    EscalationCategory.DAMAGE: (
-        r"(?:i|we|my \w+|our \w+) (?:broke|damaged|spilled|stained|cracked)",
-        r"accidentally (?:broke|damaged)",
-        r"rompi",
-        r"hemos roto",
-        r"j'ai casse",
-        r"nous avons casse",
-        r"kaputt gemacht",
-        r"beschadigt",
-    ),
+    EscalationCategory(name): tuple(patterns) for name, patterns in _PATTERNS["categories"].items()
 }
-
 # Explicit requests for a person rather than the assistant.
-HUMAN_REQUEST_PATTERNS: tuple[str, ...] = (
-    r"(?:talk|speak|chat) (?:to|with) (?:a |an |the |someone|somebody|your )?"
-    r"(?:real |actual |live )?(?:person|human|someone|somebody|agent|manager|staff|"
-    r"representative|receptionist|team|people)",
-    r"real (?:person|human)",
-    r"(?:not|no) (?:a |with a )?(?:bot|robot)",
-    r"(?:call|ring|phone) me(?! a (?:taxi|cab))",
-    r"someone (?:to )?call me",
-    r"get me (?:a|the) manager",
-    r"is there (?:a|an) (?:manager|person|human)",
-    r"(?:human|live|real) agent",
-    r"agent,? please",
-    r"^\W*(?:agent|human|operator|person)\W*$",
-    r"hablar con (?:una persona|alguien|un humano|el gerente|un agente|recepcion)",
-    r"persona real",
-    r"llam\w*me",
-    r"no (?:con )?un robot",
-    r"parler (?:a|avec) (?:quelqu'un|quelqu un|une personne|un humain|un conseiller|"
-    r"la reception|le responsable)",
-    r"personne reelle",
-    r"appelez-moi",
-    r"rappelez-moi",
-    r"mit (?:einem|einer) (?:menschen|mitarbeiter\w*|person|manager)(?: \w+)? sprechen",
-    r"echte(?:n|r)? (?:mensch\w*|person)",
-    r"ruf\w* (?:sie )?mich (?:bitte )?an",
-)
+HUMAN_REQUEST_PATTERNS: tuple[str, ...] = tuple(_PATTERNS["human_request"])
 
 
 def _compile(patterns: Iterable[str]) -> re.Pattern[str]:

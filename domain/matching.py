@@ -20,12 +20,21 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from rapidfuzz import fuzz
 
-from domain.text import content_tokens
+from domain.calibration import (
+    GENERIC_WORDS,
+    TIME_ANSWER,
+    TIME_QUESTION,
+    AnswerChecks,
+    MatchFeatures,
+    calibrated,
+)
+from domain.semantic import Embedder, SemanticIndex
+from domain.text import OPPOSITES, content_tokens, fold, guess_language
 
 # BM25 parameters (Robertson's usual values).
 BM25_K1 = 1.2
@@ -44,6 +53,14 @@ CONFIDENCE_STEEPNESS = 12.0
 FULL_CONFIDENCE_MARGIN = 0.3
 # Fuzzy similarity (0-1) at which the message is taken to be one of an entry's own phrasings.
 EXACT_PHRASE = 0.97
+
+
+# Hybrid decision (see ``KnowledgeMatcher.best``). A lexical confidence this high settles the
+# match without an embedding.
+DECISIVE_LEXICAL = 0.9
+# Confidence a match keeps when a check says it does not answer the question: under any
+# sensible threshold, so the guest gets a person instead.
+FAILED_CHECK_CONFIDENCE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +85,38 @@ class _Indexed:
     term_counts: Counter[str]
     length: int
     phrases: tuple[str, ...]  # normalized question and example questions, for fuzzy matching
+    answer_terms: frozenset[str]
+    answer_gives_time: bool
 
 
 class KnowledgeMatcher:
     """Ranks a tenant's knowledge entries against a guest message; immutable once built."""
 
-    def __init__(self, entries: Iterable[KnowledgeEntry]) -> None:
+    def __init__(
+        self, entries: Iterable[KnowledgeEntry], *, embedder: Embedder | None = None
+    ) -> None:
         indexed: list[_Indexed] = []
         for entry in entries:
             phrasings = (entry.question, *entry.example_questions)
             tokens = [t for p in phrasings for t in content_tokens(p)]
             tokens += content_tokens(entry.category.replace("-", " "))
             phrases = tuple(" ".join(content_tokens(p)) for p in phrasings)
-            indexed.append(_Indexed(entry, Counter(tokens), len(tokens), phrases))
+            answer_terms = frozenset(content_tokens(entry.answer))
+            gives_time = bool(TIME_ANSWER.search(fold(entry.answer)))
+            indexed.append(
+                _Indexed(entry, Counter(tokens), len(tokens), phrases, answer_terms, gives_time)
+            )
         self._indexed = tuple(indexed)
+        self._known_terms = frozenset(
+            t for item in indexed for t in (*item.term_counts, *item.answer_terms)
+        )
+        self._semantic = (
+            SemanticIndex(
+                [(i.entry.question, *i.entry.example_questions) for i in indexed], embedder
+            )
+            if embedder is not None and indexed
+            else None
+        )
         count = len(indexed)
         self._average_length = sum(i.length for i in indexed) / count if count else 0.0
         document_frequency: Counter[str] = Counter()
@@ -100,9 +135,84 @@ class KnowledgeMatcher:
         return len(self._indexed)
 
     def best(self, text: str) -> Match | None:
-        """The best entry for ``text`` with its calibrated confidence, or None if nothing fits."""
-        ranked = self.rank(text, limit=1)
-        return ranked[0] if ranked else None
+        """The best entry for ``text`` with its calibrated confidence, or None if nothing fits.
+
+        Lexical ranking alone settles a message that one entry's phrasing plainly matches
+        (confidence >= ``DECISIVE_LEXICAL`` and the answer checks pass). Otherwise, with an
+        embedder, the semantically closest entry is the candidate and its confidence is the
+        calibrated probability that it is right (``domain.calibration``), from: similarity and
+        lead over the runner-up, whether the lexical ranking agrees, how much of the message
+        no entry knows, and the answer checks ("what time" needs a time in the answer; a
+        check-in entry does not answer a check-out question).
+        """
+        ranked = self.rank(text, limit=len(self._indexed))
+        lexical = ranked[0] if ranked else None
+        if lexical is not None:
+            lexical_checks = self._checks(text, lexical.entry)
+            if self._semantic is None or (
+                lexical.confidence >= DECISIVE_LEXICAL and not lexical_checks.failed
+            ):
+                if lexical_checks.failed:
+                    return replace(
+                        lexical, confidence=min(lexical.confidence, FAILED_CHECK_CONFIDENCE)
+                    )
+                return lexical
+        found = self._semantic_candidate(text, ranked)
+        if found is None:
+            return None
+        entry, features = found
+        return Match(entry, round(features.similarity, 4), round(calibrated(features), 4))
+
+    def features(self, text: str) -> tuple[KnowledgeEntry, MatchFeatures] | None:
+        """The semantic candidate and what its calibrated confidence is computed from."""
+        return self._semantic_candidate(text, self.rank(text, limit=len(self._indexed)))
+
+    def _semantic_candidate(
+        self, text: str, ranked: Sequence[Match]
+    ) -> tuple[KnowledgeEntry, MatchFeatures] | None:
+        if self._semantic is None:
+            return None
+        similarities = self._semantic.similarities(text)
+        order = sorted(range(len(similarities)), key=lambda i: -similarities[i])
+        entry = self._indexed[order[0]].entry
+        similarity = float(similarities[order[0]])
+        runner_up = float(similarities[order[1]]) if len(order) > 1 else 0.0
+        checks = self._checks(text, entry)
+        return entry, MatchFeatures(
+            similarity=similarity,
+            margin=similarity - runner_up,
+            lexical_agrees=bool(ranked) and ranked[0].entry.id == entry.id,
+            lexical_confidence=next((m.confidence for m in ranked if m.entry.id == entry.id), 0.0),
+            unknown_share=checks.unknown_share,
+            explained=checks.explained,
+            answer_lacks_time=checks.answer_lacks_time,
+            opposite=checks.opposite,
+            english=checks.english,
+        )
+
+    def _checks(self, text: str, entry: KnowledgeEntry) -> AnswerChecks:
+        item = next(i for i in self._indexed if i.entry.id == entry.id)
+        terms = content_tokens(text)
+        query = set(terms)
+        unknown = [
+            t for t in terms if t not in self._known_terms and t not in GENERIC_WORDS and len(t) > 3
+        ]
+        weights = {t: self._idf.get(t, self._unknown_idf) for t in query}
+        explained = sum(
+            w for t, w in weights.items() if t in item.term_counts or t in item.answer_terms
+        )
+        return AnswerChecks(
+            explained=explained / sum(weights.values()) if weights else 0.0,
+            answer_lacks_time=bool(TIME_QUESTION.search(fold(text))) and not item.answer_gives_time,
+            opposite=any(
+                (one in query and other not in query)
+                and (other in item.term_counts and one not in item.term_counts)
+                for pair in OPPOSITES
+                for one, other in (pair, pair[::-1])
+            ),
+            unknown_share=len(unknown) / len(terms) if terms else 0.0,
+            english=guess_language(text) == "en",
+        )
 
     def rank(self, text: str, limit: int = 5) -> list[Match]:
         """Entries that share at least one word with ``text``, best first."""

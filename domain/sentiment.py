@@ -9,12 +9,18 @@ praise or complain about a stay or a meal, which is what decides whether staff m
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
-from typing import Protocol
+from importlib import resources
+from typing import Any, Protocol
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from domain.escalation import EscalationCategory, detect_categories
 from domain.events import SentimentLabel
+from domain.small_talk import looks_like_question
+from domain.text import fold, guess_language, strip_noise
 
 # VADER's documented cut-offs on the compound score.
 POSITIVE_THRESHOLD = 0.05
@@ -22,134 +28,38 @@ NEGATIVE_THRESHOLD = -0.05
 # A tenant's default: below this compound score a message needs a human.
 DEFAULT_ATTENTION_THRESHOLD = -0.5
 
+
+def _load_lexicon() -> dict[str, Any]:
+    data = resources.files("domain.data").joinpath("sentiment_lexicon.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(data)
+    return loaded
+
+
+_LEXICON = _load_lexicon()
 # Valences on VADER's scale (about -4 .. +4; "good" is 1.9, "bad" -2.5, "horrible" -2.5).
 # Keys are lower case, written as guests type them (with and without accents where both occur).
-MULTILINGUAL_LEXICON: dict[str, float] = {
-    # Spanish
-    "excelente": 3.0,
-    "genial": 2.8,
-    "perfecto": 2.7,
-    "perfecta": 2.7,
-    "maravilloso": 3.0,
-    "maravillosa": 3.0,
-    "encantado": 2.5,
-    "encantada": 2.5,
-    "increíble": 2.8,
-    "increible": 2.8,
-    "bueno": 1.9,
-    "buena": 1.9,
-    "estupendo": 2.8,
-    "gracias": 1.8,
-    "amable": 2.0,
-    "limpio": 1.5,
-    "limpia": 1.5,
-    "precioso": 2.6,
-    "preciosa": 2.6,
-    "fantástico": 3.0,
-    "fantastico": 3.0,
-    "sucio": -2.3,
-    "sucia": -2.3,
-    "horrible": -2.5,
-    "terrible": -2.5,
-    "malo": -2.5,
-    "mala": -2.5,
-    "pésimo": -3.0,
-    "pesimo": -3.0,
-    "asqueroso": -3.0,
-    "asquerosa": -3.0,
-    "roto": -1.8,
-    "rota": -1.8,
-    "ruido": -1.2,
-    "ruidoso": -1.5,
-    "decepcionado": -2.2,
-    "decepcionada": -2.2,
-    "decepcionante": -2.4,
-    "inaceptable": -2.8,
-    "queja": -1.8,
-    "furioso": -3.0,
-    "enfadado": -2.5,
-    "maleducado": -2.5,
-    "cucarachas": -2.8,
-    "estafa": -3.2,
-    # French
-    "génial": 2.8,
-    "excellent": 3.0,
-    "parfait": 2.7,
-    "parfaite": 2.7,
-    "merveilleux": 3.0,
-    "magnifique": 3.0,
-    "super": 2.9,
-    "merci": 1.8,
-    "propre": 1.5,
-    "adorable": 2.2,
-    "délicieux": 2.7,
-    "delicieux": 2.7,
-    "ravi": 2.5,
-    "ravie": 2.5,
-    "sympa": 2.0,
-    "décevant": -2.4,
-    "decevant": -2.4,
-    "déçu": -2.3,
-    "decu": -2.3,
-    "déçue": -2.3,
-    "nul": -2.3,
-    "nulle": -2.3,
-    "inacceptable": -2.8,
-    "cassé": -1.8,
-    "casse": -1.8,
-    "cassée": -1.8,
-    "bruyant": -1.5,
-    "désagréable": -2.3,
-    "desagreable": -2.3,
-    "scandaleux": -3.0,
-    "honteux": -2.8,
-    "catastrophe": -3.0,
-    "plainte": -1.8,
-    "furieux": -3.0,
-    "dégoûtant": -3.0,
-    "degoutant": -3.0,
-    "arnaque": -3.2,
-    "froid": -0.8,
-    # German
-    "wunderbar": 3.0,
-    "toll": 2.7,
-    "ausgezeichnet": 3.0,
-    "perfekt": 2.7,
-    "danke": 1.8,
-    "freundlich": 2.0,
-    "sauber": 1.5,
-    "lecker": 2.7,
-    "schön": 2.2,
-    "schoen": 2.2,
-    "herrlich": 2.9,
-    "hervorragend": 3.0,
-    "gut": 1.9,
-    "schrecklich": -2.8,
-    "schmutzig": -2.3,
-    "dreckig": -2.5,
-    "furchtbar": -2.8,
-    "enttäuscht": -2.3,
-    "enttaeuscht": -2.3,
-    "enttäuschend": -2.4,
-    "kaputt": -1.8,
-    "laut": -1.2,
-    "unfreundlich": -2.3,
-    "unverschämt": -2.9,
-    "unverschaemt": -2.9,
-    "inakzeptabel": -2.8,
-    "beschwerde": -1.8,
-    "ekelhaft": -3.0,
-    "katastrophal": -3.0,
-    "wütend": -3.0,
-    "wuetend": -3.0,
-    "betrug": -3.2,
-    "schlecht": -2.5,
-    "kalt": -0.8,
-}
-
+MULTILINGUAL_LEXICON: dict[str, float] = dict(_LEXICON["lexicon"])
 # English lexicon words that are everyday function words in the other languages, where they
 # carry no feeling: German "die" (the) made "Wann bekommen wir die Kaution zurück?" negative.
-NEUTRALIZED_WORDS: frozenset[str] = frozenset({"die"})
+NEUTRALIZED_WORDS: frozenset[str] = frozenset(_LEXICON["neutralized"])
+# English lexicon words that mean something else in another language (German "Kind" is a
+# child, "war" was; French "pain" is bread): dropped when the message is in that language.
+FALSE_FRIENDS: dict[str, frozenset[str]] = {
+    language: frozenset(words) for language, words in _LEXICON["false_friends"].items()
+}
+# A problem told without a strong word ("we waited 40 minutes", "nobody answers") is negative
+# enough for staff to look; praise VADER misses ("no complaints") is positive. Folded text.
+_NEGATIVE_CUES = re.compile(r"(?<![a-z0-9])(?:" + "|".join(_LEXICON["negative_cues"]) + r")")
+_POSITIVE_CUES = re.compile(r"(?<![a-z0-9])(?:" + "|".join(_LEXICON["positive_cues"]) + r")")
+# Phrases whose words mislead VADER ("not sure yet" is not negative, "gluten-free" not praise).
+_NEUTRAL_PHRASES = re.compile(r"(?<![a-z0-9])(?:" + "|".join(_LEXICON["neutral_phrases"]) + r")")
+# Where a problem, an emergency or a cue puts the score: below the default attention
+# threshold, so staff look.
+PROBLEM_SCORE = -0.6
+PRAISE_SCORE = 0.6
+# A question's mild lexicon score is politeness or a topic word ("Is the pool free?"), not a
+# feeling.
+QUESTION_NEUTRAL_BAND = 0.45
 _OPENING_PUNCTUATION = str.maketrans({"¡": " ", "¿": " ", "«": " ", "»": " ", "„": " "})
 
 
@@ -203,3 +113,53 @@ class VaderScorer:
         compound = float(self._analyzer.polarity_scores(cleaned)["compound"])
         compound = max(-1.0, min(1.0, compound))
         return SentimentResult(score=compound, label=label_for(compound))
+
+
+_PROBLEMS = frozenset(
+    {
+        EscalationCategory.EMERGENCY,
+        EscalationCategory.COMPLAINT,
+        EscalationCategory.REFUND,
+        EscalationCategory.DAMAGE,
+    }
+)
+
+
+class GuestMessageScorer:
+    """VADER per language plus the rules guests' messages need; read-only once built.
+
+    - @handles, #tags, links and e-mail addresses are removed first ("@united" is not a
+      feeling), and emoji are left to VADER, which scores them.
+    - One VADER lexicon per language, without that language's false friends.
+    - A complaint, an emergency, damage or a refund request (``domain.escalation``), or a
+      problem told plainly ("nobody answers", "still no hot water"), is negative below the
+      attention threshold, however calm the words; "no complaints" is praise.
+    - A question with only a mild score is neutral.
+    """
+
+    def __init__(self) -> None:
+        self._scorers = {language: VaderScorer() for language in FALSE_FRIENDS}
+        for language, words in FALSE_FRIENDS.items():
+            lexicon = self._scorers[language]._analyzer.lexicon
+            for word in words:
+                lexicon.pop(word, None)
+
+    def score(self, text: str) -> SentimentResult:
+        cleaned = strip_noise(text or "")
+        folded = fold(cleaned)
+        language = guess_language(cleaned)
+        scorer = self._scorers.get(language, self._scorers["en"])
+        compound = scorer.score(_NEUTRAL_PHRASES.sub(" ", folded)).score
+        praised = bool(_POSITIVE_CUES.search(folded))
+        if praised:
+            compound = max(compound, PRAISE_SCORE)
+        elif _NEGATIVE_CUES.search(folded) or _PROBLEMS.intersection(detect_categories(cleaned)):
+            compound = min(compound, PROBLEM_SCORE)
+        elif abs(compound) < QUESTION_NEUTRAL_BAND and looks_like_question(cleaned):
+            compound = 0.0
+        return SentimentResult(score=compound, label=label_for(compound))
+
+
+def default_scorer() -> SentimentScorer:
+    """The scorer the pipeline and the evaluation use."""
+    return GuestMessageScorer()

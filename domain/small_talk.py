@@ -7,64 +7,40 @@ question/request word makes it a question, whatever else it says.
 
 from __future__ import annotations
 
+import json
 import re
+from importlib import resources
+from typing import Any
 
-from domain.text import fold, word_set
+from domain.text import fold
 
 _QUESTION_MARKS = ("?", "¿")
 
+
+def _load() -> dict[str, Any]:
+    data = resources.files("domain.data").joinpath("small_talk.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(data)
+    return loaded
+
+
+_DATA = _load()
 # Words that ask or request wherever they stand, in EN / ES / FR / DE (folded). German "was"
 # is left out: it is also English "was" ("Dinner was amazing").
-QUESTION_WORDS: frozenset[str] = word_set(
-    """
-    what when where which who why how could would should please need want tell send
-    anything anyone
-    que cuando donde cual quien como podria necesito quiero quisiera puedo pueden
-    quoi quand quel quelle quels quelles pourquoi comment pouvez voudrais faut
-    wann wo welche welcher warum wie brauche mochte konnten
-    """
-)
+QUESTION_WORDS: frozenset[str] = frozenset(_DATA["question_words"])
 # Words that make a question when they open a sentence ("Is breakfast included").
-QUESTION_OPENERS: frozenset[str] = word_set(
-    """
-    is are do does did can will may am have has any
-    hay tienen teneis puede es esta
-    est avez peut puis y
-    ist sind gibt habt haben kann konnen kannst hast
-    """
-)
+QUESTION_OPENERS: frozenset[str] = frozenset(_DATA["question_openers"])
 _SENTENCE = re.compile(r"[.!;\n]+")
-
 # Words that carry no request by themselves: gratitude, greetings, acknowledgements, praise.
-SMALL_TALK_WORDS: frozenset[str] = word_set(
-    """
-    thanks thank you thx ty so much very many lot a all great perfect ok okay k kk cool nice
-    good awesome lovely wonderful amazing fantastic excellent super fine sure got it noted
-    understood yes yeah yep no hi hello hey bye goodbye see soon later night morning evening
-    have day the we had time everything was is be will and for your help again cheers
-    brilliant appreciated appreciate sounds see you next week tomorrow at tonight then
-    dinner stay place enjoyed
-    gracias muchas mil vale perfecto genial bien muy todo hola adios buenas buenos noches
-    dias tardes hasta luego manana si de acuerdo estupendo
-    merci beaucoup bien parfait super oui d accord bonjour bonsoir salut au revoir bonne
-    journee soiree tout etait c delicieux etait tres a demain
-    danke dank dankeschon vielen schon sehr gut perfekt super ja alles klar hallo tschuss bis
-    bald guten tag abend morgen fur die hilfe toll
-    grazie mille ciao
-    """
-)
-
+SMALL_TALK_WORDS: frozenset[str] = frozenset(_DATA["small_talk_words"])
 # Gratitude and praise: with a positive sentiment and no question, a message carrying one of
 # these is feedback ("Dinner was amazing, thank you Giulia!"), even when it names someone.
-APPRECIATION_WORDS: frozenset[str] = word_set(
-    """
-    thanks thank thx ty cheers appreciated appreciate great perfect wonderful amazing lovely
-    fantastic excellent awesome brilliant
-    gracias perfecto genial estupendo maravilloso
-    merci parfait genial super delicieux magnifique
-    danke perfekt toll wunderbar super
-    grazie
-    """
+APPRECIATION_WORDS: frozenset[str] = frozenset(_DATA["appreciation_words"])
+# Questions that are conversation, not requests: "are you a bot?", "how are you?". A guest
+# who wants a person says so ("can I talk to a human"), which the escalation rules catch first.
+_CHIT_CHAT = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|hola|bonjour|hallo|ok|so)\W+)?(?:"
+    + "|".join(_DATA["chit_chat_questions"])
+    + r")\W*$"
 )
 # Longer messages are stories, and a story may hide a problem worth a human's eye.
 APPRECIATION_MAX_WORDS = 20
@@ -90,6 +66,8 @@ def looks_like_question(text: str) -> bool:
 def is_small_talk(text: str) -> bool:
     """True for messages that need no answer (thanks, greetings, "ok", a lone emoji)."""
     stripped = text.strip()
+    if _CHIT_CHAT.match(fold(stripped).strip()):
+        return True
     if not stripped or looks_like_question(stripped):
         return False
     words = _WORD.findall(fold(stripped))

@@ -166,3 +166,37 @@ def test_settings_validation(field: str, value: object, error: type[Exception]) 
 def test_naive_now_is_rejected() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         run(now=datetime(2024, 6, 1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to book a room for Friday",
+        "Please cancel my reservation",
+        "Could you send two more towels to room 214?",
+        "Quiero reservar una mesa para 4 el sábado",
+        "Pouvez-vous m'appeler un taxi pour 6h ?",
+        "Ich möchte einen Tisch für 5 Personen reservieren",
+        "I left my wallet at the restaurant last night",
+    ],
+)
+def test_requests_staff_must_carry_out_are_routed_not_answered(text: str) -> None:
+    decision = run(text)
+    assert isinstance(decision, Escalate)
+    assert decision.reason == "escalation"
+    assert decision.category in {"request", "cancellation", "lost_item"}
+
+
+@pytest.mark.parametrize("text", ["How do I book a table?", "Can I book online?"])
+def test_questions_about_booking_are_answered(text: str) -> None:
+    assert isinstance(run(text), Reply)
+
+
+def test_asking_whether_the_assistant_is_a_person_is_small_talk() -> None:
+    assert run("are you a real person?") == Skip("small_talk")
+    assert isinstance(run("I want to talk to a real person"), Escalate)
+
+
+def test_a_mildly_negative_no_is_small_talk() -> None:
+    mild = SentimentResult(-0.3, SentimentLabel.NEGATIVE)
+    assert run("no thanks", sentiment=mild) == Skip("small_talk")

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
@@ -128,3 +131,80 @@ def test_a_neighbour_does_not_make_an_entry_s_own_phrasing_ambiguous() -> None:
     # Neither phrasing: "time" alone is still ambiguous between the two.
     vague = matcher.best("what time?")
     assert vague is None or vague.confidence < 0.5
+
+
+class WordEmbedder:
+    """A stand-in for a sentence embedding: one axis per concept word, so tests need no model."""
+
+    AXES = ("breakfast", "parking", "dog", "wifi", "pool")
+    SAME = {"brekkie": "breakfast", "motor": "parking", "doggo": "dog"}
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows = []
+        for text in texts:
+            vector = np.full(len(self.AXES), 0.05, dtype=np.float32)
+            for word in fold(text).replace("?", " ").split():
+                word = self.SAME.get(word, word)
+                if word in self.AXES:
+                    vector[self.AXES.index(word)] += 1.0
+            rows.append(vector / np.linalg.norm(vector))
+        return np.vstack(rows)
+
+
+def test_semantic_match_finds_what_no_word_shares() -> None:
+    hybrid = KnowledgeMatcher(ENTRIES, embedder=WordEmbedder())
+    # "brekkie" is no word the lexical matcher knows; the embedding knows it means breakfast.
+    match = hybrid.best("brekkie")
+    assert match is not None
+    assert match.entry.id == "breakfast"
+    assert matcher.best("brekkie") is None
+    found = hybrid.features("brekkie")
+    assert found is not None
+    entry, features = found
+    assert entry.id == "breakfast"
+    assert features.similarity > 0.9
+    assert features.margin > 0.3
+
+
+def test_a_plain_lexical_match_needs_no_embedding() -> None:
+    class Refusing(WordEmbedder):
+        calls = 0
+
+        def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+            Refusing.calls += 1
+            return super().embed(texts)
+
+    hybrid = KnowledgeMatcher(ENTRIES, embedder=Refusing())
+    after_index = Refusing.calls
+    match = hybrid.best("What is the Wi-Fi password?")
+    assert match is not None
+    assert match.entry.id == "wifi"
+    assert match.confidence >= 0.9
+    assert Refusing.calls == after_index
+
+
+def test_a_time_question_needs_a_time_in_the_answer() -> None:
+    entries = (
+        KnowledgeEntry("pool", "amenities", "Do you have a pool?", "Yes, on the roof.", ()),
+        KnowledgeEntry("gym", "amenities", "Is there a gym?", "Open 6:00-22:00.", ()),
+    )
+    lexical = KnowledgeMatcher(entries)
+    plain = lexical.best("Do you have a pool?")
+    timed = lexical.best("What time does the pool open?")
+    assert plain is not None
+    assert plain.confidence >= 0.7
+    assert timed is not None
+    assert timed.entry.id == "pool"
+    assert timed.confidence < 0.5
+
+
+def test_check_out_is_not_answered_with_check_in() -> None:
+    match = matcher.best("What time is checking out?")
+    assert match is None or match.entry.id != "check-in-time" or match.confidence < 0.5
+
+
+def test_an_english_question_about_something_no_entry_knows_is_not_answered() -> None:
+    match = matcher.best("Is the parking heated?")
+    assert match is not None
+    assert match.entry.id == "parking"
+    assert match.confidence < 0.5

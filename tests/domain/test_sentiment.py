@@ -7,6 +7,7 @@ from domain.sentiment import (
     MULTILINGUAL_LEXICON,
     SentimentResult,
     VaderScorer,
+    default_scorer,
     label_for,
     requires_attention,
 )
@@ -69,3 +70,41 @@ def test_requires_attention_uses_the_tenant_threshold() -> None:
 def test_result_rejects_out_of_range_scores() -> None:
     with pytest.raises(ValueError, match="outside"):
         SentimentResult(1.5, SentimentLabel.POSITIVE)
+
+
+guest = default_scorer()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the bathroom flooded overnight and we had to move rooms at 2am",
+        "We waited 40 minutes for our food",
+        "Nobody answers at reception",
+        "Personne ne répond au téléphone",
+        "Wir warten immer noch auf die Erstattung",
+        "Llevamos una hora esperando la comida",
+        "@AuroraHotels 45 minutes on hold and still no answer. Great job guys.",
+    ],
+)
+def test_problems_told_calmly_need_attention(text: str) -> None:
+    result = guest.score(text)
+    assert result.label is SentimentLabel.NEGATIVE
+    assert requires_attention(result.score)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("@united", SentimentLabel.NEUTRAL),
+        ("see https://example.com/great-deal", SentimentLabel.NEUTRAL),
+        ("Wir sind zwei Erwachsene und ein Kind", SentimentLabel.NEUTRAL),
+        ("Alles war perfekt, vielen Dank!", SentimentLabel.POSITIVE),
+        ("No complaints at all, great stay", SentimentLabel.POSITIVE),
+        ("not sure yet what time we arrive", SentimentLabel.NEUTRAL),
+        ("Do you have gluten free pasta?", SentimentLabel.NEUTRAL),
+        ("Thank you so much, everything was perfect! 😍", SentimentLabel.POSITIVE),
+    ],
+)
+def test_handles_links_false_friends_and_phrases(text: str, label: SentimentLabel) -> None:
+    assert guest.score(text).label is label

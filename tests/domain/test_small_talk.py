@@ -48,3 +48,29 @@ def test_appreciation_is_short_and_asks_nothing() -> None:
     assert is_appreciation("The room was lovely, thank you Marta")
     assert not is_appreciation("Lovely, but where is the gym?")
     assert not is_appreciation("thank you " + "very " * 30)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no",
+        "No thanks",
+        "of course",
+        "are you a human?",
+        "Is this a bot?",
+        "Are you a bot or a real person?",
+        "¿eres un robot?",
+        "Vous êtes un robot ?",
+        "Bist du ein Mensch?",
+        "how are you?",
+        "nope that's it",
+        "c'est noté",
+    ],
+)
+def test_conversation_that_asks_nothing_of_the_business(text: str) -> None:
+    assert is_small_talk(text)
+
+
+@pytest.mark.parametrize("text", ["are you open on Sunday?", "is this the hotel's number?"])
+def test_questions_about_the_business_are_not_small_talk(text: str) -> None:
+    assert not is_small_talk(text)

@@ -6,7 +6,7 @@ from domain.events import MessageAccepted, MessageScored
 from domain.sentiment import (
     DEFAULT_ATTENTION_THRESHOLD,
     SentimentScorer,
-    VaderScorer,
+    default_scorer,
     requires_attention,
 )
 from persistence.uow import UnitOfWork
@@ -46,8 +46,8 @@ async def handle(event: MessageAccepted, uow: UnitOfWork, *, scorer: SentimentSc
 
 
 def consumer(scorer: SentimentScorer | None = None) -> Consumer:
-    """The consumer; pass a stronger ``scorer`` to replace VADER without touching the handler."""
-    chosen = scorer or VaderScorer()
+    """The consumer; pass another ``scorer`` to replace the default without touching the handler."""
+    chosen = scorer or default_scorer()
 
     async def handle_with_scorer(event: MessageAccepted, uow: UnitOfWork) -> None:
         await handle(event, uow, scorer=chosen)

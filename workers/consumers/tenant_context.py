@@ -15,6 +15,7 @@ from uuid import UUID
 
 from domain.autoreply import AiSettings
 from domain.matching import KnowledgeMatcher
+from domain.semantic import Embedder, shared_embedder
 from persistence.changes import ConfigChange, ConfigChanges
 from persistence.uow import UnitOfWork
 
@@ -42,9 +43,17 @@ class TenantContext:
 
 class TenantContexts:
     def __init__(
-        self, *, ttl: float = 5.0, max_tenants: int = 10_000, database_url: str | None = None
+        self,
+        *,
+        ttl: float = 5.0,
+        max_tenants: int = 10_000,
+        database_url: str | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self._ttl = ttl
+        # Knowledge items are embedded once per text and kept by the embedder, so rebuilding
+        # a tenant's matcher after a change embeds only the items that changed.
+        self._embedder = embedder if embedder is not None else shared_embedder()
         self._max_tenants = max_tenants
         self._entries: dict[UUID, tuple[float, TenantContext]] = {}
         # Moves on every invalidation: a context read before one is not kept.
@@ -97,8 +106,7 @@ class TenantContexts:
             context = _with_timezone(context, timezone)
         return context
 
-    @staticmethod
-    async def _load(uow: UnitOfWork) -> TenantContext:
+    async def _load(self, uow: UnitOfWork) -> TenantContext:
         row = await uow.ai_settings.get()
         settings = AiSettings()
         if row is not None:
@@ -120,7 +128,7 @@ class TenantContexts:
             assistant_name=profile.assistant_name if profile else None,
             business_name=tenant.name if tenant else None,
             prompt_published=prompt is not None,
-            matcher=KnowledgeMatcher(entries),
+            matcher=KnowledgeMatcher(entries, embedder=self._embedder),
         )
 
 

@@ -1,0 +1,114 @@
+"""How sure the matcher is: answer checks and a calibrated confidence for a semantic match.
+
+A multilingual embedding finds the entry closest to a guest's message, but "closest" is not
+"answers it": "Is the pool heated?" is closest to the pool entry, which says nothing about
+heating. The confidence of such a match is the probability that the entry is the right answer,
+from a logistic model over a few signals (``MatchFeatures``) fitted on the training split of the
+labelled messages (``python -m workers.calibrate``); its weights and the answer checks' word
+lists are data (``domain/data/matching.json``). So "confidence >= the tenant's threshold" reads
+as "right at least that often" on messages like the labelled ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import astuple, dataclass, fields
+from importlib import resources
+from typing import Any
+
+
+def _load() -> dict[str, Any]:
+    data = resources.files("domain.data").joinpath("matching.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(data)
+    return loaded
+
+
+_DATA = _load()
+# The guest asks when; the answer must then name a time.
+TIME_QUESTION = re.compile(_DATA["time_question"])
+TIME_ANSWER = re.compile(_DATA["time_answer"])
+# Words that ask nothing by themselves: a message may use them although no entry does.
+GENERIC_WORDS: frozenset[str] = frozenset(_DATA["generic_words"].split())
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerChecks:
+    explained: float  # idf-weighted share of the message's words the entry or its answer uses
+    answer_lacks_time: bool  # "what time ...?" and the answer names no time
+    opposite: bool  # the message is about check-out, the entry about check-in (or reverse)
+    unknown_share: float  # share of the message's words that no entry (nor answer) knows
+    english: bool
+
+    @property
+    def failed(self) -> bool:
+        # Unknown words tell only in English, the language the entries are written in; in
+        # another language most words are unknown to them.
+        return self.answer_lacks_time or self.opposite or (self.english and self.unknown_share > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFeatures:
+    similarity: float  # cosine of the message to the entry's closest phrasing
+    margin: float  # lead over the next entry's similarity
+    lexical_agrees: bool  # the lexical ranking puts the same entry first
+    lexical_confidence: float  # the lexical confidence of this entry
+    unknown_share: float
+    explained: float
+    answer_lacks_time: bool
+    opposite: bool
+    english: bool
+
+    def vector(self) -> list[float]:
+        return [float(value) for value in astuple(self)]
+
+
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(MatchFeatures))
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """A logistic model: centre and scale per feature, then weights and a bias."""
+
+    centre: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, features: MatchFeatures) -> float:
+        z = self.bias + sum(
+            w * (x - c) / s
+            for w, x, c, s in zip(
+                self.weights, features.vector(), self.centre, self.scale, strict=True
+            )
+        )
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURE_NAMES),
+            "centre": [round(v, 6) for v in self.centre],
+            "scale": [round(v, 6) for v in self.scale],
+            "weights": [round(v, 6) for v in self.weights],
+            "bias": round(self.bias, 6),
+        }
+
+
+def _calibration(data: dict[str, Any]) -> Calibration:
+    if list(data["features"]) != list(FEATURE_NAMES):
+        raise ValueError("matching.json calibration does not match MatchFeatures")
+    return Calibration(
+        centre=tuple(data["centre"]),
+        scale=tuple(data["scale"]),
+        weights=tuple(data["weights"]),
+        bias=float(data["bias"]),
+    )
+
+
+CALIBRATION = _calibration(_DATA["calibration"])
+
+
+def calibrated(features: MatchFeatures) -> float:
+    """The probability that the semantic candidate is the right answer."""
+    return CALIBRATION.probability(features)

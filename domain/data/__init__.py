@@ -1,0 +1,1 @@
+"""Vocabulary, lexicons and patterns the domain loads once: data, edited without code."""

