@@ -92,3 +92,7 @@ def make_team(uow_factory: UnitOfWorkFactory) -> MakeTeam:
         return team.id
 
     return make
+
+
+# The whole pipeline (ingress, consumers, dispatcher, provider stand-in) for the end-to-end tests.
+from tests.pipeline.conftest import system  # noqa: E402, F401
