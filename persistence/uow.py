@@ -25,6 +25,7 @@ from persistence.repositories.base import forget_driver
 from persistence.repositories.channels import AlertTargetRepository, ChannelRepository
 from persistence.repositories.configuration import ConfigurationRepository
 from persistence.repositories.conversations import ConversationRepository
+from persistence.repositories.flows import FlowRepository
 from persistence.repositories.guests import GuestRepository
 from persistence.repositories.inbox import StaffInboxRepository
 from persistence.repositories.knowledge import (
@@ -177,6 +178,7 @@ class UnitOfWork:
         self.reservations = ReservationRepository(session, tenant)
         self.conversations = ConversationRepository(session, tenant)
         self.messages = MessageRepository(session, tenant)
+        self.flows = FlowRepository(session, tenant)
         self.staff_inbox = StaffInboxRepository(session, tenant)
         self.knowledge = KnowledgeRepository(session, tenant)
         self.ai_settings = AiSettingsRepository(session, tenant)

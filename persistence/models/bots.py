@@ -1,4 +1,4 @@
-"""Scripted bot flows, where each chat is in one, and per-tenant rate limits."""
+"""Bot scenarios and their versions, where each chat is in one, and per-tenant rate limits."""
 
 from __future__ import annotations
 
@@ -10,15 +10,20 @@ from uuid import UUID
 from sqlalchemy import Numeric, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from persistence.models.base import Base, TenantOwned, check, tenant_fk, tenant_keys
+from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
 
 
 class BotScenario(Base, TenantOwned):
-    """A versioned flow (steps and transitions as JSON), e.g. a table booking dialogue."""
+    """A dialogue staff script, e.g. a table booking; its flows are ``BotScenarioVersion`` rows.
+
+    ``version`` counts the versions (``flow`` is the latest one's), ``published_version`` is the
+    one new dialogues start on, ``active`` whether the scenario starts at all.
+    """
 
     __tablename__ = "bot_scenarios"
     __table_args__ = tenant_keys(
         UniqueConstraint("tenant_id", "name", "version"),
+        UniqueConstraint("tenant_id", "name"),
         check("version", "version > 0"),
     )
 
@@ -26,23 +31,57 @@ class BotScenario(Base, TenantOwned):
     version: Mapped[int] = mapped_column(server_default=text("1"))
     flow: Mapped[dict[str, Any]]
     active: Mapped[bool] = mapped_column(server_default=text("false"))
+    description: Mapped[str | None]
+    published_version: Mapped[int | None]
+
+
+class BotScenarioVersion(Base, TenantOwned):
+    """One version of a scenario's flow: a draft until published; never edited once published."""
+
+    __tablename__ = "bot_scenario_versions"
+    __table_args__ = tenant_keys(
+        UniqueConstraint("tenant_id", "scenario_id", "version"),
+        tenant_fk("scenario_id", "bot_scenarios"),
+        check("version", "version > 0"),
+        one_of("status", ("draft", "published", "retired")),
+    )
+
+    scenario_id: Mapped[UUID]
+    version: Mapped[int]
+    flow: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(server_default=text("'draft'"))
+    published_at: Mapped[datetime | None]
+
+
+DIALOG_STATUSES = ("idle", "active", "completed", "cancelled", "handed_off", "expired")
 
 
 class BotDialogState(Base, TenantOwned):
-    """Where one conversation is in a scenario, and what it collected so far."""
+    """A conversation's dialogue: the row its messages lock, one at a time and in order, and
+    where it is in a scenario version (step, collected values, wrong answers) while one runs."""
 
     __tablename__ = "bot_dialog_states"
     __table_args__ = tenant_keys(
         UniqueConstraint("tenant_id", "conversation_id"),
         tenant_fk("conversation_id", "conversations"),
         tenant_fk("scenario_id", "bot_scenarios"),
+        tenant_fk("version_id", "bot_scenario_versions"),
+        one_of("status", DIALOG_STATUSES),
+        check("retries", "retries >= 0"),
     )
 
     conversation_id: Mapped[UUID]
-    scenario_id: Mapped[UUID]
-    current_step: Mapped[str]
+    scenario_id: Mapped[UUID | None]
+    current_step: Mapped[str | None]
     collected: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     expires_at: Mapped[datetime | None]
+    version_id: Mapped[UUID | None]
+    status: Mapped[str] = mapped_column(server_default=text("'idle'"))
+    retries: Mapped[int] = mapped_column(server_default=text("0"))
+    started_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None]
+    last_message_id: Mapped[UUID | None]
+    last_message_at: Mapped[datetime | None]
 
 
 class RateLimitBucket(Base, TenantOwned):

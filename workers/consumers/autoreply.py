@@ -20,6 +20,8 @@ from domain.events import (
 from domain.sentiment import SentimentResult
 from persistence.uow import UnitOfWork
 from workers.consumers.tenant_context import TenantContexts
+from workers.dialog import respond as dialog
+from workers.dialog.respond import knowledge_lookup
 from workers.runtime.consumer import Consumer
 from workers.runtime.errors import PermanentError
 from workers.scheduler.opt_out import apply_keyword
@@ -44,6 +46,10 @@ async def handle(
     if await apply_keyword(uow, message, now=now):  # STOP / START: recorded, nothing to answer
         return
     context = await contexts.get(uow, timezone=message.timezone or "UTC")
+    # A bot dialogue running in the conversation (or started by these words) answers instead.
+    lookup = knowledge_lookup(context.matcher, context.ai_settings.confidence_threshold)
+    if await dialog.respond(uow, message, now=now, knowledge=lookup):
+        return
     text = message.content or ""
     decision = decide(
         text=text,

@@ -1,0 +1,1 @@
+"""Bot dialogues at run time: the responder autoreply delegates to, and the flow simulator."""

@@ -1,0 +1,253 @@
+"""The dialogue responder: when a bot scenario runs in a conversation (or a guest's words start
+one), it answers the message instead of the knowledge base.
+
+The autoreply consumer calls ``respond`` for every scored message before it decides anything
+itself, so exactly one of them decides each message, written on the message as ``ai_decision``
+with its reason. ``respond`` first locks the conversation's ``bot_dialog_states`` row (one per
+conversation, created idle), so two workers never run one dialogue at once; and it refuses a
+message while an earlier one of the same conversation is still undecided (``RetryableError``:
+the runtime delivers it again a second later), so answers are applied in the order the guest
+wrote them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from domain.events import EscalationRequested, ReservationChanged
+from domain.flows import Book, Flow, HandOff, Say, Session, Turn, answer, begin
+from domain.flows.engine import Knowledge
+from domain.flows.phrases import says
+from domain.flows.render import chosen, numbered
+from domain.matching import KnowledgeMatcher
+from persistence.models.bots import BotDialogState
+from persistence.repositories.flows import Place, TableBooking
+from persistence.repositories.messages import ReplyInput
+from persistence.uow import UnitOfWork
+from workers.runtime.errors import RetryableError
+
+# An earlier message undecided for longer than this is not waited for (a consumer may have
+# dead-lettered it): the conversation goes on without it.
+ORDERING_WINDOW = timedelta(minutes=2)
+
+
+class EarlierMessagePending(RetryableError):
+    """An earlier message of the conversation has no decision yet: this one must wait."""
+
+
+def knowledge_lookup(matcher: KnowledgeMatcher, threshold: float) -> Knowledge:
+    """The flows' knowledge base: the best entry's answer when confident enough."""
+
+    def lookup(query: str) -> str | None:
+        match = matcher.best(query) if query.strip() else None
+        return match.entry.answer if match and match.confidence >= threshold else None
+
+    return lookup
+
+
+async def respond(
+    uow: UnitOfWork, message: ReplyInput, *, now: datetime, knowledge: Knowledge
+) -> bool:
+    """Answer ``message`` from its conversation's dialogue, or start one its words trigger.
+
+    True: the dialogue decided the message (replies, records, handoff and decision written);
+    False: no dialogue concerns it, and the caller decides as usual.
+    """
+    if not await uow.flows.in_use(conversation_id=message.conversation_id):
+        return False
+    state = await uow.flows.lock_dialog(conversation_id=message.conversation_id)
+    if await uow.flows.undecided_before(message_id=message.message_id, since=now - ORDERING_WINDOW):
+        raise EarlierMessagePending(f"an earlier message of {message.conversation_id} is pending")
+    if message.human_takeover:
+        return False  # staff have the conversation: the dialogue waits, paused, where it is
+    place = await uow.flows.conversation_place(conversation_id=message.conversation_id)
+    local_now = now.astimezone(_zone(message.timezone))
+    text = message.content or ""
+    pressed = chosen(text.strip())
+    if pressed is not None:
+        text = pressed  # a button: the option's value, which the answer readers know
+    expired_notice: Say | None = None
+    if state.status == "active" and state.expires_at is not None and state.expires_at <= now:
+        expired_notice = await _expire(uow, state)
+    if state.status == "active":
+        flow, name = await _running(uow, state)
+        session = Session(state.current_step or "", dict(state.collected), state.retries)
+        turn = answer(flow, session, text, now=local_now, knowledge=knowledge)
+    else:
+        started = await _triggered(uow, text, provider=place.provider)
+        if started is None:
+            if expired_notice is not None:
+                await _send(uow, message, [expired_notice], place.provider, now)
+            await _mark(uow, state, message, now)
+            return False
+        flow, name, scenario_id, version_id = started
+        variables: dict[str, Any] = {
+            "guest_name": message.guest_name or "",
+            "channel": place.provider,
+        }
+        turn = begin(flow, variables=variables, knowledge=knowledge)
+        state.scenario_id, state.version_id = scenario_id, version_id
+        state.started_at, state.ended_reason = now, None
+    replies = ([expired_notice] if expired_notice else []) + turn.replies
+    await _send(uow, message, replies, place.provider, now)
+    await _apply(uow, turn, message, place, name=name, now=now)
+    _store(state, turn, flow, now)
+    await _mark(uow, state, message, now)
+    return True
+
+
+async def _running(uow: UnitOfWork, state: BotDialogState) -> tuple[Flow, str]:
+    """The flow of the version the dialogue started on (a later publish does not change it)."""
+    version = (
+        await uow.flows.version_by_id(version_id=state.version_id) if state.version_id else None
+    )
+    scenario = (
+        await uow.flows.get_scenario(scenario_id=state.scenario_id) if state.scenario_id else None
+    )
+    if version is None or scenario is None:
+        raise RetryableError("the dialogue's scenario version is gone")
+    return Flow.model_validate(version.flow), f"{scenario.name} v{version.version}"
+
+
+async def _triggered(
+    uow: UnitOfWork, text: str, *, provider: str
+) -> tuple[Flow, str, UUID, UUID] | None:
+    """The first live scenario (by name) whose trigger phrases ``text`` contains, for this
+    provider; a button payload ``flow:start:<scenario name>`` starts it too."""
+    for live in await uow.flows.live():
+        try:
+            flow = Flow.model_validate(live.flow)
+        except ValidationError:
+            continue  # published versions are validated; a hand-edited row is skipped
+        button = text.strip() == f"start:{live.name}"
+        phrase = any(
+            (not trigger.providers or provider in trigger.providers) and says(text, trigger.phrases)
+            for trigger in flow.triggers
+        )
+        if button or phrase:
+            return flow, f"{live.name} v{live.version}", live.scenario_id, live.version_id
+    return None
+
+
+async def _expire(uow: UnitOfWork, state: BotDialogState) -> Say | None:
+    """The dialogue timed out: it ends, with the flow's timeout message if it has one."""
+    flow, _ = await _running(uow, state)
+    state.status, state.ended_reason, state.current_step = "expired", "timeout", None
+    return Say(flow.timeout_message) if flow.timeout_message else None
+
+
+async def _send(
+    uow: UnitOfWork, message: ReplyInput, replies: list[Say], provider: str, now: datetime
+) -> None:
+    """One outbound message for the turn, so its parts reach the guest in order."""
+    if not replies:
+        return
+    # Options are numbered in the text on every channel: the outbound path carries text only.
+    parts = [reply.text for reply in replies[:-1]] + [numbered(replies[-1])]
+    await uow.messages.add_outbound(
+        conversation_id=message.conversation_id,
+        channel_id=message.channel_id,
+        content="\n\n".join(parts),
+        sender_type="bot",
+        send_after=now,
+        in_reply_to_id=message.message_id,
+    )
+
+
+async def _apply(
+    uow: UnitOfWork, turn: Turn, message: ReplyInput, place: Place, *, name: str, now: datetime
+) -> None:
+    step = turn.steps[-1] if turn.steps else ""
+    reason = f"dialog {name} step={step} {turn.detail}".strip()
+    handed_off = False
+    for effect in turn.effects:
+        if isinstance(effect, Book):
+            await _book(uow, effect, message, place, now)
+        elif isinstance(effect, HandOff):
+            handed_off = True
+            collected = ", ".join(
+                f"{key}={value}"
+                for key, value in effect.variables.items()
+                if value not in ("", None)
+            )
+            uow.emit(
+                EscalationRequested(
+                    tenant_id=uow.tenant_id,
+                    conversation_id=message.conversation_id,
+                    message_id=message.message_id,
+                    reason="human_requested",
+                    detail=f"{name}: {effect.reason}; collected: {collected or 'nothing'}",
+                    urgent=effect.urgent,
+                )
+            )
+            reason = f"dialog_handoff {name} step={step} {effect.reason}"
+    await uow.messages.record_decision(
+        message_id=message.message_id,
+        decision="escalate" if handed_off else "reply",
+        reason=reason,
+        at=now,
+    )
+
+
+async def _book(
+    uow: UnitOfWork, effect: Book, message: ReplyInput, place: Place, now: datetime
+) -> None:
+    when = str(effect.fields.get("when", ""))
+    try:
+        at = datetime.strptime(when, "%Y-%m-%d %H:%M")
+    except ValueError:
+        at = datetime.strptime(when[:10], "%Y-%m-%d") if when[:10] else now
+    size = effect.fields.get("party_size")
+    booking = TableBooking(
+        property_id=place.property_id,
+        guest_id=place.guest_id,
+        day=at.date(),
+        at=at.time() if len(when) > 10 else None,
+        party_size=int(size) if isinstance(size, int | float) and size > 0 else None,
+        external_ref=f"table-{message.message_id}",
+    )
+    row = await uow.flows.add_table_booking(booking=booking, at=now)
+    name = effect.fields.get("name")
+    if isinstance(name, str) and name.strip() and not message.guest_name:
+        await uow.flows.name_guest(guest_id=place.guest_id, name=name.strip())
+    uow.emit(
+        ReservationChanged(
+            tenant_id=uow.tenant_id, reservation_id=row.id, status=row.status, created=True
+        )
+    )
+
+
+def _store(state: BotDialogState, turn: Turn, flow: Flow, now: datetime) -> None:
+    if turn.session is not None:
+        state.status = "active"
+        state.current_step = turn.session.step
+        state.collected = dict(turn.session.variables)
+        state.retries = turn.session.retries
+        state.expires_at = now + timedelta(minutes=flow.timeout_minutes)
+        return
+    state.status = {"completed": "completed", "cancelled": "cancelled"}.get(
+        turn.outcome, "handed_off"
+    )
+    state.ended_reason = turn.detail or turn.outcome
+    state.collected = dict(turn.variables)
+    state.current_step = None
+    state.expires_at = None
+    state.retries = 0
+
+
+async def _mark(uow: UnitOfWork, state: BotDialogState, message: ReplyInput, now: datetime) -> None:
+    state.last_message_id = message.message_id
+    state.last_message_at = now
+    await uow.flows.flush()
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
