@@ -184,6 +184,18 @@ class PromptRepository(Repository):
         )
         return list((await self.session.execute(statement)).scalars())
 
+    async def latest_change(self, *, lock: bool = False) -> datetime | None:
+        """When a version was last added or (un)published; ``lock``: hold every version until
+        the transaction ends, so two publishers cannot both pass the same check."""
+        if lock:
+            await self.session.execute(
+                select(Prompt.id).where(Prompt.tenant_id == self.tenant_id).with_for_update()
+            )
+        await self.session.flush()
+        return await self.session.scalar(
+            select(func.max(Prompt.updated_at)).where(Prompt.tenant_id == self.tenant_id)
+        )
+
     async def add(self, *, body: str) -> Prompt:
         """A new draft version, numbered after the latest."""
         latest = await self.session.scalar(

@@ -48,11 +48,15 @@ class PropertyRepository(Repository):
         await self.session.flush()
         return row
 
-    async def get_settings(self, *, property_id: UUID) -> PropertySettings | None:
+    async def get_settings(
+        self, *, property_id: UUID, for_update: bool = False
+    ) -> PropertySettings | None:
         statement = select(PropertySettings).where(
             PropertySettings.tenant_id == self.tenant_id,
             PropertySettings.property_id == property_id,
         )
+        if for_update:
+            statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def add_settings(self, *, property_id: UUID, **values: Any) -> PropertySettings:

@@ -34,11 +34,19 @@ async def decision_for(uow_factory: UnitOfWorkFactory, hotel: Hotel, question: s
     )
 
 
+async def prompts_read(api: httpx.AsyncClient, hotel: Hotel) -> dict[str, str]:
+    """The admin's headers with If-Match: the ETag of the prompt history just read."""
+    read = await api.get("/api/v1/ai/prompts", headers=hotel.admin.headers)
+    return {**hotel.admin.headers, "If-Match": read.headers["ETag"]}
+
+
 async def publish_prompt(api: httpx.AsyncClient, hotel: Hotel, body: str) -> int:
     created = await api.post("/api/v1/ai/prompts", json={"body": body}, headers=hotel.admin.headers)
     assert created.status_code == 201, created.text
     version = int(created.json()["version"])
-    published = await api.post(f"/api/v1/ai/prompts/{version}/publish", headers=hotel.admin.headers)
+    published = await api.post(
+        f"/api/v1/ai/prompts/{version}/publish", headers=await prompts_read(api, hotel)
+    )
     assert published.status_code == 200, published.text
     return version
 
@@ -89,7 +97,9 @@ async def test_the_published_prompt_version_is_the_one_the_pipeline_reads(
     second = await publish_prompt(api, hotel, "Version two.")
     async with uow_factory(hotel.tenant.tenant_id) as uow:
         assert (await uow.prompts.published()).version == second  # type: ignore[union-attr]
-    rollback = await api.post(f"/api/v1/ai/prompts/{first}/publish", headers=hotel.admin.headers)
+    rollback = await api.post(
+        f"/api/v1/ai/prompts/{first}/publish", headers=await prompts_read(api, hotel)
+    )
     assert rollback.status_code == 200
     history = (await api.get("/api/v1/ai/prompts", headers=hotel.admin.headers)).json()
     assert [p["version"] for p in history if p["is_published"]] == [first]
@@ -99,7 +109,9 @@ async def test_the_published_prompt_version_is_the_one_the_pipeline_reads(
         row = await uow.prompts.published()
         assert row is not None
         assert (row.version, row.body) == (first, "Version one.")
-    missing = await api.post("/api/v1/ai/prompts/999/publish", headers=hotel.admin.headers)
+    missing = await api.post(
+        "/api/v1/ai/prompts/999/publish", headers=await prompts_read(api, hotel)
+    )
     assert missing.status_code == 404
 
 
@@ -178,10 +190,11 @@ async def test_every_change_writes_one_audit_row_naming_who(
     )
     assert bad_zone.status_code == 422
     assert bad_zone.json()["errors"][0]["field"] == "timezone"
+    read = await api.get(f"/api/v1/properties/{prop.json()['id']}/settings", headers=headers)
     changed = await api.patch(
         f"/api/v1/properties/{prop.json()['id']}/settings",
         json={"check_in_time": "14:00", "late_checkout_fee": 30},
-        headers=headers,
+        headers={**headers, "If-Match": read.headers["ETag"]},
     )
     assert changed.status_code == 200, changed.text
     audit = (await api.get("/api/v1/audit", headers=headers)).json()

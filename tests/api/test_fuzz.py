@@ -6,6 +6,7 @@ their validation) or are random JSON."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any, cast
 from uuid import uuid4
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import World, build_world, client_for
+from tests.providers.fake_provider import FakeProvider
 from workers.api.app import create_app
 from workers.api.services import Services
 
@@ -122,8 +124,17 @@ requests = st.sampled_from(OPERATIONS).flatmap(
 
 
 @pytest.fixture(scope="module")
-async def fuzz_world(uow_factory: UnitOfWorkFactory) -> World:
-    return await build_world(uow_factory)
+async def fuzz_provider() -> AsyncIterator[FakeProvider]:
+    """The world's channel provider: webhook registration and checks call it."""
+    fake = FakeProvider()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="module")
+async def fuzz_world(uow_factory: UnitOfWorkFactory, fuzz_provider: FakeProvider) -> World:
+    return await build_world(uow_factory, provider_url=fuzz_provider.base_url)
 
 
 def concrete(path: str, world: World, ids: str) -> str:
@@ -142,7 +153,7 @@ async def test_no_request_gets_a_server_error(
 ) -> None:
     method, path, (kind, body), ids = request
     headers = {"Authorization": f"Bearer {fuzz_world.tokens['admin']}"}
-    if path == "/api/v1/ai/settings" and method == "PUT":
+    if path == "/api/v1/ai/settings" or path.endswith(("/publish", "/settings")):
         headers["If-Match"] = "*"
     options: dict[str, Any] = {"headers": headers}
     if kind == "json":

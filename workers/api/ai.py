@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
@@ -12,14 +12,14 @@ from pydantic import Field, StringConstraints, model_validator
 from sqlalchemy import func
 
 from persistence.models import AiSettings, Prompt
-from workers.api.problems import Problem, conflict, not_found
+from workers.api.etags import IF_MATCH_RESPONSES, check_if_match, etag_of, required
+from workers.api.problems import not_found
 from workers.api.schemas import Body, Out, Text
 from workers.api.security import Context, require
 
 router = APIRouter(prefix="/ai", tags=["ai"])
 Read = Annotated[Context, Depends(require("conversations.read"))]
 Manage = Annotated[Context, Depends(require("ai_settings.manage"))]
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Category = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)
 ]
@@ -27,7 +27,7 @@ Category = Annotated[
 
 def etag(row: AiSettings) -> str:
     """The settings' version: their ``updated_at`` in microseconds, exactly."""
-    return f'"{(row.updated_at - EPOCH) // timedelta(microseconds=1)}"'
+    return etag_of(row.updated_at)
 
 
 class AiSettingsValues(Body):
@@ -80,7 +80,7 @@ async def get_settings(context: Read, response: Response) -> AiSettingsOut:
 @router.put(
     "/settings",
     response_model=AiSettingsOut,
-    responses={409: {"description": "Changed since read"}, 428: {"description": "No If-Match"}},
+    responses=IF_MATCH_RESPONSES,
 )
 async def put_settings(
     body: AiSettingsValues,
@@ -89,11 +89,9 @@ async def put_settings(
     if_match: Annotated[str | None, Header(description="The ETag of the settings read")] = None,
 ) -> AiSettingsOut:
     """Replace every setting; ``If-Match`` must carry the ETag read (409 when stale)."""
-    if if_match is None:
-        raise Problem(428, "send If-Match with the ETag you read", kind="precondition-required")
+    offered = required(if_match)
     row = await _settings(context, for_update=True)
-    if if_match.strip() not in (etag(row), "*"):
-        raise conflict("the AI settings changed since you read them", etag=etag(row))
+    check_if_match(offered, etag(row), "the AI settings")
     old = _values(row)
     for name, value in body.model_dump().items():
         setattr(row, name, value)
@@ -132,10 +130,18 @@ def _prompt_values(row: Prompt) -> dict[str, object]:
     return {"version": row.version, "is_published": row.is_published, "body": row.body}
 
 
+async def prompts_etag(context: Context, *, lock: bool = False) -> str:
+    """The prompt history's version: its latest change (a draft added, a version published)."""
+    return etag_of(await context.uow.prompts.latest_change(lock=lock))
+
+
 @router.get("/prompts", response_model=list[PromptOut])
-async def list_prompts(context: Manage) -> list[PromptOut]:
-    """Every version, newest first: the history, with who published which when."""
-    return [PromptOut.model_validate(row) for row in await context.uow.prompts.list_all()]
+async def list_prompts(context: Manage, response: Response) -> list[PromptOut]:
+    """Every version, newest first: the history, with who published which when; the ETag is
+    what publishing takes in ``If-Match``."""
+    rows = await context.uow.prompts.list_all()
+    response.headers["ETag"] = await prompts_etag(context)
+    return [PromptOut.model_validate(row) for row in rows]
 
 
 @router.post("/prompts", status_code=status.HTTP_201_CREATED, response_model=PromptOut)
@@ -153,11 +159,17 @@ async def create_prompt(body: PromptCreate, context: Manage) -> PromptOut:
     return PromptOut.model_validate(row)
 
 
-@router.post("/prompts/{version}/publish", response_model=PromptOut)
+@router.post("/prompts/{version}/publish", response_model=PromptOut, responses=IF_MATCH_RESPONSES)
 async def publish_prompt(
-    version: Annotated[int, Path(ge=1, le=2_147_483_647)], context: Manage
+    version: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    context: Manage,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="The ETag of the prompts read")] = None,
 ) -> PromptOut:
-    """Publish a version; publishing an older one rolls back to it."""
+    """Publish a version; publishing an older one rolls back to it. ``If-Match`` must carry
+    the ETag of ``GET /ai/prompts`` (409 when a version was added or published since)."""
+    offered = required(if_match)
+    check_if_match(offered, await prompts_etag(context, lock=True), "the prompts")
     before = await context.uow.prompts.published()
     old = _prompt_values(before) if before is not None else None
     row = await context.uow.prompts.publish(version=version, published_by=context.principal.user_id)
@@ -169,5 +181,6 @@ async def publish_prompt(
         old=old,
         new=_prompt_values(row),
     )
+    response.headers["ETag"] = await prompts_etag(context)
     await context.uow.commit()
     return PromptOut.model_validate(row)

@@ -7,11 +7,13 @@ from datetime import time
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Header, Response, status
 from pydantic import AfterValidator, Field, StringConstraints
+from sqlalchemy import func
 
 from persistence.models import Property, PropertySettings
 from workers.api.commands.tenants import check_timezone
+from workers.api.etags import IF_MATCH_RESPONSES, check_if_match, etag_of, required
 from workers.api.problems import invalid, not_found
 from workers.api.schemas import Body, Name, Out
 from workers.api.security import Context, require
@@ -135,9 +137,11 @@ async def _property(context: Context, property_id: UUID) -> Property:
     return row
 
 
-async def _settings(context: Context, property_id: UUID) -> PropertySettings:
+async def _settings(
+    context: Context, property_id: UUID, *, for_update: bool = False
+) -> PropertySettings:
     prop = await _property(context, property_id)
-    row = await context.uow.properties.get_settings(property_id=prop.id)
+    row = await context.uow.properties.get_settings(property_id=prop.id, for_update=for_update)
     if row is None:
         row = await context.uow.properties.add_settings(property_id=prop.id)
     return row
@@ -190,16 +194,27 @@ async def update_property(property_id: UUID, body: PropertyUpdate, context: Mana
 
 
 @router.get("/{property_id}/settings", response_model=SettingsOut)
-async def get_settings(property_id: UUID, context: Read) -> SettingsOut:
-    return SettingsOut.model_validate(await _settings(context, property_id))
-
-
-@router.patch("/{property_id}/settings", response_model=SettingsOut)
-async def update_settings(property_id: UUID, body: SettingsValues, context: Manage) -> SettingsOut:
-    """Change the named settings; the others stay as they are."""
+async def get_settings(property_id: UUID, context: Read, response: Response) -> SettingsOut:
     row = await _settings(context, property_id)
+    response.headers["ETag"] = etag_of(row.updated_at)
+    return SettingsOut.model_validate(row)
+
+
+@router.patch("/{property_id}/settings", response_model=SettingsOut, responses=IF_MATCH_RESPONSES)
+async def update_settings(
+    property_id: UUID,
+    body: SettingsValues,
+    context: Manage,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="The ETag of the settings read")] = None,
+) -> SettingsOut:
+    """Change the named settings; the others stay as they are. ``If-Match`` must carry the
+    ETag read (409 when they changed since)."""
+    row = await _settings(context, property_id, for_update=True)
+    check_if_match(required(if_match), etag_of(row.updated_at), "the property's settings")
     old = SettingsOut.model_validate(row).model_dump()
     _set(row, body.model_dump(exclude_unset=True), nullable=NULLABLE_SETTINGS)
+    row.updated_at = func.now()  # every accepted change is a new version
     await context.uow.session.flush()
     await context.uow.session.refresh(row)
     out = SettingsOut.model_validate(row)
@@ -212,4 +227,5 @@ async def update_settings(property_id: UUID, body: SettingsValues, context: Mana
         new=out.model_dump(),
     )
     await context.uow.commit()
+    response.headers["ETag"] = etag_of(row.updated_at)
     return out
