@@ -1,5 +1,6 @@
 """The knowledge base: categories and items (``knowledge.manage``); items are soft-deleted and
-can be restored. The autoreply consumer sees a change within its context cache's few seconds."""
+can be restored. The autoreply consumer sees a change as it commits (a notice drops its cached
+context), and at worst within that cache's few seconds."""
 
 from __future__ import annotations
 
