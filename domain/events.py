@@ -140,6 +140,29 @@ class DeliveryStatusReceived(Event):
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
+class OutboundMessageObserved(Event):
+    """A message the business sent a guest outside frontdesk (typed on the linked phone, or by
+    another API client), as the provider reports it; stored once as a staff message."""
+
+    routing_key: ClassVar[str] = "inbound.outgoing"
+    type: Literal["inbound.outgoing"] = "inbound.outgoing"
+
+    provider: Provider
+    channel_id: UUID
+    provider_event_id: Identifier
+    provider_message_id: Identifier
+    # The guest it went to (as ``sender_handle`` of an inbound message).
+    recipient_handle: Identifier
+    # "phone": typed on the phone; "api": sent through the provider's API (frontdesk's own
+    # sends come back this way too and are recognised by their provider message id).
+    via: Literal["phone", "api"]
+    content_type: ContentType = ContentType.TEXT
+    text: str | None = None
+    media: Media | None = None
+    sent_at: datetime | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
 class MessageAccepted(Event):
     """An inbound message was stored exactly once."""
 
@@ -257,6 +280,7 @@ class ReservationChanged(Event):
 AnyEvent = Annotated[
     InboundMessageReceived
     | DeliveryStatusReceived
+    | OutboundMessageObserved
     | MessageAccepted
     | MessageScored
     | EscalationRequested

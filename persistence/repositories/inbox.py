@@ -330,6 +330,55 @@ class StaffInboxRepository(Repository):
         )
         return list(result.scalars())
 
+    async def sending_now(self, *, conversation_id: UUID, content: str | None) -> bool:
+        """Whether frontdesk itself is sending (or lost the outcome of sending) this text in
+        the conversation: the provider's echo of it is frontdesk's own message."""
+        statement = select(
+            exists().where(
+                Message.tenant_id == self.tenant_id,
+                Message.conversation_id == conversation_id,
+                Message.direction == "outbound",
+                Message.status.in_(("sending", "uncertain")),
+                Message.content == content,
+            )
+        )
+        return bool(await self.session.scalar(statement))
+
+    async def add_observed(
+        self,
+        *,
+        conversation_id: UUID,
+        channel_id: UUID,
+        provider_message_id: str,
+        content_type: str,
+        content: str | None,
+        sent_at: datetime,
+    ) -> UUID | None:
+        """Store a message staff sent outside frontdesk as sent; None if this provider message
+        id is stored already (frontdesk's own send, or the same echo again)."""
+        inserted = await self.session.execute(
+            insert(Message)
+            .values(
+                tenant_id=self.tenant_id,
+                conversation_id=conversation_id,
+                channel_id=channel_id,
+                direction="outbound",
+                sender_type="staff",
+                content_type=content_type,
+                content=content,
+                status="sent",
+                provider_message_id=provider_message_id,
+                send_after=sent_at,
+                sent_at=sent_at,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "channel_id", "provider_message_id"],
+                index_where=text("provider_message_id IS NOT NULL"),
+            )
+            .returning(Message.id)
+        )
+        return inserted.scalar_one_or_none()
+
     async def set_priority(
         self, *, conversation: Conversation, priority: str, actor_user_id: UUID | None
     ) -> None:

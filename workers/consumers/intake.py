@@ -19,10 +19,12 @@ from datetime import datetime
 from prometheus_client import Counter
 
 from domain.events import (
+    ConversationUpdated,
     DeliveryStatusReceived,
     EscalationRequested,
     InboundMessageReceived,
     MessageAccepted,
+    OutboundMessageObserved,
     Provider,
 )
 from domain.phone import normalize_phone
@@ -43,22 +45,36 @@ EDITS = Counter(
     "Guests' edits put on the messages they edited",
     ["provider"],
 )
+OUTGOING = Counter(
+    "frontdesk_outgoing_messages_total",
+    "The business's own messages a provider reported: stored (sent outside frontdesk), own"
+    " (frontdesk's send echoed back) or duplicate",
+    ["provider", "outcome"],
+)
 PHONE_PROVIDERS = {Provider.GREEN_API, Provider.WHATSAPP_CLOUD, Provider.TWILIO_SMS}
 
 
-def guest_handle(event: InboundMessageReceived) -> tuple[str, str | None, str | None]:
-    """The identity handle, and the phone (E.164) or e-mail address it gives us."""
+def guest_handle(
+    event: InboundMessageReceived | OutboundMessageObserved,
+) -> tuple[str, str | None, str | None]:
+    """The guest's identity handle, and the phone (E.164) or e-mail address it gives us."""
+    raw = (
+        event.recipient_handle
+        if isinstance(event, OutboundMessageObserved)
+        else event.sender_handle
+    )
     if event.provider in PHONE_PROVIDERS:
-        phone = normalize_phone(event.sender_handle)
-        return (phone or event.sender_handle.strip(), phone, None)
+        phone = normalize_phone(raw)
+        return (phone or raw.strip(), phone, None)
     if event.provider is Provider.EMAIL:
-        address = event.sender_handle.strip().lower()
+        address = raw.strip().lower()
         return (address, None, address)
-    return (event.sender_handle.strip(), None, None)
+    return (raw.strip(), None, None)
 
 
 async def first_delivery(
-    event: InboundMessageReceived | DeliveryStatusReceived, uow: UnitOfWork
+    event: InboundMessageReceived | DeliveryStatusReceived | OutboundMessageObserved,
+    uow: UnitOfWork,
 ) -> bool:
     """Record the provider's dedup key; False (and counted) when the provider sent it before."""
     try:
@@ -183,11 +199,13 @@ async def accept_edit(event: InboundMessageReceived, edited_at: datetime, uow: U
     return True
 
 
-def _content_of(event: InboundMessageReceived) -> str | None:
+def _content_of(event: InboundMessageReceived | OutboundMessageObserved) -> str | None:
     if event.text:
         return event.text
     if event.media is not None and event.media.caption:
         return event.media.caption
+    if isinstance(event, OutboundMessageObserved):
+        return None
     if event.location is not None:
         place = ", ".join(p for p in (event.location.name, event.location.address) if p)
         return f"{place} ({event.location.latitude}, {event.location.longitude})".strip()
@@ -229,9 +247,81 @@ async def record_status(event: DeliveryStatusReceived, uow: UnitOfWork) -> None:
         )
 
 
-async def handle(event: InboundMessageReceived | DeliveryStatusReceived, uow: UnitOfWork) -> None:
+async def record_outgoing(event: OutboundMessageObserved, uow: UnitOfWork) -> None:
+    """Store a message staff sent the guest outside frontdesk once, as a staff reply: drafted
+    auto-replies are cancelled and the conversation counts as answered. Frontdesk's own sends,
+    echoed back, are recognised by their provider message id (or, while the dispatcher is still
+    recording the send, by the same text being sent in the conversation) and not stored again."""
+    if not await first_delivery(event, uow):
+        OUTGOING.labels(event.provider.value, "duplicate").inc()
+        return
+    content = _content_of(event)
+    outcome = OUTGOING.labels(event.provider.value, "own")
+    known = await uow.messages.find_by_provider_id(
+        channel_id=event.channel_id, provider_message_id=event.provider_message_id
+    )
+    if known is not None:
+        outcome.inc()
+        return
+    handle, phone, email = guest_handle(event)
+    guest = await uow.guests.upsert_by_identity(
+        kind=event.provider.value, handle=handle, phone=phone, email=email
+    )
+    sent_at = event.sent_at or event.occurred_at
+    conversation, _ = await uow.conversations.find_or_open(
+        guest_id=guest.id, channel_id=event.channel_id, at=sent_at
+    )
+    inbox = uow.staff_inbox
+    if event.via == "api" and await inbox.sending_now(
+        conversation_id=conversation.id, content=content
+    ):
+        outcome.inc()
+        return
+    message_id = await inbox.add_observed(
+        conversation_id=conversation.id,
+        channel_id=event.channel_id,
+        provider_message_id=event.provider_message_id,
+        content_type=event.content_type.value,
+        content=content,
+        sent_at=sent_at,
+    )
+    if message_id is None:
+        OUTGOING.labels(event.provider.value, "duplicate").inc()
+        return
+    OUTGOING.labels(event.provider.value, "stored").inc()
+    await inbox.cancel_bot_drafts(
+        conversation_id=conversation.id, reason=f"staff replied outside frontdesk ({event.via})"
+    )
+    await uow.conversations.record_response(conversation_id=conversation.id, at=sent_at)
+    inbox.record(conversation.id, "reply", event.via, str(message_id), None)
+    await uow.comms_events.add(
+        channel_id=event.channel_id,
+        message_id=message_id,
+        provider=event.provider.value,
+        direction="outbound",
+        kind="message",
+        provider_message_id=event.provider_message_id,
+        payload=event.raw,
+    )
+    uow.emit(
+        ConversationUpdated(
+            tenant_id=event.tenant_id,
+            conversation_id=conversation.id,
+            change="reply",
+            from_value=event.via,
+            message_id=message_id,
+        )
+    )
+
+
+async def handle(
+    event: InboundMessageReceived | DeliveryStatusReceived | OutboundMessageObserved,
+    uow: UnitOfWork,
+) -> None:
     if isinstance(event, InboundMessageReceived):
         await accept_message(event, uow)
+    elif isinstance(event, OutboundMessageObserved):
+        await record_outgoing(event, uow)
     else:
         await record_status(event, uow)
 
@@ -239,7 +329,11 @@ async def handle(event: InboundMessageReceived | DeliveryStatusReceived, uow: Un
 def consumer() -> Consumer:
     return Consumer(
         name=NAME,
-        routing_keys=(InboundMessageReceived.routing_key, DeliveryStatusReceived.routing_key),
-        event_types=(InboundMessageReceived, DeliveryStatusReceived),
+        routing_keys=(
+            InboundMessageReceived.routing_key,
+            DeliveryStatusReceived.routing_key,
+            OutboundMessageObserved.routing_key,
+        ),
+        event_types=(InboundMessageReceived, DeliveryStatusReceived, OutboundMessageObserved),
         handle=handle,
     )

@@ -25,9 +25,9 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from domain.channels import ChannelRoute
-from domain.events import DeliveryStatusReceived, InboundMessageReceived
+from domain.events import DeliveryStatusReceived, InboundMessageReceived, OutboundMessageObserved
 
-ParsedEvent = InboundMessageReceived | DeliveryStatusReceived
+ParsedEvent = InboundMessageReceived | DeliveryStatusReceived | OutboundMessageObserved
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,11 @@
 
 Webhooks carry ``Authorization: Bearer <webhookUrlToken>``, the token set on the instance.
 Handled ``typeWebhook`` values: ``incomingMessageReceived`` (text, extended text, image, video,
-audio, document, location, contact, edited message) and ``outgoingMessageStatus``; every other
-type (``stateInstanceChanged``, ``outgoingAPIMessageReceived``, calls, ...) yields no event.
+audio, document, location, contact, edited message), ``outgoingMessageStatus``, and the
+business's own messages ``outgoingMessageReceived`` (typed on the phone) and
+``outgoingAPIMessageReceived`` (sent through the API: frontdesk's sends among them), which
+become ``OutboundMessageObserved`` (intake stores each once, as a staff message); every other
+type (``stateInstanceChanged``, calls, ...) yields no event.
 The dedup key is ``(idInstance, chatId, idMessage)``, plus the status for status webhooks.
 
 An ``editedMessage`` (``editedMessageData: {textMessage, stanzaId}``) has its own ``idMessage``
@@ -25,7 +28,7 @@ import math
 import re
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +42,7 @@ from domain.events import (
     InboundMessageReceived,
     Location,
     Media,
+    OutboundMessageObserved,
     Provider,
 )
 from workers.providers import http
@@ -75,6 +79,12 @@ _FILE_TYPES = {
     "videoMessage": ContentType.VIDEO,
     "audioMessage": ContentType.AUDIO,
     "documentMessage": ContentType.DOCUMENT,
+}
+# Messages the business sent outside frontdesk: typed on the phone, or through the API.
+Via = Literal["phone", "api"]
+_OUTGOING: dict[str, Via] = {
+    "outgoingMessageReceived": "phone",
+    "outgoingAPIMessageReceived": "api",
 }
 _VCARD_PHONE = re.compile(r"^TEL[^:]*:(.+)$", re.MULTILINE | re.IGNORECASE)
 
@@ -143,6 +153,11 @@ def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
         _check_instance(route, message.instance_data)
         event = _inbound(route, message, payload)
         return [event] if event is not None else []
+    if kind in _OUTGOING:
+        message = IncomingMessage.model_validate(payload)
+        _check_instance(route, message.instance_data)
+        echoed = _outgoing(route, message, payload, via=_OUTGOING[kind])
+        return [echoed] if echoed is not None else []
     if kind == "outgoingMessageStatus":
         status = OutgoingStatus.model_validate(payload)
         _check_instance(route, status.instance_data)
@@ -210,6 +225,29 @@ def _inbound(
         sent_at=message.timestamp,
         raw=raw,
         **fields,
+    )
+
+
+def _outgoing(
+    route: ChannelRoute, message: IncomingMessage, raw: dict[str, Any], *, via: Via
+) -> OutboundMessageObserved | None:
+    """A message the business sent the chat ``chatId`` (the guest), read like a guest's."""
+    parsed = _inbound(route, message, raw)
+    if parsed is None or parsed.edited_at is not None:
+        return None  # reactions, polls, edits of the business's own messages: not stored
+    return OutboundMessageObserved(
+        tenant_id=route.tenant_id,
+        provider=Provider.GREEN_API,
+        channel_id=route.channel_id,
+        provider_event_id=parsed.provider_event_id,
+        provider_message_id=parsed.provider_message_id,
+        recipient_handle=handle_of(message.sender_data.chat_id),
+        via=via,
+        content_type=parsed.content_type,
+        text=parsed.text,
+        media=parsed.media,
+        sent_at=parsed.sent_at,
+        raw=raw,
     )
 
 
