@@ -6,6 +6,7 @@ get 401, and another tenant's object is 404."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import uuid4
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from persistence.demo.flows import TABLE_BOOKING
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import CLI, ROLES, World, build_world, client_for
 from tests.providers.fake_provider import FakeProvider
@@ -20,6 +22,7 @@ from workers.api.app import PUBLIC_PATHS, create_app
 from workers.api.commands.api_keys import create_api_key
 from workers.api.security import SIGNED_IN
 from workers.api.services import Services
+from workers.dialog.scenarios import install
 
 SPEC = create_app(cast(Services, None)).openapi()
 OPERATIONS = [
@@ -33,6 +36,8 @@ PROTECTED = [(m, p, permission) for m, p, permission in OPERATIONS if p not in P
 VALID_BODIES = {
     ("PUT", "/api/v1/users/{user_id}/roles"): {"roles": ["agent"]},
     ("PUT", "/api/v1/templates/{template_id}"): {"body": "Hi {{ guest.first_name }}"},
+    ("PATCH", "/api/v1/flows/scenarios/{scenario_id}"): {"active": True},
+    ("POST", "/api/v1/flows/scenarios/{scenario_id}/versions"): {"flow": TABLE_BOOKING},
     ("PUT", "/api/v1/users/{user_id}/skills"): {"skills": [{"skill": "lang:es", "level": 4}]},
     ("PUT", "/api/v1/properties/{property_id}/business-hours"): {
         "days": [{"weekday": 1, "opens_at": "08:00", "closes_at": "20:00"}]
@@ -76,10 +81,21 @@ async def provider() -> AsyncIterator[FakeProvider]:
 
 @pytest.fixture(scope="module")
 async def worlds(uow_factory: UnitOfWorkFactory, provider: FakeProvider) -> tuple[World, World]:
-    return (
+    built = (
         await build_world(uow_factory, provider_url=provider.base_url),
         await build_world(uow_factory, provider_url=provider.base_url),
     )
+    for world in built:
+        await add_scenario(uow_factory, world)
+    return built
+
+
+async def add_scenario(uow_factory: UnitOfWorkFactory, world: World) -> None:
+    """A bot scenario with a published version 1 (the flow routes' ``{scenario_id}``)."""
+    async with uow_factory(world.tenant_id) as uow:
+        published = await install(uow, name="world_flow", flow=TABLE_BOOKING, at=datetime.now(UTC))
+        await uow.commit()
+    world.ids["scenario_id"] = str(published.scenario.id)
 
 
 @pytest.fixture(scope="module")

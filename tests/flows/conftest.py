@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +15,9 @@ import pytest
 
 from persistence.crypto import SecretCipher
 from persistence.db import create_engine
+from persistence.demo.flows import TABLE_BOOKING
 from persistence.uow import UnitOfWorkFactory
+from tests.api.conftest import api, api_app, api_services, hotel, make_staff  # noqa: F401
 from tests.conftest import MakeTenant
 from tests.pipeline.conftest import (
     GuestChannel,
@@ -36,10 +36,6 @@ from workers.runtime.runner import run_workers
 from workers.runtime.topology import declare_for
 from workers.settings import Settings
 from workers.standin import create_app as create_stand_in
-
-DEMO = Path(__file__).parents[2] / "persistence" / "demo"
-TABLE_BOOKING = json.loads((DEMO / "table_booking.flow.json").read_text())
-LATE_CHECKOUT = json.loads((DEMO / "late_checkout.flow.json").read_text())
 
 __all__ = ["TABLE_BOOKING", "Clock", "FlowSystem", "eventually"]
 

@@ -90,4 +90,5 @@ async def test_a_late_checkout_request_is_handed_to_staff(
 
     (notification,) = await eventually(notified)
     assert "late_checkout" in notification["detail"]
-    assert "room=204" in notification["detail"] and "until=14:00" in notification["detail"]
+    assert "room=204" in notification["detail"]
+    assert "until=14:00" in notification["detail"]
