@@ -16,7 +16,10 @@ from workers.api import (
     canned_responses,
     channel_health,
     channels,
+    conversations,
+    events,
     flows,
+    inbox_actions,
     integrations,
     knowledge,
     knowledge_io,
@@ -58,6 +61,9 @@ RESOURCES = (
     canned_responses.router,
     alert_targets.router,
     integrations.router,
+    conversations.router,
+    inbox_actions.router,
+    events.router,
 )
 
 

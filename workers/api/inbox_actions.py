@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
+import structlog
 from fastapi import APIRouter, Depends, Header, Response, status
 from pydantic import Field, StringConstraints, model_validator
 
@@ -37,6 +38,7 @@ from workers.api.problems import Problem, conflict, invalid, not_found
 from workers.api.schemas import Body, Out, Text
 from workers.api.security import Context, require
 
+log = structlog.get_logger(__name__)
 router = APIRouter(tags=["inbox"])
 Replying = Annotated[Scoped, Depends(conversation_for("conversations.reply", for_update=True))]
 TakingOver = Annotated[Scoped, Depends(conversation_for("conversations.takeover", for_update=True))]
@@ -62,10 +64,27 @@ def _actor(scoped: Scoped) -> UUID | None:
     return scoped.context.principal.user_id
 
 
+async def commit(context: Context) -> None:
+    """Commit the action, then publish its events at once (the outbox relay sweeps any left
+    unpublished), so live views hear of it without waiting for the relay."""
+    uow, publisher = context.uow, context.services.publisher
+    await uow.commit()
+    events = list(uow.emitted)
+    if publisher is None or not events:
+        return
+    try:
+        await publisher.publish_many(events)
+        await context.services.uow_factory.mark_published(
+            tenant_id=uow.tenant_id, event_ids=[event.event_id for event in events]
+        )
+    except Exception as exc:  # committed in the outbox: the relay publishes them
+        log.warning("publishing inbox events failed; left to the relay", error=repr(exc))
+
+
 async def _answer(scoped: Scoped) -> ConversationDetail:
     """Commit the action and answer the conversation as it now is."""
     out = await detail(scoped)
-    await scoped.context.uow.commit()
+    await commit(scoped.context)
     return out
 
 
@@ -106,7 +125,7 @@ async def reply(
         raise _refused(exc) from None
     out = message_out(made.message)
     if made.created:
-        await uow.commit()
+        await commit(scoped.context)
     else:
         response.status_code = status.HTTP_200_OK
     return out
@@ -261,7 +280,7 @@ async def add_note(body: NoteIn, scoped: Replying) -> NoteOut:
         actor_user_id=_actor(scoped),
     )
     out = NoteOut.model_validate(row)
-    await scoped.context.uow.commit()
+    await commit(scoped.context)
     return out
 
 
@@ -311,5 +330,5 @@ async def acknowledge(notification_id: UUID, context: Acknowledging) -> Acknowle
         acknowledged_at=notification.acknowledged_at,
         acknowledged_by=notification.acknowledged_by,
     )
-    await uow.commit()
+    await commit(context)
     return out

@@ -14,6 +14,7 @@ from persistence.uow import UnitOfWorkFactory
 from workers.api.app import create_app
 from workers.api.services import Services
 from workers.api.tokens import TokenIssuer
+from workers.runtime.publisher import Publisher
 from workers.settings import Settings
 
 
@@ -27,6 +28,7 @@ def build_services(settings: Settings, uow_factory: UnitOfWorkFactory) -> Servic
             access_seconds=settings.api_access_token_seconds,
             refresh_seconds=settings.api_refresh_token_seconds,
         ),
+        publisher=Publisher.from_settings(settings),
     )
 
 
@@ -39,6 +41,11 @@ def build_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            hub = getattr(app.state, "live_events", None)
+            if hub is not None:
+                await hub.close()
+            if app.state.services.publisher is not None:
+                await app.state.services.publisher.close()
             await uow_factory.dispose()
 
     app.router.lifespan_context = lifespan

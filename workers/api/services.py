@@ -10,6 +10,7 @@ from fastapi import Request
 from persistence.sign_in import SignInDirectory
 from persistence.uow import UnitOfWorkFactory
 from workers.api.tokens import TokenIssuer
+from workers.runtime.publisher import Publisher
 from workers.settings import Settings
 
 
@@ -35,6 +36,8 @@ class Services:
     directory: SignInDirectory
     tokens: TokenIssuer
     sign_in_policy: SignInPolicy = field(default_factory=SignInPolicy)
+    # Publishes a committed action's events at once (None: the outbox relay publishes them).
+    publisher: Publisher | None = None
 
 
 def services(request: Request) -> Services:
