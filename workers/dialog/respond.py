@@ -84,7 +84,14 @@ async def respond(
             if expired_notice is not None:
                 await _send(uow, message, [expired_notice], place.provider, now)
             await _mark(uow, state, message, now)
-            return False
+            if pressed is None:
+                return False
+            # A button of a dialogue that is over: nothing to answer, nothing for staff.
+            reason = "dialog_button_without_dialogue"
+            await uow.messages.record_decision(
+                message_id=message.message_id, decision="skip", reason=reason, at=now
+            )
+            return True
         flow, name, scenario_id, version_id = started
         variables: dict[str, Any] = {
             "guest_name": message.guest_name or "",

@@ -155,7 +155,9 @@ def webhook_router(
             ),
             telegram.parse_inbound,
         )
-        return _accepted(events)
+        # A dialogue's button press: answer it at once (answerCallbackQuery) so it stops spinning.
+        answer = telegram.webhook_answer(events[0].raw if events else None)
+        return JSONResponse(answer) if answer else _accepted(events)
 
     @router.post("/email/{channel_id}", openapi_extra=openapi.EMAIL)
     async def email_webhook(channel_id: UUID, request: Request) -> JSONResponse:

@@ -2,8 +2,10 @@
 
 ``setWebhook(secret_token=...)`` makes Telegram send ``X-Telegram-Bot-Api-Secret-Token`` with
 every update; it must equal the channel's webhook secret. Handled updates: ``message`` and
-``edited_message`` (text, photo, document, audio, video, voice, location, contact); others
-(callback queries, channel posts, member changes) yield no event. The dedup key is
+``edited_message`` (text, photo, document, audio, video, voice, location, contact), and
+``callback_query`` for a bot dialogue's buttons (its ``flow:<value>`` payload becomes the
+message text; the webhook is answered with ``answerCallbackQuery``); others (channel posts,
+member changes) yield no event. The dedup key is
 ``<bot id>:<update_id>``, update ids being unique per bot only.
 
 An ``edited_message`` carries the message's id and its new content, with ``edit_date``. It
@@ -26,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.channels import ChannelRoute
@@ -38,6 +41,7 @@ from domain.events import (
     Provider,
     utcnow,
 )
+from domain.flows.render import CALLBACK_PREFIX
 from workers.providers import http
 from workers.providers.base import (
     MalformedPayload,
@@ -55,6 +59,7 @@ from workers.providers.base import (
 )
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
+log = structlog.get_logger(__name__)
 
 _FILES = {
     "document": ContentType.DOCUMENT,
@@ -89,10 +94,20 @@ class Message(_Loose):
     edit_date: datetime | None = None
 
 
+class CallbackQuery(_Loose):
+    """An inline keyboard button pressed under one of the bot's messages."""
+
+    id: str
+    sender: User | None = Field(default=None, alias="from")
+    message: Message | None = None
+    data: str | None = None
+
+
 class Update(_Loose):
     update_id: int
     message: Message | None = None
     edited_message: Message | None = None
+    callback_query: CallbackQuery | None = None
 
 
 def verify(route: ChannelRoute, *, secret_token: str | None) -> None:
@@ -113,6 +128,8 @@ def bot_id(route: ChannelRoute) -> str:
 def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
     payload = storable(payload)
     update = Update.model_validate(payload)
+    if update.callback_query is not None:
+        return _pressed(route, update, update.callback_query, payload)
     message = update.message or update.edited_message
     if message is None:
         return []
@@ -136,6 +153,41 @@ def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
             **fields,
         )
     ]
+
+
+def _pressed(
+    route: ChannelRoute, update: Update, query: CallbackQuery, payload: Any
+) -> list[ParsedEvent]:
+    """A button of a bot dialogue (``flow:<value>``) becomes the guest's answer, as if typed;
+    any other press (an old keyboard, another bot's payload) is acknowledged and ignored."""
+    if query.message is None or not (query.data or "").startswith(CALLBACK_PREFIX):
+        log.info("telegram_callback_ignored", channel_id=str(route.channel_id))
+        return []
+    sender = query.sender
+    name = " ".join(p for p in (sender.first_name, sender.last_name) if p) if sender else ""
+    return [
+        InboundMessageReceived(
+            tenant_id=route.tenant_id,
+            provider=Provider.TELEGRAM,
+            channel_id=route.channel_id,
+            provider_event_id=f"{bot_id(route)}:{update.update_id}",
+            provider_message_id=f"{query.message.chat.id}:callback:{query.id}"[:255],
+            sender_handle=str(query.message.chat.id),
+            sender_name=name or None,
+            sent_at=utcnow(),
+            text=query.data,
+            raw=payload,
+        )
+    ]
+
+
+def webhook_answer(payload: Any) -> dict[str, str] | None:
+    """What to answer a callback query's webhook with: ``answerCallbackQuery`` (Telegram runs
+    a method named in the webhook's response), so the button stops spinning at once."""
+    query = payload.get("callback_query") if isinstance(payload, dict) else None
+    if isinstance(query, dict) and isinstance(query.get("id"), str):
+        return {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
+    return None
 
 
 def _content(message: Message) -> dict[str, Any]:
