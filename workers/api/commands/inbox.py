@@ -71,12 +71,7 @@ async def render_canned(uow: UnitOfWork, conversation: Conversation, shortcut: s
     guest = await uow.guests.get(guest_id=conversation.guest_id)
     channel = await uow.channels.get(channel_id=conversation.channel_id)
     place = await uow.properties.get(property_id=channel.property_id) if channel else None
-    guest_values = (
-        {"full_name": guest.full_name, "phone": guest.phone, "email": guest.email}
-        | {"language": guest.language}
-        if guest
-        else {}
-    )
+    guest_values = {name: getattr(guest, name, None) for name in FIELDS["guest"]}
     place_values = {name: getattr(place, name, None) for name in FIELDS["property"]}
     values = context(guest=guest_values, reservation={}, place=place_values, settings={})
     try:
