@@ -277,6 +277,24 @@ class ReservationChanged(Event):
     created: bool = False
 
 
+class CompositionRequested(Event):
+    """autoreply decided to answer and the tenant's model is to word it (the composer calls it).
+
+    ``template_text`` is the answer in the reply template: what the guest gets whenever the
+    model cannot be used or its reply fails a guard."""
+
+    routing_key: ClassVar[str] = "reply.compose_requested"
+    type: Literal["reply.compose_requested"] = "reply.compose_requested"
+
+    message_id: UUID
+    conversation_id: UUID
+    channel_id: UUID
+    knowledge_entry_id: str
+    confidence: float
+    template_text: str
+    send_after: datetime
+
+
 AnyEvent = Annotated[
     InboundMessageReceived
     | DeliveryStatusReceived
@@ -288,7 +306,8 @@ AnyEvent = Annotated[
     | AutoReplySkipped
     | NotificationAcknowledged
     | ConversationUpdated
-    | ReservationChanged,
+    | ReservationChanged
+    | CompositionRequested,
     Field(discriminator="type"),
 ]
 

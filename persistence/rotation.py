@@ -12,7 +12,12 @@ from uuid import UUID
 from sqlalchemy import select
 
 from persistence.crypto import SecretCipher
-from persistence.models import Channel, IntegrationCredential, StaffAlertTarget
+from persistence.models import (
+    AiModelSettings,
+    Channel,
+    IntegrationCredential,
+    StaffAlertTarget,
+)
 from persistence.uow import UnitOfWorkFactory
 
 # (model, encrypted columns): every column that holds a Fernet token.
@@ -20,6 +25,7 @@ SECRET_COLUMNS = (
     (Channel, ("credentials_encrypted", "webhook_secret_encrypted")),
     (StaffAlertTarget, ("webhook_url_encrypted",)),
     (IntegrationCredential, ("credentials_encrypted",)),
+    (AiModelSettings, ("api_key_encrypted",)),
 )
 
 

@@ -23,6 +23,7 @@ from persistence.db import create_engine, create_sessionmaker
 from persistence.repositories.access import AccessRepository, ApiKeyRepository, AuditRepository
 from persistence.repositories.base import forget_driver
 from persistence.repositories.channels import AlertTargetRepository, ChannelRepository
+from persistence.repositories.composer import ComposerRepository
 from persistence.repositories.configuration import ConfigurationRepository
 from persistence.repositories.conversations import ConversationRepository
 from persistence.repositories.flows import FlowRepository
@@ -192,6 +193,7 @@ class UnitOfWork:
         self.api_keys = ApiKeyRepository(session, tenant)
         self.audit = AuditRepository(session, tenant)
         self.configuration = ConfigurationRepository(session, tenant, self._cipher)
+        self.composer = ComposerRepository(session, tenant, self._cipher)
 
 
 class UnitOfWorkFactory:

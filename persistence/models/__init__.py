@@ -4,6 +4,7 @@ from persistence.models.access import ApiKey, ConfigAudit, PasswordToken, SignIn
 from persistence.models.base import Base
 from persistence.models.bots import BotDialogState, BotScenario, RateLimitBucket
 from persistence.models.channels import Channel, IntegrationCredential, StaffAlertTarget
+from persistence.models.composer import AiModelSettings, Composition
 from persistence.models.conversations import (
     Conversation,
     ConversationEvent,
@@ -52,6 +53,7 @@ metadata = Base.metadata
 
 __all__ = [
     "AgentSkill",
+    "AiModelSettings",
     "AiSettings",
     "ApiKey",
     "AssistantProfile",
@@ -62,6 +64,7 @@ __all__ = [
     "CannedResponse",
     "Channel",
     "CommsEvent",
+    "Composition",
     "ConfigAudit",
     "Conversation",
     "ConversationEvent",

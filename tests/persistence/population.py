@@ -197,6 +197,22 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
                 scenario_id=scenario.id,
                 current_step="ask",
             ),
+            m.AiModelSettings(
+                tenant_id=t,
+                enabled=True,
+                base_url="http://127.0.0.1:9/v1",
+                model="population-model",
+                api_key_encrypted=cipher.encrypt("sk-population"),
+            ),
+            m.Composition(
+                tenant_id=t,
+                message_id=inbound.id,
+                conversation_id=conversation.id,
+                status="drafted",
+                claimed_at=now,
+                outcome="composed",
+                outbound_message_id=outbound.id,
+            ),
             m.RateLimitBucket(
                 tenant_id=t,
                 bucket_key="send:telegram",

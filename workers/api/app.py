@@ -8,6 +8,7 @@ from fastapi.routing import APIRoute
 
 from workers.api import (
     ai,
+    ai_model,
     alert_targets,
     api_keys,
     audit,
@@ -45,6 +46,7 @@ RESOURCES = (
     api_keys.router,
     audit.router,
     ai.router,
+    ai_model.router,
     knowledge.router,
     knowledge_io.router,
     properties.router,

@@ -19,6 +19,7 @@ from domain.events import (
 )
 from domain.sentiment import SentimentResult
 from persistence.uow import UnitOfWork
+from workers.consumers.composer import request_composition
 from workers.consumers.tenant_context import TenantContexts
 from workers.dialog import respond as dialog
 from workers.dialog.respond import knowledge_lookup
@@ -63,7 +64,10 @@ async def handle(
         assistant_name=context.assistant_name,
         business_name=context.business_name,
     )
-    if isinstance(decision, Reply):
+    if isinstance(decision, Reply) and await uow.composer.enabled():
+        # The tenant's own language model words this reply (workers.consumers.composer).
+        await request_composition(uow, event, message, decision, now=now)
+    elif isinstance(decision, Reply):
         await uow.messages.add_outbound(
             conversation_id=message.conversation_id,
             channel_id=message.channel_id,

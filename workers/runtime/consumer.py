@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from persistence.uow import UnitOfWork
 
 Handler = Callable[[Any, "UnitOfWork"], Awaitable[None]]
+Prepare = Callable[[Any], Awaitable[None]]
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
@@ -29,6 +30,10 @@ class Consumer:
     ``max_attempts`` counts every try of the handler, the first included; a retryable failure
     of the last one dead-letters the event. ``retry_delays`` are the tiers' delays in seconds
     (the last tier repeats when attempts outnumber tiers).
+
+    ``prepare(event)``, when set, runs before the unit of work opens, with no transaction held:
+    for work a handler needs done outside the database (calling a remote model). It runs again
+    on every redelivery, so it must be idempotent; its failures are retried like the handler's.
     """
 
     name: str
@@ -39,6 +44,7 @@ class Consumer:
     max_attempts: int = 5
     retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     delivery_limit: int = DEFAULT_DELIVERY_LIMIT
+    prepare: Prepare | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

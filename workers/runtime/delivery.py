@@ -15,6 +15,7 @@ never a loss.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -209,6 +210,15 @@ class DeliveryProcessor:
         """Each event's handler in turn, in one transaction rebound to each event's tenant;
         per event, what it emitted, or None when the inbox says it already ran."""
         outcomes: list[list[Event] | None] = []
+        if self.consumer.prepare is not None:  # no transaction open (see ``Consumer``)
+            prepared = await asyncio.gather(
+                *(self.consumer.prepare(event) for event in events), return_exceptions=True
+            )
+            for index, result in enumerate(prepared):
+                if isinstance(result, Exception):
+                    raise _EventFailed(index, result) from result
+                if isinstance(result, BaseException):
+                    raise result
         async with self.uow_factory(events[0].tenant_id) as uow:
             for event in events:
                 with bound_contextvars(
@@ -237,6 +247,8 @@ class DeliveryProcessor:
 
     async def _apply(self, event: Event) -> list[Event] | None:
         """Run the handler once per event; None when the inbox says it already ran."""
+        if self.consumer.prepare is not None:
+            await self.consumer.prepare(event)  # no transaction open (see ``Consumer``)
         async with contextlib.AsyncExitStack() as stack:
             try:
                 uow = await stack.enter_async_context(self.uow_factory(event.tenant_id))

@@ -10,7 +10,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from workers.consumers import PIPELINE, planner
+from persistence.uow import UnitOfWorkFactory
+from workers.consumers import PIPELINE, composer, planner
 from workers.heap import freeze_startup_objects
 from workers.runtime.consumer import Consumer
 from workers.runtime.runner import run_workers
@@ -24,6 +25,9 @@ class UnknownConsumerError(LookupError):
 CONSUMERS: dict[str, Callable[[Settings], Consumer]] = {
     **PIPELINE,
     planner.NAME: lambda settings: planner.consumer(),
+    composer.NAME: lambda settings: composer.consumer(
+        uow_factory=UnitOfWorkFactory.from_settings(settings)
+    ),
 }
 
 
