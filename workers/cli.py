@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from workers.admin_cli import register as register_admin_commands
+from workers.dialog.simulate import flow_app
 from workers.reachability import EXIT_UNAVAILABLE, OperatorError, connection_failure, reaching
 from workers.scheduler.commands import reservations_app, schedule_app
 from workers.settings import Settings
@@ -209,6 +210,7 @@ _mount_ops()
 register_admin_commands(app)
 app.add_typer(reservations_app, name="reservations")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(flow_app, name="flow")
 
 
 def main() -> None:
