@@ -35,6 +35,7 @@ from persistence.models import (
     ConversationTag,
     Guest,
     Message,
+    StaffAlertTarget,
     StaffNotification,
     Tag,
     Team,
@@ -343,6 +344,15 @@ class StaffInboxRepository(Repository):
             )
         )
         return bool(await self.session.scalar(statement))
+
+    async def alert_addresses(self, *, channel_id: UUID) -> set[str]:
+        """Where staff alerts go through this channel (staff phones and chats, not guests)."""
+        statement = select(StaffAlertTarget.address).where(
+            StaffAlertTarget.tenant_id == self.tenant_id,
+            StaffAlertTarget.channel_id == channel_id,
+            StaffAlertTarget.address.is_not(None),
+        )
+        return {str(address) for address in (await self.session.execute(statement)).scalars()}
 
     async def add_observed(
         self,

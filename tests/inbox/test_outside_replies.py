@@ -172,3 +172,32 @@ async def test_frontdesk_s_own_send_echoed_back_is_not_stored_twice(
         c=message["conversation_id"],
     )
     assert [r["id"] for r in staff] == [row["id"]]
+
+
+async def test_a_staff_alert_sent_through_the_channel_is_no_guest_conversation(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    hotel = await green_api_hotel(system, make_tenant)
+    staff_phone = f"3469{uuid4().int % 10**7:07d}"
+    async with system.uow_factory(hotel.tenant_id) as uow:
+        await uow.alert_targets.add_channel_target(
+            name="night manager", channel_id=hotel.channel_id, address=f"+{staff_phone}"
+        )
+        await uow.commit()
+    own = counted("own")
+    before = own()
+    alert = webhook(
+        "outgoingAPIMessageReceived",
+        staff_phone,
+        "BAE5ALERT" + uuid4().hex[:8].upper(),
+        "Needs staff: Alex wrote …",
+        BUSINESS,
+    )
+    await post(system, hotel, alert)
+    await eventually(lambda: _at_least(own, before + 1))
+    guests = await system.rows(
+        "SELECT g.id FROM guest_identities g WHERE g.tenant_id = :t AND g.handle = :h",
+        t=hotel.tenant_id,
+        h=f"+{staff_phone}",
+    )
+    assert guests == []

@@ -359,7 +359,13 @@ async def events(
         raise Problem(406, "this is a Server-Sent Events stream: Accept: text/event-stream")
     scope = await caller_scope(context)
     hub = live_events(request)
-    await hub.start()
+    try:
+        await hub.start()
+    except Exception as exc:  # the broker is down or unreachable: the inbox still works
+        log.warning("live events unavailable", error=repr(exc))
+        raise Problem(
+            503, "live events are unavailable: try again shortly", headers={"Retry-After": "5"}
+        ) from None
     # The stream outlives the request's transaction: give its connection back now.
     await context.uow.rollback()
     await context.uow.session.close()

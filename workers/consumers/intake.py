@@ -264,6 +264,11 @@ async def record_outgoing(event: OutboundMessageObserved, uow: UnitOfWork) -> No
         outcome.inc()
         return
     handle, phone, email = guest_handle(event)
+    inbox = uow.staff_inbox
+    staff_chats = await inbox.alert_addresses(channel_id=event.channel_id)
+    if {handle, event.recipient_handle} & {normalize_phone(a) or a for a in staff_chats}:
+        outcome.inc()  # a staff alert frontdesk sent through this channel, or a staff chat
+        return
     guest = await uow.guests.upsert_by_identity(
         kind=event.provider.value, handle=handle, phone=phone, email=email
     )
@@ -271,7 +276,6 @@ async def record_outgoing(event: OutboundMessageObserved, uow: UnitOfWork) -> No
     conversation, _ = await uow.conversations.find_or_open(
         guest_id=guest.id, channel_id=event.channel_id, at=sent_at
     )
-    inbox = uow.staff_inbox
     if event.via == "api" and await inbox.sending_now(
         conversation_id=conversation.id, content=content
     ):
