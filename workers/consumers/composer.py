@@ -24,19 +24,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 import structlog
 
 from domain.autoreply import Reply
-from domain.composer import CompositionInput, KnowledgeFact, Role, Turn, build_messages
+from domain.composer import CompositionInput, build_messages
 from domain.events import CompositionRequested, EscalationRequested, MessageScored
 from domain.guards import Accept, CannotAnswer, check_reply, looks_like_injection
-from domain.matching import KnowledgeEntry
-from persistence.models import KnowledgeItem, Message
 from persistence.repositories.composer import ModelAccess
 from persistence.repositories.messages import ReplyInput
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
+from workers.consumers.composer_input import composition_input
 from workers.consumers.tenant_context import TenantContexts
 from workers.language_model import Completion, ModelCallError, complete
 from workers.runtime.consumer import Consumer
@@ -45,8 +43,6 @@ from workers.runtime.errors import PermanentError, RetryableError
 NAME = "composer"
 Clock = Callable[[], datetime]
 Call = Callable[[ModelAccess, Sequence[dict[str, str]]], Awaitable[Completion]]
-KNOWLEDGE_ITEMS = 3
-HISTORY_MESSAGES = 6
 # How long a claim protects a call in flight beyond the call's own timeout.
 LEASE_MARGIN = timedelta(seconds=15)
 FAILURE_WINDOW = timedelta(hours=1)
@@ -189,26 +185,8 @@ class Composer:
         if prompt is None:
             await without_call("prompt_unpublished")
             return None
-        context = await self._contexts.get(uow, timezone="UTC")
-        ranked = [m.entry for m in context.matcher.rank(guest.text, limit=KNOWLEDGE_ITEMS)]
-        if event.knowledge_entry_id not in {str(entry.id) for entry in ranked}:
-            decided = await _item(uow, event.knowledge_entry_id)
-            if decided is not None:
-                ranked.insert(0, KnowledgeEntry(decided.id, "", decided.question, decided.answer))
-        knowledge = _knowledge(ranked, event)
-        history = await uow.messages.list_recent(
-            conversation_id=event.conversation_id, limit=HISTORY_MESSAGES + 1
-        )
-        composition = CompositionInput(
-            prompt=prompt.body,
-            question=guest.text,
-            knowledge=knowledge,
-            facts=guest.facts,
-            guest_name=guest.guest_name,
-            language=guest.language,
-            history=_turns(history, before=event.message_id),
-            assistant_name=context.assistant_name,
-            business_name=context.business_name,
+        composition = await composition_input(
+            uow, event, guest=guest, prompt=prompt.body, contexts=self._contexts
         )
         return Plan(uow.composer.access(row), composition, guest.provider)
 
@@ -297,44 +275,6 @@ async def _alert_on_repeated_failures(
         detail=f"{failures} failed calls in the last hour, the latest: {reason}",
         next_alert_at=now,
     )
-
-
-async def _item(uow: UnitOfWork, item_id: str) -> KnowledgeItem | None:
-    try:
-        return await uow.knowledge.get_item(item_id=UUID(item_id))
-    except ValueError:  # an id the matcher made up (tests' in-memory entries)
-        return None
-
-
-def _knowledge(
-    entries: Sequence[KnowledgeEntry], event: CompositionRequested
-) -> tuple[KnowledgeFact, ...]:
-    """The matched items, the one autoreply decided on first."""
-    facts: dict[str, KnowledgeFact] = {}
-    for entry in entries:
-        facts[str(entry.id)] = KnowledgeFact(str(entry.id), entry.question, entry.answer)
-    decided = facts.pop(event.knowledge_entry_id, None)
-    ordered = ([decided] if decided is not None else []) + list(facts.values())
-    return tuple(ordered[:KNOWLEDGE_ITEMS])
-
-
-def _turns(messages: Sequence[Message], *, before: UUID) -> tuple[Turn, ...]:
-    """The conversation before the guest's message, as the model sees it."""
-    turns: list[Turn] = []
-    for message in messages:
-        if message.id == before:
-            break
-        if message.direction == "outbound" and message.status in ("cancelled", "failed"):
-            continue
-        if not message.content:
-            continue
-        role: Role = "assistant"
-        if message.direction == "inbound":
-            role = "guest"
-        elif message.sender_type == "staff":
-            role = "staff"
-        turns.append(Turn(role, message.content))
-    return tuple(turns)
 
 
 def consumer(
