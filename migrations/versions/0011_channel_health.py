@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from persistence.migrate import MigrationTarget
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -36,7 +38,8 @@ WATCHED = {
     "knowledge_categories": "tenant_id",
 }
 FUNCTION = f"""
-CREATE FUNCTION config_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION config_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {{path}} AS $$
 DECLARE
     changed record;
     notice jsonb;
@@ -55,6 +58,11 @@ END
 $$"""
 
 
+def _target() -> MigrationTarget:
+    target: MigrationTarget = op.get_context().config.attributes["target"]  # type: ignore[union-attr]
+    return target
+
+
 def upgrade() -> None:
     op.add_column("channels", sa.Column("webhook_last_checked_at", sa.DateTime(timezone=True)))
     op.add_column("channels", sa.Column("webhook_status", sa.Text()))
@@ -64,7 +72,12 @@ def upgrade() -> None:
         "channels",
         "webhook_status IS NULL OR webhook_status IN ('ok', 'failing', 'unreachable')",
     )
-    op.execute(FUNCTION)
+    target = _target()
+    schema, role = f'"{target.schema}"', f'"{target.app_role}"'
+    op.execute(FUNCTION.format(path=f"{schema}, pg_temp"))
+    # Like every function of the schema: pinned, and not for PUBLIC (triggers call it anyway).
+    op.execute("REVOKE ALL ON FUNCTION config_changed() FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION config_changed() TO {role}")
     for table, tenant_column in WATCHED.items():
         op.execute(
             f"CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE ON {table}"
@@ -76,7 +89,7 @@ def downgrade() -> None:
     for table in WATCHED:
         op.execute(f"DROP TRIGGER IF EXISTS config_changed ON {table}")
     op.execute("DROP FUNCTION IF EXISTS config_changed()")
-    op.drop_constraint("ck_channels_webhook_status", "channels", type_="check")
+    op.drop_constraint(op.f("ck_channels_webhook_status"), "channels", type_="check")
     op.drop_column("channels", "webhook_error")
     op.drop_column("channels", "webhook_status")
     op.drop_column("channels", "webhook_last_checked_at")

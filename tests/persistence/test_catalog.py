@@ -18,6 +18,7 @@ FUNCTIONS = {
     "sign_in_candidates",
     "use_api_key",
     "due_scheduled_messages",
+    "config_changed",
 }
 
 
