@@ -48,6 +48,7 @@ LEASE_MARGIN = timedelta(seconds=15)
 FAILURE_WINDOW = timedelta(hours=1)
 FAILURES_BEFORE_ALERT = 3
 FAILURE_PREFIX = "model_failed"
+MAX_ATTEMPTS = 8
 
 log = structlog.get_logger(__name__)
 
@@ -291,4 +292,7 @@ def consumer(
         event_types=(CompositionRequested,),
         handle=composer.handle,
         prepare=composer.prepare,
+        # A claim a dead composer left is free after its lease (timeout + LEASE_MARGIN, at most
+        # 135 s): the retries (1 s, 10 s, then every 60 s) must outlast it.
+        max_attempts=MAX_ATTEMPTS,
     )
