@@ -258,10 +258,14 @@ async def test_alert_targets_and_integrations_keep_their_secrets(
     assert disabled.json()["connection_status"] == "disabled"
     assert disabled.json()["credentials_hint"] == {"api_login": "…cdef"}
 
+    integration_url = f"{API}/integrations/{integration.json()['id']}"
+    assert (await api.delete(integration_url, headers=headers)).status_code == 204
+    assert (await api.get(integration_url, headers=headers)).status_code == 404
+
     trail = await audit_rows(api, hotel, "staff_alert_target") + await audit_rows(
         api, hotel, "integration"
     )
-    assert len(trail) == 4
+    assert [row["action"] for row in trail] == ["update", "create", "delete", "update", "create"]
     text = str(trail)
     for secret in (hook, "secret-slack-token", "iiko-api-login", "iiko-new-login"):
         assert secret not in text

@@ -15,7 +15,7 @@ from persistence.models import StaffAlertTarget
 from workers.api.channel_credentials import Address
 from workers.api.channels import hint
 from workers.api.commands.staff import live_user
-from workers.api.config_rows import audited, found, patch
+from workers.api.config_rows import audited, deleted, found, patch
 from workers.api.problems import invalid, not_found
 from workers.api.schemas import Body, Name, Out
 from workers.api.security import Context, require
@@ -153,6 +153,4 @@ async def update_target(target_id: UUID, body: TargetPatch, context: Manage) -> 
 async def delete_target(target_id: UUID, context: Manage) -> None:
     row = await found(context, StaffAlertTarget, target_id, "alert target")
     old = _values(context, row)
-    await context.uow.configuration.remove(row)
-    await audited(context, "staff_alert_target", target_id, "delete", old=old)
-    await context.uow.commit()
+    await deleted(context, row, "staff_alert_target", old)

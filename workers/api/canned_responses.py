@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import StringConstraints
 
 from persistence.models import CannedResponse
-from workers.api.config_rows import audited, found, patch
+from workers.api.config_rows import audited, deleted, found, patch
 from workers.api.problems import conflict
 from workers.api.schemas import Body, Name, Out, Text
 from workers.api.security import Context, require
@@ -96,6 +96,4 @@ async def update_canned(canned_id: UUID, body: CannedPatch, context: Manage) -> 
 async def delete_canned(canned_id: UUID, context: Manage) -> None:
     row = await found(context, CannedResponse, canned_id, "canned response")
     old = _values(row)
-    await context.uow.configuration.remove(row)
-    await audited(context, "canned_response", canned_id, "delete", old=old)
-    await context.uow.commit()
+    await deleted(context, row, "canned_response", old)

@@ -46,3 +46,10 @@ async def audited(
         old=old,
         new=new,
     )
+
+
+async def deleted(context: Context, row: TenantOwned, resource: str, old: dict[str, Any]) -> None:
+    """Delete ``row``, audit it with its last values ``old``, and commit."""
+    await context.uow.configuration.remove(row)
+    await audited(context, resource, row.id, "delete", old=old)
+    await context.uow.commit()

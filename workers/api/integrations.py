@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, StringConstraints
 from persistence.models import IntegrationCredential
 from workers.api.channel_credentials import Url
 from workers.api.channels import hint
-from workers.api.config_rows import audited, found, patch
+from workers.api.config_rows import audited, deleted, found, patch
 from workers.api.problems import conflict
 from workers.api.schemas import Body, Out
 from workers.api.security import Context, require
@@ -143,6 +143,4 @@ async def update_integration(
 async def delete_integration(integration_id: UUID, context: Manage) -> None:
     row = await found(context, IntegrationCredential, integration_id, "integration")
     old = _values(context, row)
-    await context.uow.configuration.remove(row)
-    await audited(context, "integration", integration_id, "delete", old=old)
-    await context.uow.commit()
+    await deleted(context, row, "integration", old)

@@ -14,7 +14,7 @@ from pydantic import Field, StringConstraints
 
 from domain.events import Provider
 from persistence.models import Channel, WhatsAppTemplate
-from workers.api.config_rows import audited, found, patch
+from workers.api.config_rows import audited, deleted, found, patch
 from workers.api.problems import conflict, invalid, not_found
 from workers.api.schemas import Body, Out, Text
 from workers.api.security import Context, require
@@ -129,6 +129,4 @@ async def update_whatsapp_template(
 async def delete_whatsapp_template(whatsapp_template_id: UUID, context: Manage) -> None:
     row = await found(context, WhatsAppTemplate, whatsapp_template_id, "WhatsApp template")
     old = _values(row)
-    await context.uow.configuration.remove(row)
-    await audited(context, "whatsapp_template", whatsapp_template_id, "delete", old=old)
-    await context.uow.commit()
+    await deleted(context, row, "whatsapp_template", old)
