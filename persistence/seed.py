@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain.events import ReservationChanged
 from persistence.crypto import SecretCipher
+from persistence.demo.flows import seed_flows
 from persistence.demo.tenants import DEMO_TENANTS, DemoTenant
 from persistence.knowledge_file import TenantKnowledge, load_knowledge
 from persistence.models import WhatsAppTemplate
@@ -132,6 +133,7 @@ async def _seed_tenant(uow: UnitOfWork, demo: DemoTenant, knowledge: TenantKnowl
     await uow.alert_targets.add_channel_target(
         name=f"{demo.team} on duty", channel_id=channel_ids[0], address=demo.alert_address
     )
+    await seed_flows(uow, demo.flows, at=datetime.now(UTC))
     return items
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from persistence.flows import install
+from persistence.uow import UnitOfWork
 
 HERE = Path(__file__).parent
 
@@ -17,3 +21,9 @@ def load(name: str) -> dict[str, Any]:
 
 TABLE_BOOKING = load("table_booking")
 LATE_CHECKOUT = load("late_checkout")
+
+
+async def seed_flows(uow: UnitOfWork, names: tuple[str, ...], *, at: datetime) -> None:
+    """Publish the demo flows ``names`` (a demo tenant's, as it is created)."""
+    for name in names:
+        await install(uow, name=name, flow=load(name), at=at)

@@ -79,6 +79,8 @@ class DemoTenant:
     # A guest arriving tomorrow (name, phone or e-mail): their pre-arrival messages fall due in
     # the first minutes of a demo run (a late booking's T-3 goes at once).
     arriving_guest: tuple[str, str] | None = None
+    # Bot scenarios published for it (persistence/demo/<name>.flow.json).
+    flows: tuple[str, ...] = ()
 
     @property
     def tenant_id(self) -> UUID:
@@ -153,6 +155,7 @@ AURORA = DemoTenant(
     alert_address="+351910000102",
     templates=PRE_ARRIVAL,
     arriving_guest=("Alex Morgan", "+447700900123"),
+    flows=("late_checkout",),
 )
 
 SEASIDE = DemoTenant(
@@ -246,6 +249,7 @@ TRATTORIA = DemoTenant(
     alert_address="200000001",
     quiet_hours=(time(0, 0), time(9, 0)),
     templates=BOOKING_REMINDERS,
+    flows=("table_booking",),
 )
 
 DEMO_TENANTS: tuple[DemoTenant, ...] = (AURORA, SEASIDE, TRATTORIA)

@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from persistence.demo.flows import TABLE_BOOKING
+from persistence.flows import install
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import CLI, ROLES, World, build_world, client_for
 from tests.providers.fake_provider import FakeProvider
@@ -22,7 +23,6 @@ from workers.api.app import PUBLIC_PATHS, create_app
 from workers.api.commands.api_keys import create_api_key
 from workers.api.security import SIGNED_IN
 from workers.api.services import Services
-from workers.dialog.scenarios import install
 
 SPEC = create_app(cast(Services, None)).openapi()
 OPERATIONS = [

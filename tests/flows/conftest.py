@@ -16,6 +16,7 @@ import pytest
 from persistence.crypto import SecretCipher
 from persistence.db import create_engine
 from persistence.demo.flows import TABLE_BOOKING
+from persistence.flows import install
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import api, api_app, api_services, hotel, make_staff  # noqa: F401
 from tests.conftest import MakeTenant
@@ -29,7 +30,6 @@ from tests.pipeline.conftest import (
 )
 from workers.consumers import autoreply, escalation, intake, sentiment
 from workers.consumers.tenant_context import TenantContexts
-from workers.dialog.scenarios import install
 from workers.dispatch.main import run_dispatcher
 from workers.ingress.server import build_app
 from workers.runtime.runner import run_workers

@@ -124,7 +124,7 @@ async def test_staff_see_a_conversations_dialogue_and_can_end_it(
 ) -> None:
     tenant = hotel.tenant
     async with uow_factory(tenant.tenant_id) as uow:
-        from workers.dialog.scenarios import install
+        from persistence.flows import install
 
         published = await install(
             uow, name="table_booking", flow=TABLE_BOOKING, at=datetime.now(UTC)

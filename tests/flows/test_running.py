@@ -15,12 +15,12 @@ import pytest
 
 from domain.events import MessageScored
 from persistence.demo.flows import TABLE_BOOKING
+from persistence.flows import install
 from tests.conftest import MakeTenant
 from tests.flows.conftest import FlowSystem, eventually
 from workers.consumers import autoreply
 from workers.consumers.tenant_context import TenantContexts
 from workers.dialog.respond import EarlierMessagePending
-from workers.dialog.scenarios import install
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Depends, status
 from pydantic import Field
 
 from domain.flows import json_schema
+from persistence.flows import FlowRejected, add_version, publish
 from persistence.models.bots import BotScenario, BotScenarioVersion
 from workers.api.conversations import Scoped, conversation_for
 from workers.api.problems import Problem, conflict, field_error, not_found
 from workers.api.schemas import Body, Name, Out
 from workers.api.security import Context, require
-from workers.dialog.scenarios import FlowRejected, add_version, publish
 
 router = APIRouter(tags=["flows"])
 Manage = Annotated[Context, Depends(require("knowledge.manage"))]

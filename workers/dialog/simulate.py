@@ -20,7 +20,7 @@ import typer
 
 from domain.flows import Book, Flow, HandOff, Turn, answer, begin, problems
 from domain.flows.render import numbered
-from workers.dialog.scenarios import FlowRejected, parse_flow
+from persistence.flows import FlowRejected, parse_flow
 
 flow_app = typer.Typer(help="Bot scenario flows.", no_args_is_help=True)
 

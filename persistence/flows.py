@@ -1,4 +1,4 @@
-"""Scenario commands shared by the API, the demo seed and the tests: create a scenario, add a
+"""Scenario commands shared by the API, the CLI, the demo seed and the tests: create one, add a
 draft version, publish one (refused, with every problem and its path, when it cannot run)."""
 
 from __future__ import annotations
