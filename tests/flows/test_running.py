@@ -204,3 +204,25 @@ async def test_a_running_dialogue_finishes_on_the_version_it_started_with(
     assert row["ai_decision_reason"].startswith("dialog table_booking v2 ")
     _, reply = await flows.reply_to(await guests.say("tomorrow 20:00", guest=7))
     assert reply == "How many guests, version two?"
+
+
+async def test_taking_over_pauses_the_dialogue_and_handing_back_resumes_it(
+    flows: FlowSystem, make_tenant: MakeTenant
+) -> None:
+    guests = await flows.restaurant(make_tenant, ("table_booking", TABLE_BOOKING))
+    row, _ = await flows.reply_to(await guests.say("book a table", guest=8))
+    conversation_id = row["conversation_id"]
+
+    async def takeover(on: bool) -> None:
+        async with flows.system.uow_factory(guests.tenant_id) as uow:
+            await uow.conversations.set_takeover(conversation_id=conversation_id, human_takeover=on)
+            await uow.commit()
+
+    await takeover(True)
+    row = await flows.system.decided(await guests.say("tomorrow 20:00", guest=8))
+    assert (row["ai_decision"], row["ai_decision_reason"]) == ("skip", "human_takeover")
+    assert await flows.system.replies(row["id"]) == []
+    assert (await flows.dialog(conversation_id))["current_step"] == "ask_when"
+    await takeover(False)
+    _, reply = await flows.reply_to(await guests.say("tomorrow 20:00", guest=8))
+    assert reply == "For how many people?"
