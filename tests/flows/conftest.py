@@ -15,7 +15,6 @@ import pytest
 
 from persistence.crypto import SecretCipher
 from persistence.db import create_engine
-from persistence.demo.flows import TABLE_BOOKING
 from persistence.flows import install
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import api, api_app, api_services, hotel, make_staff  # noqa: F401
@@ -37,7 +36,7 @@ from workers.runtime.topology import declare_for
 from workers.settings import Settings
 from workers.standin import create_app as create_stand_in
 
-__all__ = ["TABLE_BOOKING", "Clock", "FlowSystem", "eventually"]
+__all__ = ["Clock", "FlowSystem", "eventually"]
 
 
 @dataclass

@@ -13,9 +13,9 @@ import httpx
 import jsonschema
 
 from domain.flows import json_schema
+from persistence.demo.flows import TABLE_BOOKING
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import Hotel, MakeStaff
-from tests.flows.conftest import TABLE_BOOKING
 
 SCHEMA_FILE = Path(__file__).parents[2] / "domain" / "flows" / "flow.schema.json"
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from persistence.demo.flows import LATE_CHECKOUT, TABLE_BOOKING
 from tests.conftest import MakeTenant
-from tests.flows.conftest import LATE_CHECKOUT, TABLE_BOOKING, FlowSystem, eventually
+from tests.flows.conftest import FlowSystem, eventually
 
 
 async def test_a_table_booking_from_trigger_to_reservation(

@@ -19,21 +19,35 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from domain.events import EscalationRequested, ReservationChanged
-from domain.flows import Book, Flow, HandOff, Say, Session, Turn, answer, begin
+from domain.flows import Flow, Say, Session, Turn, answer, begin
 from domain.flows.engine import Knowledge
 from domain.flows.phrases import says
-from domain.flows.render import chosen, numbered
+from domain.flows.render import chosen
 from domain.matching import KnowledgeMatcher
 from persistence.models.bots import BotDialogState
-from persistence.repositories.flows import Place, TableBooking
 from persistence.repositories.messages import ReplyInput
 from persistence.uow import UnitOfWork
+from workers.dialog.effects import apply, send
 from workers.runtime.errors import RetryableError
 
 # An earlier message undecided for longer than this is not waited for (a consumer may have
 # dead-lettered it): the conversation goes on without it.
 ORDERING_WINDOW = timedelta(minutes=2)
+
+
+# Published versions never change: each is parsed once per process (a few hundred at most).
+_PARSED: dict[UUID, Flow] = {}
+_PARSED_LIMIT = 512
+
+
+def _flow(version_id: UUID, document: dict[str, Any]) -> Flow:
+    flow = _PARSED.get(version_id)
+    if flow is None:
+        flow = Flow.model_validate(document)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[version_id] = flow
+    return flow
 
 
 class EarlierMessagePending(RetryableError):
@@ -82,7 +96,7 @@ async def respond(
         started = await _triggered(uow, text, provider=place.provider)
         if started is None:
             if expired_notice is not None:
-                await _send(uow, message, [expired_notice], place.provider, now)
+                await send(uow, message, [expired_notice], place.provider, now)
             await _mark(uow, state, message, now)
             if pressed is None:
                 return False
@@ -101,8 +115,8 @@ async def respond(
         state.scenario_id, state.version_id = scenario_id, version_id
         state.started_at, state.ended_reason = now, None
     replies = ([expired_notice] if expired_notice else []) + turn.replies
-    await _send(uow, message, replies, place.provider, now)
-    await _apply(uow, turn, message, place, name=name, now=now)
+    await send(uow, message, replies, place.provider, now)
+    await apply(uow, turn, message, place, name=name, now=now)
     _store(state, turn, flow, now)
     await _mark(uow, state, message, now)
     return True
@@ -118,7 +132,7 @@ async def _running(uow: UnitOfWork, state: BotDialogState) -> tuple[Flow, str]:
     )
     if version is None or scenario is None:
         raise RetryableError("the dialogue's scenario version is gone")
-    return Flow.model_validate(version.flow), f"{scenario.name} v{version.version}"
+    return _flow(version.id, version.flow), f"{scenario.name} v{version.version}"
 
 
 async def _triggered(
@@ -128,7 +142,7 @@ async def _triggered(
     provider; a button payload ``flow:start:<scenario name>`` starts it too."""
     for live in await uow.flows.live():
         try:
-            flow = Flow.model_validate(live.flow)
+            flow = _flow(live.version_id, live.flow)
         except ValidationError:
             continue  # published versions are validated; a hand-edited row is skipped
         button = text.strip() == f"start:{live.name}"
@@ -146,87 +160,6 @@ async def _expire(uow: UnitOfWork, state: BotDialogState) -> Say | None:
     flow, _ = await _running(uow, state)
     state.status, state.ended_reason, state.current_step = "expired", "timeout", None
     return Say(flow.timeout_message) if flow.timeout_message else None
-
-
-async def _send(
-    uow: UnitOfWork, message: ReplyInput, replies: list[Say], provider: str, now: datetime
-) -> None:
-    """One outbound message for the turn, so its parts reach the guest in order."""
-    if not replies:
-        return
-    # Options are numbered in the text on every channel: the outbound path carries text only.
-    parts = [reply.text for reply in replies[:-1]] + [numbered(replies[-1])]
-    await uow.messages.add_outbound(
-        conversation_id=message.conversation_id,
-        channel_id=message.channel_id,
-        content="\n\n".join(parts),
-        sender_type="bot",
-        send_after=now,
-        in_reply_to_id=message.message_id,
-    )
-
-
-async def _apply(
-    uow: UnitOfWork, turn: Turn, message: ReplyInput, place: Place, *, name: str, now: datetime
-) -> None:
-    step = turn.steps[-1] if turn.steps else ""
-    reason = f"dialog {name} step={step} {turn.detail}".strip()
-    handed_off = False
-    for effect in turn.effects:
-        if isinstance(effect, Book):
-            await _book(uow, effect, message, place, now)
-        elif isinstance(effect, HandOff):
-            handed_off = True
-            collected = ", ".join(
-                f"{key}={value}"
-                for key, value in effect.variables.items()
-                if value not in ("", None)
-            )
-            uow.emit(
-                EscalationRequested(
-                    tenant_id=uow.tenant_id,
-                    conversation_id=message.conversation_id,
-                    message_id=message.message_id,
-                    reason="human_requested",
-                    detail=f"{name}: {effect.reason}; collected: {collected or 'nothing'}",
-                    urgent=effect.urgent,
-                )
-            )
-            reason = f"dialog_handoff {name} step={step} {effect.reason}"
-    await uow.messages.record_decision(
-        message_id=message.message_id,
-        decision="escalate" if handed_off else "reply",
-        reason=reason,
-        at=now,
-    )
-
-
-async def _book(
-    uow: UnitOfWork, effect: Book, message: ReplyInput, place: Place, now: datetime
-) -> None:
-    when = str(effect.fields.get("when", ""))
-    try:
-        at = datetime.strptime(when, "%Y-%m-%d %H:%M")
-    except ValueError:
-        at = datetime.strptime(when[:10], "%Y-%m-%d") if when[:10] else now
-    size = effect.fields.get("party_size")
-    booking = TableBooking(
-        property_id=place.property_id,
-        guest_id=place.guest_id,
-        day=at.date(),
-        at=at.time() if len(when) > 10 else None,
-        party_size=int(size) if isinstance(size, int | float) and size > 0 else None,
-        external_ref=f"table-{message.message_id}",
-    )
-    row = await uow.flows.add_table_booking(booking=booking, at=now)
-    name = effect.fields.get("name")
-    if isinstance(name, str) and name.strip() and not message.guest_name:
-        await uow.flows.name_guest(guest_id=place.guest_id, name=name.strip())
-    uow.emit(
-        ReservationChanged(
-            tenant_id=uow.tenant_id, reservation_id=row.id, status=row.status, created=True
-        )
-    )
 
 
 def _store(state: BotDialogState, turn: Turn, flow: Flow, now: datetime) -> None:
