@@ -84,6 +84,7 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
         in_reply_to_id=inbound.id,
         template_id=template.id,
     )
+    outbound.idempotency_key = "pop-reply"  # as a staff reply posted with an Idempotency-Key
     await uow.conversations.set_status(conversation_id=conversation.id, status="open")
     await uow.ai_settings.add(quiet_hours_start=time(23), quiet_hours_end=time(7))
     prompt = await uow.prompts.add(body="Be kind.")

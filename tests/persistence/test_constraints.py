@@ -73,6 +73,8 @@ UNIQUE_OVERRIDES: dict[str, dict[str, Any]] = {
     "uq_tenants_slug": {},
     # Unique indexes are checked before foreign keys: a stray reservation id is never reached.
     "uq_scheduled_messages_message_id": {"reservation_id": uuid4()},
+    # The copied guest message takes the staff reply's Idempotency-Key (population.py).
+    "uq_messages_idempotency_key": {"provider_message_id": None, "idempotency_key": "pop-reply"},
 }
 # Which row to copy where a table holds several kinds.
 ROW_FILTERS = {"messages": "provider_message_id IS NOT NULL"}
