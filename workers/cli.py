@@ -199,7 +199,8 @@ def evaluate(
 
 def _mount_ops() -> None:
     try:
-        from workers.runtime.ops import dlq_app, status
+        from workers.ops.dlq import dlq_app
+        from workers.ops.status import status
     except ImportError:  # pragma: no cover - only while the runtime is absent
         return
     app.command(name="status")(status)

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 
 from persistence.models import Conversation, ConversationEvent
-from persistence.models.conversations import CONVERSATION_STATUSES, OPEN_STATUSES, PRIORITIES
+from persistence.models.conversations import CONVERSATION_STATUSES, PRIORITIES
 from persistence.repositories.base import NotFoundError, Repository
 
 _ATTEMPTS = 3
@@ -54,15 +54,6 @@ class OpenConversation:
 class ConversationRepository(Repository):
     async def get(self, *, conversation_id: UUID, for_update: bool = False) -> Conversation | None:
         return await self._get(Conversation, conversation_id, for_update=for_update)
-
-    async def find_open(self, *, guest_id: UUID, channel_id: UUID) -> Conversation | None:
-        statement = select(Conversation).where(
-            Conversation.tenant_id == self.tenant_id,
-            Conversation.guest_id == guest_id,
-            Conversation.channel_id == channel_id,
-            Conversation.status.in_(OPEN_STATUSES),
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def find_or_open(
         self, *, guest_id: UUID, channel_id: UUID, at: datetime

@@ -12,7 +12,7 @@ import pytest
 from domain.events import NotificationAcknowledged, decode
 from persistence.uow import UnitOfWorkFactory
 from tests.alerts.conftest import BASE_URL, SIGNING_KEY, Desk, MakeDispatcher
-from tests.ingress.conftest import AMQP_URL, Capture, amqp, capture, make_settings
+from tests.ingress.conftest import Capture, amqp, capture, make_settings
 from tests.ingress.support import StaticChannels
 from workers.consumers import escalation
 from workers.ingress.ack import stored_acknowledgements
@@ -26,10 +26,12 @@ ACK_URL = re.compile(re.escape(BASE_URL) + r"(/ack/[A-Za-z0-9_-]+)")
 
 @pytest.fixture
 async def ingress(
-    capture: Capture, uow_factory: UnitOfWorkFactory
+    capture: Capture, uow_factory: UnitOfWorkFactory, amqp_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(capture.exchange_name, signing_key=SIGNING_KEY.decode())
-    publisher = Publisher(AMQP_URL, capture.exchange_name, timeout=2.0)
+    settings = make_settings(
+        capture.exchange_name, amqp_url=amqp_url, signing_key=SIGNING_KEY.decode()
+    )
+    publisher = Publisher(amqp_url, capture.exchange_name, timeout=2.0)
     app = create_app(
         settings=settings,
         channels=StaticChannels(),

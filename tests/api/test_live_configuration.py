@@ -4,10 +4,7 @@ explain a change seen within the deadline."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -16,12 +13,12 @@ import pytest
 from persistence.changes import ConfigChange, ConfigChanges, listener_dsn
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import Hotel
+from tests.support.waiting import eventually
 from workers.consumers.tenant_context import TenantContexts
 from workers.ingress.server import build_app
 from workers.settings import Settings
 
 LONG_TTL = 300.0
-DEADLINE = 10.0
 TELEGRAM_UPDATE = {
     "update_id": 1,
     "message": {
@@ -32,18 +29,6 @@ TELEGRAM_UPDATE = {
         "text": "hello",
     },
 }
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    """Poll ``check`` until it returns something truthy, within DEADLINE seconds."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {DEADLINE}s: {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

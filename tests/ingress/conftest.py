@@ -17,13 +17,12 @@ from workers.ingress.app import create_app
 from workers.runtime.publisher import Publisher
 from workers.settings import Settings
 
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 MARKER = "test.marker"
 
 
 @pytest.fixture(scope="session")
-async def amqp() -> AsyncIterator[AbstractRobustConnection]:
-    connection = await aio_pika.connect_robust(AMQP_URL)
+async def amqp(amqp_url: str) -> AsyncIterator[AbstractRobustConnection]:
+    connection = await aio_pika.connect_robust(amqp_url)
     yield connection
     await connection.close()
 
@@ -65,9 +64,9 @@ async def capture(amqp: AbstractRobustConnection) -> AsyncIterator[Capture]:
     await channel.close()
 
 
-def make_settings(exchange: str, **overrides: Any) -> Settings:
+def make_settings(exchange: str, *, amqp_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "amqp_url": AMQP_URL,
+        "amqp_url": amqp_url,
         "exchange": exchange,
         "public_base_url": PUBLIC_BASE_URL,
         "max_body_bytes": 65_536,
@@ -89,12 +88,15 @@ IngressFactory = Callable[..., Awaitable[Ingress]]
 
 
 @pytest.fixture
-async def make_ingress(capture: Capture) -> AsyncIterator[IngressFactory]:
+async def make_ingress(capture: Capture, amqp_url: str) -> AsyncIterator[IngressFactory]:
+    """``await make_ingress(**settings)``: an ingress app publishing to ``capture``'s exchange,
+    over the test broker unless ``amqp_url`` says otherwise."""
     opened: list[tuple[httpx.AsyncClient, Publisher]] = []
+    broker_url = amqp_url
 
     async def build(
         *,
-        amqp_url: str = AMQP_URL,
+        amqp_url: str = broker_url,
         channels: Any = None,
         readiness_checks: Any = None,
         **overrides: Any,

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from urllib.parse import urlsplit
 
 from domain.events import Provider
 from tests.ingress import support
 from tests.ingress.conftest import Capture, IngressFactory
 from tests.providers import payloads
 from tests.providers.factories import make_route
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, through_proxy
 
 RECOVERY_DEADLINE_SECONDS = 30.0
 
 
 async def test_outage_answers_503_then_recovers(
-    make_ingress: IngressFactory, capture: Capture
+    make_ingress: IngressFactory, capture: Capture, amqp_url: str
 ) -> None:
-    proxy = TcpProxy("127.0.0.1", 5672)
+    broker = urlsplit(amqp_url)
+    proxy = TcpProxy(broker.hostname or "127.0.0.1", broker.port or 5672)
     await proxy.start()
     try:
-        ingress = await make_ingress(amqp_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}/")
+        ingress = await make_ingress(amqp_url=through_proxy(amqp_url, proxy.port))
         route = ingress.channels.add(make_route(Provider.TELEGRAM))
 
         def update(update_id: int) -> dict[str, object]:

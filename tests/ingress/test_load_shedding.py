@@ -16,9 +16,10 @@ import uvicorn
 from domain.channels import ChannelRoute
 from domain.events import Provider
 from tests.ingress import support
-from tests.ingress.conftest import AMQP_URL, Capture, make_settings
+from tests.ingress.conftest import Capture, make_settings
 from tests.providers import payloads
 from tests.providers.factories import make_route
+from tests.support.waiting import eventually
 from workers.ingress.app import create_app
 from workers.ingress.server import server_config
 from workers.runtime.publisher import Publisher
@@ -40,14 +41,15 @@ class Served:
 
 
 @pytest.fixture
-async def served(capture: Capture) -> AsyncIterator[Served]:
+async def served(capture: Capture, amqp_url: str) -> AsyncIterator[Served]:
     settings = make_settings(
         capture.exchange_name,
+        amqp_url=amqp_url,
         ingress_max_in_flight=MAX_IN_FLIGHT,
         ingress_body_timeout_seconds=BODY_TIMEOUT,
         ingress_header_timeout_seconds=HEADER_TIMEOUT,
     )
-    publisher = Publisher(AMQP_URL, capture.exchange_name, timeout=2.0)
+    publisher = Publisher(amqp_url, capture.exchange_name, timeout=2.0)
     channels = support.StaticChannels()
     route = channels.add(make_route(Provider.TELEGRAM))
     app = create_app(settings=settings, channels=channels, publisher=publisher)
@@ -88,10 +90,10 @@ async def _in_flight(client: httpx.AsyncClient) -> float:
 
 
 async def _wait_for_in_flight(client: httpx.AsyncClient, count: int) -> None:
-    give_up = time.monotonic() + 10
-    while await _in_flight(client) != count:
-        assert time.monotonic() < give_up, f"never {count} requests in flight"
-        await asyncio.sleep(0.02)
+    async def reached() -> bool:
+        return await _in_flight(client) == count
+
+    await eventually(reached, f"{count} requests in flight", deadline=10)
 
 
 async def _answer_then_close(reader: asyncio.StreamReader, within: float) -> bytes:

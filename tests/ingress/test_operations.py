@@ -95,3 +95,17 @@ async def test_openapi_describes_every_route(make_ingress: IngressFactory) -> No
         if path.startswith("/webhooks/") and method == "post":
             assert operation["requestBody"]["content"], path
             assert {"401", "403", "404", "413", "503"} <= set(operation["responses"]), path
+
+
+async def test_a_body_declared_too_large_is_counted_before_any_lookup(
+    make_ingress: IngressFactory, capture: Capture
+) -> None:
+    ingress = await make_ingress(max_body_bytes=64)
+    route = ingress.channels.add(make_route(Provider.TELEGRAM))
+    response = await ingress.client.post(**support.telegram(route, payloads.TELEGRAM_TEXT))
+    assert response.status_code == 413
+    assert ingress.channels.lookups == 0
+    text = (await ingress.client.get("/metrics")).text
+    labels = 'provider="telegram",route="/webhooks/telegram/{channel_id}"'
+    assert f'frontdesk_ingress_requests_total{{outcome="too_large",{labels}}} 1.0' in text
+    await capture.assert_nothing_published()

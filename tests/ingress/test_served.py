@@ -12,7 +12,7 @@ import uvicorn
 
 from domain.events import Provider
 from tests.ingress import support
-from tests.ingress.conftest import AMQP_URL, Capture, make_settings
+from tests.ingress.conftest import Capture, make_settings
 from tests.providers import payloads
 from tests.providers.factories import make_route
 from workers.ingress.app import create_app
@@ -21,10 +21,10 @@ from workers.runtime.publisher import Publisher
 
 @pytest.fixture
 async def served(
-    capture: Capture,
+    capture: Capture, amqp_url: str
 ) -> AsyncIterator[tuple[httpx.AsyncClient, support.StaticChannels]]:
-    settings = make_settings(capture.exchange_name, max_body_bytes=4096)
-    publisher = Publisher(AMQP_URL, capture.exchange_name, timeout=2.0)
+    settings = make_settings(capture.exchange_name, amqp_url=amqp_url, max_body_bytes=4096)
+    publisher = Publisher(amqp_url, capture.exchange_name, timeout=2.0)
     channels = support.StaticChannels()
     app = create_app(settings=settings, channels=channels, publisher=publisher)
     listener = socket.socket()

@@ -7,8 +7,7 @@ import asyncio
 import contextlib
 import json
 import socket
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import time as wall_time
 from pathlib import Path
@@ -27,6 +26,7 @@ from persistence.crypto import SecretCipher
 from persistence.db import create_engine
 from persistence.uow import UnitOfWorkFactory
 from tests.conftest import MakeTenant
+from tests.support.waiting import eventually
 from workers.consumers import autoreply, escalation, intake, sentiment
 from workers.consumers.tenant_context import TenantContexts
 from workers.dispatch.main import run_dispatcher
@@ -40,7 +40,6 @@ from workers.webhook_samples import SampleChannel, Webhook, build
 
 KNOWLEDGE = Path(__file__).parents[2] / "persistence" / "demo" / "knowledge_base.json"
 BOT_TOKEN = "424242:test-bot-token"
-DEADLINE = 20.0
 
 
 def free_port() -> int:
@@ -58,18 +57,6 @@ async def serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]
             task.result()
         await asyncio.sleep(0.01)
     return server, task
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, deadline: float = DEADLINE) -> Any:
-    """Poll ``check`` until it returns something truthy; fail with its last value."""
-    end = time.monotonic() + deadline
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"condition not met within {deadline}s (last: {value!r})")
-        await asyncio.sleep(0.05)
 
 
 @dataclass

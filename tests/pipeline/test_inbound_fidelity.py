@@ -13,8 +13,8 @@ from domain.events import InboundMessageReceived, Provider
 from tests.conftest import MakeTenant
 from tests.pipeline.conftest import GuestChannel, System, eventually
 from workers.consumers import intake
-from workers.runtime import headers as h
-from workers.runtime.dead_letters import Action, Selection, sweep
+from workers.ops.dead_letters import Action, Selection, sweep
+from workers.runtime import headers
 from workers.runtime.errors import DeadLetterReason
 from workers.runtime.publisher import Publisher
 from workers.webhook_samples import Webhook
@@ -195,10 +195,10 @@ async def test_data_the_database_refuses_is_dead_lettered_at_once_with_its_cause
         return [m for m in result.matched if marker.encode() in m.body]
 
     [letter] = await eventually(dead_lettered)
-    assert letter.headers[h.REASON] == DeadLetterReason.INVALID_DATA
-    assert h.attempt_of(letter.headers) <= 1
-    assert "CharacterNotInRepertoire" in str(letter.headers[h.ERROR]) or "0x00" in str(
-        letter.headers[h.ERROR]
+    assert letter.headers[headers.REASON] == DeadLetterReason.INVALID_DATA
+    assert headers.attempt_of(letter.headers) <= 1
+    assert "CharacterNotInRepertoire" in str(letter.headers[headers.ERROR]) or "0x00" in str(
+        letter.headers[headers.ERROR]
     )
     stored = await system.rows("SELECT 1 FROM messages WHERE provider_message_id = :p", p=marker)
     assert stored == []

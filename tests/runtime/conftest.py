@@ -88,15 +88,29 @@ async def sink(
         await channel.close()
 
 
+@pytest.fixture(params=[1, 16], ids=lambda size: f"batch-{size}")
+def worker_batch_size(request: pytest.FixtureRequest) -> int:
+    """Every test that runs a worker runs twice: each delivery a transaction of its own, and
+    deliveries that wait together applied in batches of up to 16 (the default)."""
+    return int(request.param)
+
+
+@pytest.fixture
+def worker_settings(settings: Settings, worker_batch_size: int) -> Settings:
+    """``settings`` with the batch size this run of the test applies deliveries in."""
+    return settings.model_copy(update={"worker_batch_size": worker_batch_size})
+
+
 StartWorker = Callable[..., Awaitable[Worker]]
 
 
 @pytest.fixture
 async def start_worker(
-    settings: Settings, uow_factory: UnitOfWorkFactory, declared: list[ConsumerQueues]
+    worker_settings: Settings, uow_factory: UnitOfWorkFactory, declared: list[ConsumerQueues]
 ) -> AsyncIterator[StartWorker]:
     """``await start_worker([consumer, ...])`` runs them in this process until the test ends."""
     started: list[Worker] = []
+    settings = worker_settings
 
     async def start(
         consumers: Sequence[Consumer], *, concurrency: int | None = None, **overrides: object

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
@@ -110,13 +107,3 @@ async def effects(owner: AsyncEngine, tenant_id: UUID) -> Counter[str]:
 def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool]], *, deadline: float = 15.0, what: str = "condition"
-) -> None:
-    """Poll ``condition`` until it holds; fail the test when ``deadline`` seconds pass."""
-    give_up = time.monotonic() + deadline
-    while not await condition():
-        if time.monotonic() > give_up:
-            raise AssertionError(f"timed out after {deadline}s waiting for {what}")
-        await asyncio.sleep(0.02)

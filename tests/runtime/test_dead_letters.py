@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.runtime.support import effect_consumer
-from workers.runtime import headers as h
-from workers.runtime.dead_letters import Action, Selection, sweep
-from workers.runtime.ops import run_sweeps
-from workers.runtime.status import collect_status
+from workers.ops.dead_letters import Action, Selection, sweep
+from workers.ops.dlq import run_sweeps
+from workers.ops.status import collect_status
+from workers.runtime import headers
 from workers.runtime.topology import declare_topology
 
 TENANT_A, TENANT_B = str(uuid4()), str(uuid4())
@@ -35,14 +35,14 @@ async def bury(broker, queues, letters: list[tuple[str, str, str, datetime]]) ->
     """Put dead letters (id, tenant, reason, dead at) into the dead-letter queue, in order."""
     channel = await broker.channel(publisher_confirms=True)
     for message_id, tenant, reason, dead_at in letters:
-        headers = {
-            h.TENANT: tenant,
-            h.REASON: reason,
-            h.DEAD_AT: dead_at.isoformat(),
-            h.CONSUMER: queues.consumer,
-            h.ATTEMPT: 3,
+        carried = {
+            headers.TENANT: tenant,
+            headers.REASON: reason,
+            headers.DEAD_AT: dead_at.isoformat(),
+            headers.CONSUMER: queues.consumer,
+            headers.ATTEMPT: 3,
         }
-        message = aio_pika.Message(b"{}", message_id=message_id, headers=headers)
+        message = aio_pika.Message(b"{}", message_id=message_id, headers=carried)
         await channel.default_exchange.publish(message, queues.dead, mandatory=True)
     await channel.close()
 
@@ -96,9 +96,9 @@ async def test_replay_moves_letters_to_the_consumer_queue_counting_replays(
     replayed = await main.get(timeout=5)
     await replayed.ack()
     assert replayed.message_id == "a1"
-    assert replayed.headers[h.REPLAY_COUNT] == 1
-    assert replayed.headers[h.REASON] == "permanent"  # the history stays with it
-    assert h.ATTEMPT not in replayed.headers  # a full set of retries after the fix
+    assert replayed.headers[headers.REPLAY_COUNT] == 1
+    assert replayed.headers[headers.REASON] == "permanent"  # the history stays with it
+    assert headers.ATTEMPT not in replayed.headers  # a full set of retries after the fix
     await channel.close()
     rows = await collect_status(settings.amqp_url, [queues])
     assert rows[0].dead.ready == 1

@@ -6,7 +6,8 @@ import asyncio
 
 import aio_pika
 
-from tests.runtime.support import Script, accepted, effect_consumer, effects, metric, wait_until
+from tests.runtime.support import Script, accepted, effect_consumer, effects, metric
+from tests.support.waiting import eventually
 from workers.runtime.publisher import Publisher
 
 
@@ -30,7 +31,7 @@ async def test_a_redelivered_event_has_exactly_one_effect(
         seen = metric("frontdesk_consumer_duplicates_total", consumer="once") - duplicates_before
         return seen >= 40
 
-    await wait_until(all_seen, what="the 40 duplicates to be acked")
+    await eventually(all_seen, what="the 40 duplicates to be acked")
     counted = await effects(owner_engine, tenant.tenant_id)
     assert counted == {str(e.event_id): 1 for e in events}
 
@@ -55,7 +56,7 @@ async def test_emitted_events_are_published_after_commit_and_marked(
             received.append(message)
         return any(m.type == "reply.skipped" for m in received)
 
-    await wait_until(emitted_arrived, what="the emitted event")
+    await eventually(emitted_arrived, what="the emitted event")
 
     async def marked() -> bool:
         async with owner_engine.connect() as connection:
@@ -65,7 +66,7 @@ async def test_emitted_events_are_published_after_commit_and_marked(
             )
             return unpublished.scalar_one() == 0
 
-    await wait_until(marked, what="the outbox row to be marked published")
+    await eventually(marked, what="the outbox row to be marked published")
 
 
 async def test_concurrent_copies_of_one_event_apply_once(
@@ -87,5 +88,5 @@ async def test_concurrent_copies_of_one_event_apply_once(
         seen = metric("frontdesk_consumer_duplicates_total", consumer="racing") - duplicates_before
         return seen >= 40
 
-    await wait_until(all_seen, what="the 40 copies to be acked as duplicates")
+    await eventually(all_seen, what="the 40 copies to be acked as duplicates")
     assert await effects(owner_engine, tenant.tenant_id) == {str(e.event_id): 1 for e in events}

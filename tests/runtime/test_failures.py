@@ -6,6 +6,7 @@ import json
 from uuid import uuid4
 
 import aio_pika
+import pytest
 
 from tests.runtime.support import (
     Script,
@@ -13,12 +14,13 @@ from tests.runtime.support import (
     effect_consumer,
     effects,
     metric,
-    wait_until,
 )
-from workers.runtime import headers as h
-from workers.runtime.dead_letters import Action, Selection, sweep
+from tests.support.waiting import eventually
+from workers.ops.dead_letters import Action, Selection, sweep
+from workers.runtime import headers
 from workers.runtime.errors import DeadLetterReason
 from workers.runtime.publisher import Publisher
+from workers.runtime.runner import Worker
 from workers.runtime.topology import declare_topology
 
 
@@ -62,7 +64,7 @@ async def test_retryable_failures_succeed_on_a_later_tier(
     async def both_applied() -> bool:
         return len(await effects(owner_engine, tenant.tenant_id)) == 2
 
-    await wait_until(both_applied, what="both events applied")
+    await eventually(both_applied, what="both events applied")
     assert script.calls[flaky.event_id] == 3
     assert script.calls[steady.event_id] == 1
     assert await effects(owner_engine, tenant.tenant_id) == {
@@ -86,7 +88,7 @@ async def test_poison_event_is_dead_lettered_with_its_reason_then_replayed_once(
     async def two_dead() -> bool:
         return await dead_count(broker, queues) == 2
 
-    await wait_until(two_dead, what="two dead letters")
+    await eventually(two_dead, what="two dead letters")
     assert script.calls[poison.event_id] == 1  # permanent: no retry at all
     assert script.calls[exhausted.event_id] == 3  # every attempt spent
     letters = {letter.message_id: letter for letter in await dead_letters(broker, queues)}
@@ -123,7 +125,7 @@ async def test_poison_event_is_dead_lettered_with_its_reason_then_replayed_once(
         applied = len(await effects(owner_engine, tenant.tenant_id))
         return applied == 3 and duplicates == duplicates_before + 1
 
-    await wait_until(replays_done, what="the replays applied, the twin acked as a duplicate")
+    await eventually(replays_done, what="the replays applied, the twin acked as a duplicate")
     assert script.calls[poison.event_id] == 2  # the twin never reached the handler
     assert await effects(owner_engine, tenant.tenant_id) == {
         str(event.event_id): 1 for event in (poison, exhausted, fine)
@@ -160,7 +162,7 @@ async def test_bodies_that_are_not_this_consumers_events_are_dead_lettered_at_on
     async def all_dead() -> bool:
         return await dead_count(broker, queues) == 4
 
-    await wait_until(all_dead, what="four dead letters")
+    await eventually(all_dead, what="four dead letters")
     letters = await dead_letters(broker, queues)
     reasons = {letter.message_id: letter.reason for letter in letters}
     assert reasons == {
@@ -169,9 +171,10 @@ async def test_bodies_that_are_not_this_consumers_events_are_dead_lettered_at_on
         "unexpected_type": DeadLetterReason.UNEXPECTED_TYPE,
         str(stranger.event_id): DeadLetterReason.UNKNOWN_TENANT,
     }
-    assert all(letter.headers[h.CONSUMER] == "strict" for letter in letters)
+    assert all(letter.headers[headers.CONSUMER] == "strict" for letter in letters)
 
 
+@pytest.mark.parametrize("worker_batch_size", [16])
 async def test_a_failing_event_leaves_its_batch_mates_applied_once(
     settings, start_worker, make_tenant, owner_engine, broker, declared
 ) -> None:
@@ -191,13 +194,13 @@ async def test_a_failing_event_leaves_its_batch_mates_applied_once(
     await publish(settings, *events)  # all waiting before the worker starts: batches fill
     batches_before = metric("frontdesk_consumer_batch_size_count", consumer="batched")
     fallbacks_before = metric("frontdesk_consumer_batch_fallbacks_total", consumer="batched")
-    await start_worker([consumer], worker_batch_size=16)
+    await start_worker([consumer])
 
     async def settled() -> bool:
         applied = len(await effects(owner_engine, tenant.tenant_id))
         return applied == len(events) - 1 and await dead_count(broker, queues) == 1
 
-    await wait_until(settled, what="59 events applied and one dead letter")
+    await eventually(settled, what="59 events applied and one dead letter")
     assert metric("frontdesk_consumer_batch_size_count", consumer="batched") > batches_before
     assert (
         metric("frontdesk_consumer_batch_fallbacks_total", consumer="batched")
@@ -209,3 +212,57 @@ async def test_a_failing_event_leaves_its_batch_mates_applied_once(
     }
     [letter] = await dead_letters(broker, queues)
     assert letter.reason == DeadLetterReason.PERMANENT
+
+
+class RefusingUnitsOfWork:
+    """The test's units of work, except that the first ``refusals`` cannot connect: the driver
+    lets a refused connection through as a bare ``OSError``."""
+
+    def __init__(self, inner, refusals: int) -> None:
+        self.inner = inner
+        self.refusals = refusals
+
+    def __call__(self, tenant_id):
+        if self.refusals > 0:
+            self.refusals -= 1
+            return self
+        return self.inner(tenant_id)
+
+    async def __aenter__(self):
+        raise ConnectionRefusedError("connection refused")
+
+    async def __aexit__(self, *exc_info) -> None:
+        return None
+
+    def system(self):
+        return self.inner.system()
+
+
+async def test_a_refused_database_connection_costs_a_retry_not_an_attempt(
+    worker_settings, uow_factory, declared, make_tenant, owner_engine, broker
+) -> None:
+    """With one attempt allowed, an event whose transaction could not begin is retried (or, in
+    a batch, applied again alone), never dead-lettered: the same at every batch size."""
+    tenant = await make_tenant()
+    events = [accepted(tenant.tenant_id, tenant.channel_id) for _ in range(5)]
+    consumer = effect_consumer("refused", max_attempts=1)
+    queues = consumer.queues(worker_settings.exchange)
+    declared.append(queues)
+    channel = await broker.channel()
+    await declare_topology(channel, worker_settings.exchange, [queues])
+    await channel.close()
+    await publish(worker_settings, *events)  # all waiting before the worker starts
+    refusing = RefusingUnitsOfWork(uow_factory, refusals=1)
+    worker = Worker(worker_settings, [consumer], uow_factory=refusing)
+    await worker.start()
+    try:
+
+        async def all_applied() -> bool:
+            return len(await effects(owner_engine, tenant.tenant_id)) == len(events)
+
+        await eventually(all_applied, what="every event applied")
+    finally:
+        await worker.stop(grace=5)
+    assert refusing.refusals == 0
+    assert await effects(owner_engine, tenant.tenant_id) == {str(e.event_id): 1 for e in events}
+    assert await dead_count(broker, queues) == 0

@@ -6,7 +6,9 @@ import time
 from urllib.parse import urlsplit
 
 from tests.runtime.blackhole import BlackholeProxy
-from tests.runtime.support import accepted, effect_consumer, effects, wait_until
+from tests.runtime.support import accepted, effect_consumer, effects
+from tests.support.tcp_proxy import through_proxy
+from tests.support.waiting import eventually
 from workers.runtime.publisher import build_message
 from workers.settings import Settings
 
@@ -27,7 +29,7 @@ async def test_a_blackholed_consumer_notices_and_recovers(
     proxy = BlackholeProxy(address.hostname or "127.0.0.1", address.port or 5672)
     await proxy.start()
     try:
-        proxied = f"amqp://guest:guest@127.0.0.1:{proxy.port}/?reconnect_interval=0.2"
+        proxied = through_proxy(settings.amqp_url, proxy.port, reconnect_interval="0.2")
         consumer = effect_consumer("heartbeat", prefetch=4)
         worker = await start_worker(
             [consumer], amqp_url=proxied, amqp_heartbeat_seconds=HEARTBEAT
@@ -40,7 +42,7 @@ async def test_a_blackholed_consumer_notices_and_recovers(
         async def applied(count: int) -> bool:
             return len(await effects(owner_engine, tenant.tenant_id)) == count
 
-        await wait_until(lambda: applied(1), what="the first event")
+        await eventually(lambda: applied(1), what="the first event")
         assert worker.healthy()
 
         proxy.blackhole()
@@ -49,7 +51,7 @@ async def test_a_blackholed_consumer_notices_and_recovers(
         async def noticed() -> bool:
             return not worker.healthy()
 
-        await wait_until(
+        await eventually(
             noticed, deadline=detection_bound(HEARTBEAT), what="the worker to notice the cut"
         )
         assert time.monotonic() - cut_at >= HEARTBEAT  # the heartbeat noticed, not a close
@@ -57,12 +59,12 @@ async def test_a_blackholed_consumer_notices_and_recovers(
         # Published meanwhile, straight to the broker: it waits for the worker to come back.
         await exchange.publish(build_message(after), routing_key=after.routing_key)
         proxy.forward()
-        await wait_until(lambda: applied(2), deadline=30, what="consuming after the cut")
+        await eventually(lambda: applied(2), deadline=30, what="consuming after the cut")
 
         async def healthy() -> bool:
             return worker.healthy()
 
-        await wait_until(healthy, what="the worker to report healthy again")
+        await eventually(healthy, what="the worker to report healthy again")
         await channel.close()
     finally:
         await proxy.close()

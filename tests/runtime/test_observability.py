@@ -7,7 +7,8 @@ from dataclasses import replace
 import httpx
 import structlog
 
-from tests.runtime.support import accepted, effect_consumer, effects, wait_until
+from tests.runtime.support import accepted, effect_consumer, effects
+from tests.support.waiting import eventually
 from workers.runtime.metrics import serve_metrics
 from workers.runtime.publisher import Publisher
 
@@ -53,7 +54,7 @@ async def test_handler_logs_carry_the_delivery_context(
     async def applied() -> bool:
         return bool(await effects(owner_engine, tenant.tenant_id))
 
-    await wait_until(applied, what="the event applied")
+    await eventually(applied, what="the event applied")
     assert seen == [
         {
             "consumer": "logged",

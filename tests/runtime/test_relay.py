@@ -7,7 +7,8 @@ from collections import Counter
 
 import orjson
 
-from tests.runtime.support import accepted, wait_until
+from tests.runtime.support import accepted
+from tests.support.waiting import eventually
 from workers.runtime.publisher import Publisher
 from workers.runtime.relay import relay_forever, relay_once
 
@@ -81,7 +82,7 @@ async def test_two_racing_relays_publish_each_row_once(
         async def all_published() -> bool:
             return await unpublished(owner_engine, tenant) == 0
 
-        await wait_until(all_published, deadline=30, what="the relays to publish every row")
+        await eventually(all_published, deadline=30, what="the relays to publish every row")
     finally:
         stop.set()
         await asyncio.gather(*relays)
@@ -93,7 +94,7 @@ async def test_two_racing_relays_publish_each_row_once(
         await drain(sink, seen)
         return all(seen[str(e.event_id)] for e in events)
 
-    await wait_until(all_arrived, what="every relayed event in the sink")
+    await eventually(all_arrived, what="every relayed event in the sink")
     assert {seen[str(e.event_id)] for e in events} == {1}
     assert all(publisher.sent for publisher in publishers), "one relay did all the work"
 

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.runtime.support import accepted, effect_consumer, effects, wait_until
-from tests.support.tcp_proxy import TcpProxy
+from tests.runtime.support import accepted, effect_consumer, effects
+from tests.support.tcp_proxy import TcpProxy, through_proxy
+from tests.support.waiting import eventually
 from workers.runtime.publisher import Publisher
 from workers.runtime.runner import Worker
 from workers.runtime.topology import declare_topology
@@ -27,6 +28,7 @@ async def spawn_worker(settings, name: str, log: Path) -> asyncio.subprocess.Pro
         "FRONTDESK_MIGRATION_DATABASE_URL": settings.migration_database_url,
         "FRONTDESK_AMQP_URL": settings.amqp_url,
         "FRONTDESK_EXCHANGE": settings.exchange,
+        "FRONTDESK_WORKER_BATCH_SIZE": str(settings.worker_batch_size),
         "FRONTDESK_LOG_JSON": "true",
     }
     with log.open("ab") as output:
@@ -63,8 +65,9 @@ async def queue_drained(broker, name: str) -> bool:
 
 @pytest.mark.slow
 async def test_sigterm_and_sigkill_during_a_burst_leave_exactly_one_effect_each(
-    settings, make_tenant, owner_engine, broker, declared, tmp_path
+    worker_settings, make_tenant, owner_engine, broker, declared, tmp_path
 ) -> None:
+    settings = worker_settings
     tenant = await make_tenant()
     consumer = effect_consumer("burst")
     queues = consumer.queues(settings.exchange)
@@ -80,7 +83,7 @@ async def test_sigterm_and_sigkill_during_a_burst_leave_exactly_one_effect_each(
         async def enough() -> bool:
             return len(await effects(owner_engine, tenant.tenant_id)) >= count
 
-        await wait_until(enough, deadline=60, what=f"{count} events applied ({log})")
+        await eventually(enough, deadline=60, what=f"{count} events applied ({log})")
 
     first = await spawn_worker(settings, "burst", log)
     await applied_at_least(150)
@@ -101,7 +104,7 @@ async def test_sigterm_and_sigkill_during_a_burst_leave_exactly_one_effect_each(
         async def drained() -> bool:
             return await queue_drained(broker, queues.main)
 
-        await wait_until(drained, deadline=30, what="the queue to drain")
+        await eventually(drained, deadline=30, what="the queue to drain")
     finally:
         third.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(third.wait(), 30) == 0, log.read_text()[-3000:]
@@ -117,7 +120,7 @@ async def test_a_cut_broker_connection_recovers_and_finishes_the_stream(
     proxy = TcpProxy(address.hostname or "127.0.0.1", address.port or 5672)
     await proxy.start()
     try:
-        proxied = f"amqp://guest:guest@127.0.0.1:{proxy.port}/?reconnect_interval=0.1"
+        proxied = through_proxy(settings.amqp_url, proxy.port, reconnect_interval="0.1")
         consumer = effect_consumer("cut", prefetch=8)
         worker = await start_worker([consumer], amqp_url=proxied)
         events = [accepted(tenant.tenant_id, tenant.channel_id) for _ in range(600)]
@@ -126,25 +129,25 @@ async def test_a_cut_broker_connection_recovers_and_finishes_the_stream(
         async def some_applied() -> bool:
             return len(await effects(owner_engine, tenant.tenant_id)) >= 50
 
-        await wait_until(some_applied, what="the stream to start")
+        await eventually(some_applied, what="the stream to start")
         await proxy.cut()
 
         async def noticed() -> bool:
             return not worker.healthy()
 
-        await wait_until(noticed, what="the worker to notice the cut")
+        await eventually(noticed, what="the worker to notice the cut")
         assert len(await effects(owner_engine, tenant.tenant_id)) < len(events)
         await proxy.restore()
 
         async def all_applied() -> bool:
             return len(await effects(owner_engine, tenant.tenant_id)) == len(events)
 
-        await wait_until(all_applied, deadline=60, what="the whole stream after the cut")
+        await eventually(all_applied, deadline=60, what="the whole stream after the cut")
 
         async def drained() -> bool:
             return await queue_drained(broker, consumer.queues(settings.exchange).main)
 
-        await wait_until(drained, deadline=30, what="the queue to drain")
+        await eventually(drained, deadline=30, what="the queue to drain")
         assert worker.healthy()
         assert await effects(owner_engine, tenant.tenant_id) == {str(e.event_id): 1 for e in events}
     finally:
@@ -161,10 +164,11 @@ async def _app_backends(owner_engine, role: str) -> set[int]:
 
 
 async def test_database_connections_killed_mid_stream_cost_a_retry_not_an_event(
-    settings, declared, make_tenant, owner_engine, broker
+    worker_settings, declared, make_tenant, owner_engine, broker
 ) -> None:
     """Pooled connections are not pinged before use: one that died fails as the unit of work
     begins, which reconnects (``persistence.retry``) instead of failing the delivery."""
+    settings = worker_settings
     tenant = await make_tenant()
     consumer = effect_consumer("dbcut", prefetch=8)
     declared.append(consumer.queues(settings.exchange))
@@ -178,7 +182,7 @@ async def test_database_connections_killed_mid_stream_cost_a_retry_not_an_event(
         async def first_applied() -> bool:
             return len(await effects(owner_engine, tenant.tenant_id)) == len(first)
 
-        await wait_until(first_applied, what="the first batch")
+        await eventually(first_applied, what="the first batch")
         pooled = await _app_backends(owner_engine, settings.app_role) - others
         assert pooled, "the worker should hold pooled connections between events"
         async with owner_engine.connect() as connection:
@@ -192,7 +196,7 @@ async def test_database_connections_killed_mid_stream_cost_a_retry_not_an_event(
         async def all_applied() -> bool:
             return len(await effects(owner_engine, tenant.tenant_id)) == len(first + second)
 
-        await wait_until(all_applied, deadline=30, what="the batch after the database cut")
+        await eventually(all_applied, deadline=30, what="the batch after the database cut")
         assert await effects(owner_engine, tenant.tenant_id) == {
             str(e.event_id): 1 for e in first + second
         }

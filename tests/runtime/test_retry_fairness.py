@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from domain.events import MessageAccepted
 from persistence.uow import UnitOfWork
-from tests.runtime.support import ROUTING_KEY, accepted, wait_until
+from tests.runtime.support import ROUTING_KEY, accepted
+from tests.support.waiting import eventually
 from workers.runtime.consumer import Consumer
 from workers.runtime.errors import RetryableError
 from workers.runtime.publisher import build_message
@@ -51,7 +52,7 @@ async def test_fresh_events_are_not_queued_behind_retried_ones(
     async def cycling() -> bool:
         return all(calls.count(event_id) >= 2 for event_id in poison_ids)
 
-    await wait_until(cycling, deadline=60, what="every poison event to be retried")
+    await eventually(cycling, deadline=60, what="every poison event to be retried")
 
     started = len(calls)
     await publish(fresh)
@@ -60,7 +61,7 @@ async def test_fresh_events_are_not_queued_behind_retried_ones(
     async def all_fresh_handled() -> bool:
         return fresh_ids <= set(calls[started:])
 
-    await wait_until(all_fresh_handled, deadline=60, what="the fresh events")
+    await eventually(all_fresh_handled, deadline=60, what="the fresh events")
     window = calls[started:]
     last_fresh = max(i for i, event_id in enumerate(window) if event_id in fresh_ids)
     retried_first = sum(1 for event_id in window[: last_fresh + 1] if event_id in poison_ids)

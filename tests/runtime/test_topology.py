@@ -8,7 +8,7 @@ import aio_pika
 import pytest
 
 from domain.events import MessageAccepted
-from tests.runtime.support import wait_until
+from tests.support.waiting import eventually
 from workers.runtime.errors import DeadLetterReason
 from workers.runtime.headers import reason_of
 from workers.runtime.publisher import Publisher, PublishFailed
@@ -93,7 +93,7 @@ async def test_delivery_limit_dead_letters_into_the_dead_queue(broker, queues) -
             await message.ack()
         return bool(found)
 
-    await wait_until(dead_lettered, what="the broker to dead-letter the message")
+    await eventually(dead_lettered, what="the broker to dead-letter the message")
     assert found[0].message_id == "crashy"
     assert reason_of(found[0].headers) == DeadLetterReason.DELIVERY_LIMIT
     await channel.close()
@@ -115,7 +115,7 @@ async def test_retry_tier_expires_into_the_consumers_retried_queue(broker, queue
             await message.ack()
         return bool(back)
 
-    await wait_until(returned, what="the retry tier to expire the message")
+    await eventually(returned, what="the retry tier to expire the message")
     assert back[0].message_id == "later"
     await channel.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class TcpProxy:
@@ -60,3 +61,13 @@ class TcpProxy:
         await self.cut()
         for task in list(self._tasks):
             task.cancel()
+
+
+def through_proxy(url: str, port: int, **query: str) -> str:
+    """``url`` (a broker's) reached through a proxy listening on 127.0.0.1:``port``: the same
+    credentials and virtual host, with ``query`` added to its options."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
+    options = urlencode({**dict(parse_qsl(parts.query)), **query})
+    return urlunsplit(parts._replace(netloc=netloc, query=options))

@@ -20,8 +20,9 @@ from fastapi.responses import HTMLResponse
 
 from domain.ack_links import AckClaim, Acknowledgement, InvalidAckToken, read_token
 from domain.events import NotificationAcknowledged
+from workers.ingress.accept import EventPublisher
 from workers.ingress.errors import IngressError, unavailable
-from workers.ingress.intake import EventPublisher
+from workers.ingress.metrics import RequestOutcome
 from workers.runtime.publisher import PublishFailed
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def ack_router(
             return read_token(key=signing_key, token=token, now=datetime.now(UTC))
         except InvalidAckToken as exc:
             raise IngressError(
-                403, f"invalid acknowledgement link: {exc}", outcome="forbidden"
+                403, f"invalid acknowledgement link: {exc}", outcome=RequestOutcome.FORBIDDEN
             ) from None
 
     async def state_of(claim: AckClaim) -> Acknowledgement:
@@ -102,7 +103,7 @@ def ack_router(
             log.warning("acknowledgement state unavailable", error=type(exc).__name__)
             return Acknowledgement(None, None, None)
         if state is None:
-            raise IngressError(404, "this alert no longer exists", outcome="not_found")
+            raise IngressError(404, "this alert no longer exists", outcome=RequestOutcome.NOT_FOUND)
         return state
 
     @router.get(

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from workers.ingress import health, webhooks
+from workers.ingress.accept import Acceptance, EventPublisher
 from workers.ingress.ack import AcknowledgementLookup, ack_router
 from workers.ingress.channels import CachedChannels, ChannelLookup
 from workers.ingress.errors import (
@@ -16,12 +18,10 @@ from workers.ingress.errors import (
     handle_ingress_error,
     handle_validation_error,
 )
-from workers.ingress.health import ReadinessCheck, health_router
-from workers.ingress.intake import EventPublisher, Intake
+from workers.ingress.health import ReadinessCheck
 from workers.ingress.limits import SHED_RETRY_AFTER_SECONDS, LoadShedding
 from workers.ingress.metrics import IngressMetrics
 from workers.ingress.replay import ReplayGuard
-from workers.ingress.webhooks import webhook_router
 from workers.providers.email import MAX_AGE_SECONDS
 from workers.settings import Settings
 
@@ -37,18 +37,25 @@ def create_app(
     """Build the ingress; ``channels`` is cached here for ``settings.channel_cache_seconds``."""
     metrics = IngressMetrics()
     channel_cache = CachedChannels(channels, ttl=settings.channel_cache_seconds)
-    intake = Intake(
+    acceptance = Acceptance(
         channels=channel_cache,
         publisher=publisher,
         metrics=metrics,
         publish_timeout=settings.publish_timeout_seconds,
+        max_body_bytes=settings.max_body_bytes,
+        public_base_url=settings.public_base_url,
+        # Tokens older than the timestamp window are refused anyway; keep them that long.
+        replay=ReplayGuard(ttl=2 * MAX_AGE_SECONDS),
     )
     app = FastAPI(
         title="frontdesk ingress",
         summary="Provider webhooks in, confirmed events on the broker out.",
         version="1.0",
     )
+    # What the routes' dependencies read (``workers.ingress.dependencies``, ``health``).
+    app.state.acceptance = acceptance
     app.state.metrics = metrics
+    app.state.readiness_checks = dict(readiness_checks or {})
     app.state.channel_cache = channel_cache  # kept in step with the database by the server
     app.add_middleware(
         LoadShedding,
@@ -60,22 +67,14 @@ def create_app(
     app.add_exception_handler(IngressError, handle_ingress_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
-    app.include_router(
-        webhook_router(
-            intake=intake,
-            max_body_bytes=settings.max_body_bytes,
-            public_base_url=settings.public_base_url,
-            # Tokens older than the timestamp window are refused anyway; keep them that long.
-            replay=ReplayGuard(ttl=2 * MAX_AGE_SECONDS),
-        )
-    )
+    app.include_router(webhooks.router)
     app.include_router(
         ack_router(
             publisher=publisher,
             signing_key=settings.signing_key.get_secret_value().encode(),
-            retry_after=intake.retry_after,
+            retry_after=acceptance.retry_after,
             acknowledgements=acknowledgements,
         )
     )
-    app.include_router(health_router(metrics=metrics, readiness_checks=readiness_checks or {}))
+    app.include_router(health.router)
     return app

@@ -14,6 +14,7 @@ from starlette.types import Message
 
 from workers.ingress.errors import IngressError, malformed
 from workers.ingress.limits import BODY_DEADLINE
+from workers.ingress.metrics import RequestOutcome
 from workers.providers.base import UploadedFile
 
 
@@ -31,12 +32,12 @@ def check_declared_size(request: Request, limit: int) -> None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, counting streamed bytes too: Content-Length may be absent or a lie.
+    """The raw body, its streamed bytes counted against ``limit``: Content-Length, checked
+    before (``check_declared_size``), may be absent or a lie.
 
     The whole body must arrive by the deadline the load-shedding middleware set; a client
     that dribbles it is answered 408 and its connection closed.
     """
-    check_declared_size(request, limit)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -52,14 +53,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise IngressError(
             408,
             "body not received in time",
-            outcome="timeout",
+            outcome=RequestOutcome.TIMEOUT,
             headers={"Connection": "close"},
         ) from None
     return b"".join(chunks)
 
 
 def _too_large(limit: int) -> IngressError:
-    return IngressError(413, f"body exceeds {limit} bytes", outcome="too_large")
+    return IngressError(413, f"body exceeds {limit} bytes", outcome=RequestOutcome.TOO_LARGE)
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
@@ -80,16 +81,7 @@ async def parse_form(
     Uploaded files become their file names, and their metadata is added to ``files`` when
     given: the bytes must not travel through the broker.
     """
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if delivered:
-            return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    form_request = Request(request.scope, replay)
+    form_request = Request(request.scope, _Replay(body))
     try:
         form = await form_request.form(max_files=20, max_fields=1000)
     except HTTPException as exc:
@@ -106,3 +98,16 @@ async def parse_form(
         ]
     finally:
         await form.close()
+
+
+class _Replay:
+    """An ASGI ``receive`` that hands over a body already read, once, then a disconnect."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body: bytes | None = body
+
+    async def __call__(self) -> Message:
+        body, self._body = self._body, None
+        if body is None:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": body, "more_body": False}

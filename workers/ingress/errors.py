@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from workers.ingress.metrics import RequestOutcome
+
 
 class IngressError(Exception):
     def __init__(
@@ -26,7 +28,7 @@ class IngressError(Exception):
         status_code: int,
         reason: str,
         *,
-        outcome: str,
+        outcome: RequestOutcome,
         headers: Mapping[str, str] | None = None,
         detail: object = None,
     ) -> None:
@@ -39,16 +41,16 @@ class IngressError(Exception):
 
 
 def not_found(reason: str = "unknown channel") -> IngressError:
-    return IngressError(404, reason, outcome="not_found")
+    return IngressError(404, reason, outcome=RequestOutcome.NOT_FOUND)
 
 
 def malformed(reason: str, *, status_code: int = 400, detail: object = None) -> IngressError:
-    return IngressError(status_code, reason, outcome="malformed", detail=detail)
+    return IngressError(status_code, reason, outcome=RequestOutcome.MALFORMED, detail=detail)
 
 
 def unavailable(reason: str, *, retry_after: int) -> IngressError:
     headers = {"Retry-After": str(retry_after)}
-    return IngressError(503, reason, outcome="unavailable", headers=headers)
+    return IngressError(503, reason, outcome=RequestOutcome.UNAVAILABLE, headers=headers)
 
 
 def log_rejection(request: Request, status_code: int, reason: str) -> None:

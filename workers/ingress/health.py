@@ -1,11 +1,12 @@
-"""Liveness, readiness and metrics endpoints."""
+"""Liveness, readiness and metrics endpoints; the checks and the metrics are the app's
+(``app.state.readiness_checks``, ``app.state.metrics``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -24,34 +25,32 @@ async def _probe(check: ReadinessCheck) -> bool:
         return False
 
 
-def health_router(
-    *, metrics: IngressMetrics, readiness_checks: Mapping[str, ReadinessCheck]
-) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """The process is alive and serving."""
-        return {"status": "ok"}
 
-    @router.get(
-        "/readyz",
-        responses={503: {"description": "A dependency (database, broker) is unreachable."}},
-    )
-    async def readyz() -> JSONResponse:
-        """Every dependency answered its readiness check within two seconds."""
-        names = list(readiness_checks)
-        results = await asyncio.gather(*(_probe(readiness_checks[n]) for n in names))
-        checks = {
-            name: "ok" if ok else "unavailable" for name, ok in zip(names, results, strict=True)
-        }
-        ready = all(results)
-        body = {"status": "ready" if ready else "unavailable", "checks": checks}
-        return JSONResponse(body, status_code=200 if ready else 503)
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive and serving."""
+    return {"status": "ok"}
 
-    @router.get("/metrics", response_class=Response)
-    async def prometheus_metrics() -> Response:
-        """Prometheus text exposition of the ingress metrics."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return router
+@router.get(
+    "/readyz",
+    responses={503: {"description": "A dependency (database, broker) is unreachable."}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    """Every dependency answered its readiness check within two seconds."""
+    readiness_checks: Mapping[str, ReadinessCheck] = request.app.state.readiness_checks
+    names = list(readiness_checks)
+    results = await asyncio.gather(*(_probe(readiness_checks[n]) for n in names))
+    checks = {name: "ok" if ok else "unavailable" for name, ok in zip(names, results, strict=True)}
+    ready = all(results)
+    body = {"status": "ready" if ready else "unavailable", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def prometheus_metrics(request: Request) -> Response:
+    """Prometheus text exposition of the ingress metrics."""
+    metrics: IngressMetrics = request.app.state.metrics
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class RequestOutcome(StrEnum):
+    """How a webhook request ended: the ``outcome`` label of ``frontdesk_ingress_requests``."""
+
+    ACCEPTED = "accepted"  # its events are on the broker
+    IGNORED = "ignored"  # signed and well-formed, but nothing frontdesk acts on
+    VERIFIED = "verified"  # a subscription handshake answered
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"  # deferred: the provider is told to retry
+    ERROR = "error"  # a bug: answered 500
 
 
 class IngressMetrics:

@@ -1,10 +1,11 @@
-"""Gathering a consumer's deliveries into batches applied in one transaction each.
+"""Gathering a queue's deliveries into batches applied in one transaction each.
 
-Every delivery the broker hands over joins a queue and waits for its batch to settle. A few
-batch loops per consumer take whatever is waiting, up to ``max_batch``, and apply it together
-(``DeliveryProcessor.process_batch``). Under light load a batch is one delivery, so nothing
-waits for company; under load the batches fill and one BEGIN/COMMIT, one confirmed publish
-round and one connection serve many events.
+Every delivery the broker hands over joins a queue and waits for its batch to settle. Batch
+loops take whatever is waiting, up to ``max_batch``, and apply it together
+(``DeliveryProcessor.process``). Under light load a batch is one delivery, so nothing waits
+for company; under load the batches fill and one BEGIN/COMMIT, one confirmed publish round and
+one connection serve many events. With ``max_batch=1`` every delivery is a transaction of its
+own, the loops being how many run at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ log = get_logger("frontdesk.runtime")
 
 
 class Batcher:
+    """``loops`` transactions at once, each applying up to ``max_batch`` waiting deliveries."""
+
     def __init__(self, processor: DeliveryProcessor, *, max_batch: int, loops: int) -> None:
         self._processor = processor
         self._max_batch = max_batch
@@ -41,7 +44,7 @@ class Batcher:
             while len(batch) < self._max_batch and not self._waiting.empty():
                 batch.append(self._waiting.get_nowait())
             try:
-                await self._processor.process_batch([message for message, _ in batch])
+                await self._processor.process([message for message, _ in batch])
             except Exception as exc:  # the processor settles every delivery itself
                 log.error("batch failed outside its handlers", exc_info=exc)
             finally:

@@ -1,12 +1,19 @@
-"""Handling one delivery: decode, apply exactly once, then ack, retry or dead-letter.
+"""Handling deliveries: decode, apply exactly once, then ack, retry or dead-letter.
 
-The order is what makes an at-least-once broker give exactly-once effects:
+Deliveries are applied in batches, one transaction per batch; a single delivery is a batch of
+one and takes the same path. The order is what makes an at-least-once broker give exactly-once
+effects:
 
-1. the inbox row, the handler's rows and its outbox rows commit in one transaction;
-2. the events it emitted are published (confirmed) and marked published; a failure here loses
+1. the inbox rows, the handlers' rows and their outbox rows commit in one transaction;
+2. the events they emitted are published (confirmed) and marked published; a failure here loses
    nothing, because the outbox relay publishes whatever stayed unmarked;
-3. only then is the delivery acked. A crash anywhere before the ack means a redelivery, which
+3. only then is each delivery acked. A crash anywhere before the ack means a redelivery, which
    finds its inbox row and is acked without effect.
+
+When a batch fails it rolls back whole: a batch of one takes its failure to a retry tier or to
+the dead letters; a larger one sends the event to blame (if one is) that way and applies each of
+the others again as a batch of one, so one failing event never takes its batch-mates' retries
+or dead letters with it.
 
 A failed delivery is copied to a retry tier or to the dead-letter queue, confirmed, before the
 original is acked, so a crash between the two leaves a duplicate (absorbed by the inbox) and
@@ -17,9 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
@@ -28,7 +37,7 @@ from structlog.contextvars import bound_contextvars
 from domain.events import Event, decode
 from persistence.retry import is_connection_error
 from workers.logging import get_logger
-from workers.runtime import headers as h
+from workers.runtime import headers
 from workers.runtime.classify import (
     DatabaseUnavailable,
     is_connection_failure,
@@ -36,7 +45,7 @@ from workers.runtime.classify import (
     is_transaction_conflict,
     is_unknown_tenant,
 )
-from workers.runtime.consumer import Consumer
+from workers.runtime.consumer import Consumer, Prepare
 from workers.runtime.errors import DeadLetterReason, PermanentError
 from workers.runtime.marker import PublishedMarker
 from workers.runtime.metrics import (
@@ -54,15 +63,19 @@ from workers.runtime.publisher import Publisher
 from workers.runtime.topology import ConsumerQueues
 
 if TYPE_CHECKING:
-    from persistence.uow import UnitOfWorkFactory
+    from contextlib import AsyncExitStack
+    from uuid import UUID
+
+    from persistence.uow import UnitOfWork, UnitOfWorkFactory
 
 log = get_logger("frontdesk.runtime")
+Settlement = Literal["ack", "nack"]
 
 
 class Undeliverable(Exception):
     """The body cannot become an event of this consumer; no retry can change that."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: DeadLetterReason, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
 
@@ -85,17 +98,35 @@ def decode_for(consumer: Consumer, body: bytes) -> Event:
     return event
 
 
-class _EventFailed(Exception):
-    """The handler of the batch's ``index``-th event raised ``error``."""
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery decoded into an event of the consumer, with the attempt it is."""
 
-    def __init__(self, index: int, error: Exception) -> None:
-        super().__init__(f"event {index} of the batch failed: {error!r}")
+    message: AbstractIncomingMessage
+    event: Event
+    attempt: int
+
+    def context(self) -> dict[str, Any]:
+        """What every log line about this delivery carries."""
+        return {
+            "attempt": self.attempt,
+            "tenant_id": str(self.event.tenant_id),
+            "event_id": str(self.event.event_id),
+        }
+
+
+class BatchFailed(Exception):
+    """A batch rolled back; ``index`` names the delivery whose event failed, or is None when
+    the transaction itself failed (it could not begin or commit)."""
+
+    def __init__(self, index: int | None, error: Exception) -> None:
+        super().__init__(f"batch failed at {index}: {error!r}")
         self.index = index
         self.error = error
 
 
 class DeliveryProcessor:
-    """The callback a consumer's queue delivers to."""
+    """Applies a consumer's deliveries, in batches of one or more (``process``)."""
 
     def __init__(
         self,
@@ -111,157 +142,130 @@ class DeliveryProcessor:
         self.publisher = publisher
         self.marker = marker
 
-    async def __call__(self, message: AbstractIncomingMessage) -> None:
-        attempt = h.attempt_of(message.headers)
-        gauge = IN_FLIGHT.labels(self.consumer.name)
-        gauge.inc()
-        try:
-            with bound_contextvars(consumer=self.consumer.name, attempt=attempt):
-                await self._process(message, attempt)
-        finally:
-            gauge.dec()
-
-    async def _process(self, message: AbstractIncomingMessage, attempt: int) -> None:
-        try:
-            event = decode_for(self.consumer, message.body)
-        except Undeliverable as exc:
-            await self._dead_letter(message, exc.reason, exc, event=None)
-            return
-        with bound_contextvars(tenant_id=str(event.tenant_id), event_id=str(event.event_id)):
-            started = time.perf_counter()
-            try:
-                emitted = await self._apply(event)
-            except Exception as exc:
-                await self._route_failure(message, attempt, exc, event)
-            else:
-                HANDLER_SECONDS.labels(self.consumer.name).observe(time.perf_counter() - started)
-                if emitted is None:
-                    DUPLICATES.labels(self.consumer.name).inc()
-                else:
-                    PROCESSED.labels(self.consumer.name).inc()
-                    await self._publish(emitted)
-                await self._settle(message.ack, "ack")
-
-    async def process_batch(self, messages: Sequence[AbstractIncomingMessage]) -> None:
-        """Apply several deliveries in one transaction, then publish, then ack each.
-
-        The common case (every handler succeeds) costs one BEGIN/COMMIT for the batch. If any
-        handler raises, the whole transaction rolls back and each delivery goes through
-        ``__call__`` on its own: one failing event never takes its batch-mates' retries or
-        dead letters with it, and the inbox keeps effects exactly-once either way.
-        """
-        if len(messages) == 1:
-            await self(messages[0])
-            return
-        BATCH_SIZE.labels(self.consumer.name).observe(len(messages))
+    async def process(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        """Apply ``messages`` in one transaction, then publish what they emitted, then ack each;
+        every delivery is settled (acked, retried or dead-lettered) on return."""
         gauge = IN_FLIGHT.labels(self.consumer.name)
         gauge.inc(len(messages))
         try:
             with bound_contextvars(consumer=self.consumer.name):
-                await self._process_together(messages)
+                batch = [
+                    delivery
+                    for message in messages
+                    if (delivery := await self._decoded(message)) is not None
+                ]
+                if batch:
+                    await self._apply_batch(batch)
         finally:
             gauge.dec(len(messages))
 
-    async def _process_together(self, messages: Sequence[AbstractIncomingMessage]) -> None:
-        decoded: list[tuple[AbstractIncomingMessage, Event]] = []
-        for message in messages:
-            try:
-                decoded.append((message, decode_for(self.consumer, message.body)))
-            except Undeliverable as exc:
-                with bound_contextvars(attempt=h.attempt_of(message.headers)):
-                    await self._dead_letter(message, exc.reason, exc, event=None)
-        if not decoded:
-            return
+    async def _decoded(self, message: AbstractIncomingMessage) -> Delivery | None:
+        """The delivery's event, or None once a body no retry can decode is dead-lettered."""
+        attempt = headers.attempt_of(message.headers)
         try:
-            outcomes = await self._apply_together([event for _, event in decoded])
-        except _EventFailed as failed:
-            # Rolled back. The failed event has had its try for this attempt: it goes to a
-            # retry tier or the dead letters now; the others are applied one by one. A lost
-            # race (a deadlock between two batches) is nobody's fault: all go one by one.
-            BATCH_FALLBACKS.labels(self.consumer.name).inc()
-            if is_transaction_conflict(failed.error):
-                log.info("batch lost a race; applying its events one by one", error=repr(failed))
-                failed.index = -1
-            for index, (message, event) in enumerate(decoded):
-                if index == failed.index:
-                    attempt = h.attempt_of(message.headers)
-                    with bound_contextvars(
-                        attempt=attempt,
-                        tenant_id=str(event.tenant_id),
-                        event_id=str(event.event_id),
-                    ):
-                        await self._route_failure(message, attempt, failed.error, event)
-                else:
-                    await self(message)
-            return
-        except Exception as exc:  # beginning or committing the batch's transaction
-            BATCH_FALLBACKS.labels(self.consumer.name).inc()
-            log.info("batch rolled back; applying its events one by one", error=repr(exc))
-            for message, _ in decoded:
-                await self(message)
-            return
-        await self._publish([e for outcome in outcomes if outcome for e in outcome])
-        for (message, _), outcome in zip(decoded, outcomes, strict=True):
-            counter = DUPLICATES if outcome is None else PROCESSED
-            counter.labels(self.consumer.name).inc()
-            await self._settle(message.ack, "ack")
+            event = decode_for(self.consumer, message.body)
+        except Undeliverable as exc:
+            with bound_contextvars(attempt=attempt):
+                await self._dead_letter(message, exc.reason, exc, event=None)
+            return None
+        return Delivery(message, event, attempt)
 
-    async def _apply_together(self, events: Sequence[Event]) -> list[list[Event] | None]:
+    async def _apply_batch(self, batch: Sequence[Delivery]) -> None:
+        BATCH_SIZE.labels(self.consumer.name).observe(len(batch))
+        started = time.perf_counter()
+        try:
+            outcomes = await self._apply(batch)
+        except BatchFailed as failed:
+            await self._recover(batch, failed)
+            return
+        elapsed = time.perf_counter() - started
+        await self._publish([event for emitted in outcomes if emitted for event in emitted])
+        for delivery, emitted in zip(batch, outcomes, strict=True):
+            HANDLER_SECONDS.labels(self.consumer.name).observe(elapsed)
+            counter = DUPLICATES if emitted is None else PROCESSED
+            counter.labels(self.consumer.name).inc()
+            await self._settle(delivery.message.ack, "ack")
+
+    async def _recover(self, batch: Sequence[Delivery], failed: BatchFailed) -> None:
+        """Settle a batch that rolled back: the event to blame has had its try for this
+        attempt and takes its failure's way; every other one is applied again on its own."""
+        if len(batch) == 1:
+            await self._route_failure(batch[0], failed.error)
+            return
+        BATCH_FALLBACKS.labels(self.consumer.name).inc()
+        culprit = failed.index
+        if culprit is not None and is_transaction_conflict(failed.error):
+            # A lost race (a deadlock between two batches) is nobody's fault.
+            culprit = None
+        log.info("batch rolled back; applying its events one by one", error=repr(failed))
+        for index, delivery in enumerate(batch):
+            if index == culprit:
+                await self._route_failure(delivery, failed.error)
+            else:
+                await self._apply_batch([delivery])
+
+    async def _apply(self, batch: Sequence[Delivery]) -> list[list[Event] | None]:
         """Each event's handler in turn, in one transaction rebound to each event's tenant;
         per event, what it emitted, or None when the inbox says it already ran."""
+        await self._prepare(batch)
         outcomes: list[list[Event] | None] = []
-        if self.consumer.prepare is not None:  # no transaction open (see ``Consumer``)
-            prepared = await asyncio.gather(
-                *(self.consumer.prepare(event) for event in events), return_exceptions=True
-            )
-            for index, result in enumerate(prepared):
-                if isinstance(result, Exception):
-                    raise _EventFailed(index, result) from result
-                if isinstance(result, BaseException):
-                    raise result
-        async with self.uow_factory(events[0].tenant_id) as uow:
-            for event in events:
-                with bound_contextvars(
-                    tenant_id=str(event.tenant_id), event_id=str(event.event_id)
-                ):
-                    started = time.perf_counter()
-                    if event.tenant_id != uow.tenant_id:
-                        await uow.rebind(event.tenant_id)
-                    if not await uow.inbox.record(
-                        consumer=self.consumer.name, event_id=event.event_id
-                    ):
-                        outcomes.append(None)
-                        continue
-                    first = len(uow.emitted)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                uow = await self._begin(stack, batch[0].event.tenant_id)
+                for index, delivery in enumerate(batch):
                     try:
-                        await self.consumer.handle(event, uow)
-                        await uow.flush()
+                        outcomes.append(await self._handle(delivery, uow))
                     except Exception as exc:
-                        raise _EventFailed(len(outcomes), exc) from exc
-                    outcomes.append(uow.emitted[first:])
-                    HANDLER_SECONDS.labels(self.consumer.name).observe(
-                        time.perf_counter() - started
-                    )
-            await uow.commit()
+                        raise BatchFailed(index, exc) from exc
+                await uow.commit()
+        except BatchFailed:
+            raise
+        except Exception as exc:  # beginning or committing the transaction
+            raise BatchFailed(None, exc) from exc
         return outcomes
 
-    async def _apply(self, event: Event) -> list[Event] | None:
-        """Run the handler once per event; None when the inbox says it already ran."""
-        if self.consumer.prepare is not None:
-            await self.consumer.prepare(event)  # no transaction open (see ``Consumer``)
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                uow = await stack.enter_async_context(self.uow_factory(event.tenant_id))
-            except Exception as exc:
-                if is_connection_error(exc):
-                    raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
-                raise
+    async def _prepare(self, batch: Sequence[Delivery]) -> None:
+        """The consumer's ``prepare`` for every event at once, with no transaction open."""
+        prepare = self.consumer.prepare
+        if prepare is None:
+            return
+        results = await asyncio.gather(
+            *(self._prepare_one(prepare, delivery) for delivery in batch), return_exceptions=True
+        )
+        for index, result in enumerate(results):
+            if isinstance(result, Exception):
+                raise BatchFailed(index, result) from result
+            if isinstance(result, BaseException):
+                raise result
+
+    @staticmethod
+    async def _prepare_one(prepare: Prepare, delivery: Delivery) -> None:
+        with bound_contextvars(**delivery.context()):
+            await prepare(delivery.event)
+
+    async def _begin(self, stack: AsyncExitStack, tenant_id: UUID) -> UnitOfWork:
+        """The batch's unit of work, begun. The driver lets a refused connection through as a
+        bare ``OSError``, which is named here for what it is: the database being away."""
+        try:
+            return await stack.enter_async_context(self.uow_factory(tenant_id))
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+            raise
+
+    async def _handle(self, delivery: Delivery, uow: UnitOfWork) -> list[Event] | None:
+        """One event's part of the batch: what it emitted, or None for a redelivery."""
+        event = delivery.event
+        with bound_contextvars(**delivery.context()):
+            if event.tenant_id != uow.tenant_id:
+                await uow.rebind(event.tenant_id)
             if not await uow.inbox.record(consumer=self.consumer.name, event_id=event.event_id):
                 return None
+            first = len(uow.emitted)
             await self.consumer.handle(event, uow)
-            emitted = list(uow.emitted)
-            await uow.commit()
-        return emitted
+            # Written now, so a row the database refuses fails as this event's, not the batch's.
+            await uow.flush()
+            return uow.emitted[first:]
 
     async def _publish(self, emitted: list[Event]) -> None:
         if not emitted:
@@ -274,82 +278,79 @@ class DeliveryProcessor:
             PUBLISH_DEFERRED.labels(self.consumer.name).inc()
             log.warning("publish deferred to the outbox relay", error=repr(exc))
 
-    async def _route_failure(
-        self, message: AbstractIncomingMessage, attempt: int, exc: Exception, event: Event
-    ) -> None:
-        if isinstance(exc, PermanentError):
-            await self._dead_letter(message, DeadLetterReason.PERMANENT, exc, event=event)
-        elif is_data_error(exc):
-            await self._dead_letter(message, DeadLetterReason.INVALID_DATA, exc, event=event)
-        else:
-            await self._failed(message, attempt, exc, event)
-
-    async def _failed(
-        self, message: AbstractIncomingMessage, attempt: int, exc: Exception, event: Event
-    ) -> None:
-        if is_unknown_tenant(exc):
-            await self._dead_letter(message, DeadLetterReason.UNKNOWN_TENANT, exc, event=event)
-        elif is_connection_failure(exc):
-            # The database being away says nothing about the event: keep its attempts.
-            await self._retry(message, attempt, next_attempt=attempt, exc=exc)
-        elif attempt >= self.consumer.max_attempts:
-            await self._dead_letter(message, DeadLetterReason.RETRIES_EXHAUSTED, exc, event=event)
-        else:
-            await self._retry(message, attempt, next_attempt=attempt + 1, exc=exc)
+    async def _route_failure(self, delivery: Delivery, exc: Exception) -> None:
+        message, event, attempt = delivery.message, delivery.event, delivery.attempt
+        with bound_contextvars(**delivery.context()):
+            if isinstance(exc, PermanentError):
+                await self._dead_letter(message, DeadLetterReason.PERMANENT, exc, event=event)
+            elif is_data_error(exc):
+                await self._dead_letter(message, DeadLetterReason.INVALID_DATA, exc, event=event)
+            elif is_unknown_tenant(exc):
+                await self._dead_letter(message, DeadLetterReason.UNKNOWN_TENANT, exc, event=event)
+            elif is_connection_failure(exc):
+                # The database being away says nothing about the event: keep its attempts.
+                await self._retry(message, attempt, next_attempt=attempt, exc=exc)
+            elif attempt >= self.consumer.max_attempts:
+                reason = DeadLetterReason.RETRIES_EXHAUSTED
+                await self._dead_letter(message, reason, exc, event=event)
+            else:
+                await self._retry(message, attempt, next_attempt=attempt + 1, exc=exc)
 
     async def _retry(
         self, message: AbstractIncomingMessage, attempt: int, *, next_attempt: int, exc: Exception
     ) -> None:
         queue, tier = self.queues.retry_for(attempt)
-        headers = self._failure_headers(message, exc)
-        headers.pop(h.REASON, None)
-        headers[h.ATTEMPT] = next_attempt
+        forwarded = self._failure_headers(message, exc)
+        forwarded.pop(headers.REASON, None)
+        forwarded[headers.ATTEMPT] = next_attempt
         log.warning("handler failed; retrying", tier=tier, exc_info=exc)
-        if await self._forward(message, headers, queue):
+        if await self._forward(message, forwarded, queue):
             RETRIED.labels(self.consumer.name, tier).inc()
 
     async def _dead_letter(
         self,
         message: AbstractIncomingMessage,
-        reason: str,
+        reason: DeadLetterReason,
         exc: BaseException,
         *,
         event: Event | None,
     ) -> None:
-        headers = self._failure_headers(message, exc)
-        headers[h.REASON] = reason
-        headers[h.DEAD_AT] = h.now_iso()
+        forwarded = self._failure_headers(message, exc)
+        forwarded[headers.REASON] = reason.value
+        forwarded[headers.DEAD_AT] = headers.now_iso()
         if event is not None:
-            headers.setdefault(h.TENANT, str(event.tenant_id))
-        log.error("dead-lettered", reason=reason, exc_info=exc)
-        if await self._forward(message, headers, self.queues.dead):
-            DEAD_LETTERED.labels(self.consumer.name, reason).inc()
+            forwarded.setdefault(headers.TENANT, str(event.tenant_id))
+        log.error("dead-lettered", reason=reason.value, exc_info=exc)
+        if await self._forward(message, forwarded, self.queues.dead):
+            DEAD_LETTERED.labels(self.consumer.name, reason.value).inc()
 
     def _failure_headers(
         self, message: AbstractIncomingMessage, exc: BaseException
     ) -> dict[str, Any]:
-        headers = h.own_headers(message.headers)
-        headers[h.CONSUMER] = self.consumer.name
-        headers[h.ROUTING_KEY] = h.original_routing_key(message, message.routing_key)
-        headers.setdefault(h.FIRST_FAILURE, h.now_iso())
-        headers[h.ERROR] = h.short_traceback(exc)
-        return headers
+        forwarded = headers.own_headers(message.headers)
+        forwarded[headers.CONSUMER] = self.consumer.name
+        forwarded[headers.ROUTING_KEY] = headers.original_routing_key(message, message.routing_key)
+        forwarded.setdefault(headers.FIRST_FAILURE, headers.now_iso())
+        forwarded[headers.ERROR] = headers.short_traceback(exc)
+        return forwarded
 
     async def _forward(
-        self, message: AbstractIncomingMessage, headers: dict[str, Any], queue: str
+        self, message: AbstractIncomingMessage, forwarded: dict[str, Any], queue: str
     ) -> bool:
         """Copy the delivery to ``queue`` (confirmed), then ack it; requeue it if the copy
         could not be made, so it is never lost."""
         try:
-            await self.publisher.send_to_queue(h.copy_message(message, headers), queue=queue)
+            await self.publisher.send_to_queue(
+                headers.copy_message(message, forwarded), queue=queue
+            )
         except Exception as exc:
             log.error("could not move delivery; requeueing it", queue=queue, error=repr(exc))
-            await self._settle(lambda: message.nack(requeue=True), "nack")
+            await self._settle(functools.partial(message.nack, requeue=True), "nack")
             return False
         await self._settle(message.ack, "ack")
         return True
 
-    async def _settle(self, settle: Callable[[], Awaitable[None]], what: str) -> None:
+    async def _settle(self, settle: Callable[[], Awaitable[None]], what: Settlement) -> None:
         try:
             await settle()
         except Exception as exc:

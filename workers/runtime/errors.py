@@ -6,6 +6,8 @@ The runner alone acks, retries and dead-letters: a handler only raises. Anything
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class HandlerError(Exception):
     """Base of the errors a handler raises on purpose."""
@@ -19,7 +21,7 @@ class PermanentError(HandlerError):
     """Trying again cannot help: dead-letter the event at once, for an operator to look at."""
 
 
-class DeadLetterReason:
+class DeadLetterReason(StrEnum):
     """Values of the ``x-frontdesk-reason`` header on a dead letter."""
 
     PERMANENT = "permanent"

@@ -33,13 +33,13 @@ PUBLISH_DEFERRED = Counter(
 )
 HANDLER_SECONDS = Histogram(
     "frontdesk_consumer_handler_seconds",
-    "Time from decode to commit of one delivery.",
+    "Time from the start of a delivery's batch to its commit (one observation per delivery).",
     ["consumer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 BATCH_SIZE = Histogram(
     "frontdesk_consumer_batch_size",
-    "Deliveries applied together in one transaction.",
+    "Deliveries applied together in one transaction (1 for a delivery applied alone).",
     ["consumer"],
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import aio_pika
@@ -33,13 +34,12 @@ if TYPE_CHECKING:
 
 log = get_logger("frontdesk.runtime")
 STOP_GRACE_SECONDS = 30.0
+CANCEL_TIMEOUT_SECONDS = 5.0
 
 
 def retry_share(prefetch: int) -> int:
     """Retried deliveries a consumer holds at once: a quarter of its prefetch, at least one."""
     return max(1, prefetch // 4)
-
-CANCEL_TIMEOUT_SECONDS = 5.0
 
 
 class Worker:
@@ -90,54 +90,46 @@ class Worker:
             prefetch = self.concurrency or consumer.prefetch
             # Fresh events get the consumer's whole prefetch; retried ones a share of their own,
             # so a burst of failing events never delays the events behind it. Retried ones are
-            # applied alone: likely to fail again, they would only roll back a batch.
+            # applied in batches of one: likely to fail again, they would only roll back a batch.
             routes = (
-                (queues.main, prefetch, self._deliver_to(processor, consumer)),
-                (queues.retried, retry_share(prefetch), processor),
+                (queues.main, prefetch, self.settings.worker_batch_size),
+                (queues.retried, retry_share(prefetch), 1),
             )
-            for name, share, deliver in routes:
+            for name, share, max_batch in routes:
+                batcher = self._batcher(processor, in_flight=share, max_batch=max_batch)
                 channel = await self._connection.channel()
                 await channel.set_qos(prefetch_count=share)
                 # Declared (not fetched) so the robust channel re-declares it after a reconnect.
                 queue = await channel.declare_queue(
                     name, durable=True, arguments=main_queue_arguments(queues)
                 )
-                self._consuming.append((queue, await queue.consume(self._tracked(deliver))))
-                log.info("consuming", consumer=consumer.name, queue=name, prefetch=share)
+                tag = await queue.consume(functools.partial(self._deliver, batcher))
+                self._consuming.append((queue, tag))
+                log.info(
+                    "consuming", consumer=consumer.name, queue=name, prefetch=share, batch=max_batch
+                )
 
-    def _deliver_to(
-        self, processor: DeliveryProcessor, consumer: Consumer
-    ) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
-        """Straight to the processor, or through a batcher when batches may hold several.
-
-        ``concurrency`` deliveries in flight are shared by loops of ``worker_batch_size``:
-        that many transactions at once, each applying up to a batch.
-        """
-        size = self.settings.worker_batch_size
-        if size <= 1:
-            return processor
-        in_flight = self.concurrency or consumer.prefetch
+    def _batcher(self, processor: DeliveryProcessor, *, in_flight: int, max_batch: int) -> Batcher:
+        """``in_flight`` deliveries shared by loops of up to ``max_batch``: that many
+        transactions at once, each applying up to a batch."""
         # At least two loops, so one batch's round trips to PostgreSQL overlap another's work.
-        batcher = Batcher(processor, max_batch=size, loops=max(2, -(-in_flight // size)))
+        loops = max(2, -(-in_flight // max_batch))
+        batcher = Batcher(processor, max_batch=max_batch, loops=loops)
         self._batchers.append(batcher)
-        return batcher.submit
+        return batcher
 
-    def _tracked(
-        self, deliver: Callable[[AbstractIncomingMessage], Awaitable[None]]
-    ) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            if self._stopping:
-                # Left unacked: the broker hands it to another worker once this one closes.
-                return
-            task = asyncio.current_task()
-            assert task is not None
-            self._in_flight.add(task)
-            try:
-                await deliver(message)
-            finally:
-                self._in_flight.discard(task)
-
-        return on_message
+    async def _deliver(self, batcher: Batcher, message: AbstractIncomingMessage) -> None:
+        """Hand a delivery to its batcher; return once it is settled."""
+        if self._stopping:
+            # Left unacked: the broker hands it to another worker once this one closes.
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            await batcher.submit(message)
+        finally:
+            self._in_flight.discard(task)
 
     @property
     def in_flight(self) -> int:

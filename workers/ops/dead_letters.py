@@ -20,7 +20,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from workers.runtime import headers as h
+from workers.runtime import headers
 from workers.runtime.topology import ConsumerQueues
 
 
@@ -60,24 +60,24 @@ class DeadLetter:
 
     @classmethod
     def from_message(cls, consumer: str, message: AbstractIncomingMessage) -> DeadLetter:
-        headers = dict(message.headers)
-        deaths = headers.get("x-death")
+        carried = dict(message.headers)
+        deaths = carried.get("x-death")
         first_death = deaths[0] if isinstance(deaths, list) and deaths else None
         broker_time = first_death.get("time") if isinstance(first_death, dict) else None
         return cls(
             consumer=consumer,
             message_id=message.message_id,
             event_type=message.type,
-            tenant_id=h.text(headers, h.TENANT),
-            reason=h.reason_of(headers),
-            error=h.text(headers, h.ERROR),
-            routing_key=h.text(headers, h.ROUTING_KEY) or message.routing_key,
-            attempt=h.attempt_of(headers),
-            replay_count=h.replay_count_of(headers),
-            first_failure=_parse_time(headers.get(h.FIRST_FAILURE)),
-            dead_at=_parse_time(headers.get(h.DEAD_AT)) or _parse_time(broker_time),
+            tenant_id=headers.text(carried, headers.TENANT),
+            reason=headers.reason_of(carried),
+            error=headers.text(carried, headers.ERROR),
+            routing_key=headers.text(carried, headers.ROUTING_KEY) or message.routing_key,
+            attempt=headers.attempt_of(carried),
+            replay_count=headers.replay_count_of(carried),
+            first_failure=_parse_time(carried.get(headers.FIRST_FAILURE)),
+            dead_at=_parse_time(carried.get(headers.DEAD_AT)) or _parse_time(broker_time),
             body=message.body,
-            headers=headers,
+            headers=carried,
         )
 
 
@@ -116,10 +116,10 @@ class SweepResult:
 def replay_message(message: AbstractIncomingMessage) -> aio_pika.Message:
     """The dead letter as it goes back to its consumer: its headers, one more replay counted,
     and its attempts reset so the fixed consumer gets a full set of retries."""
-    headers = h.own_headers(message.headers)
-    headers.pop(h.ATTEMPT, None)
-    headers[h.REPLAY_COUNT] = h.replay_count_of(message.headers) + 1
-    return h.copy_message(message, headers)
+    replayed = headers.own_headers(message.headers)
+    replayed.pop(headers.ATTEMPT, None)
+    replayed[headers.REPLAY_COUNT] = headers.replay_count_of(message.headers) + 1
+    return headers.copy_message(message, replayed)
 
 
 async def sweep(

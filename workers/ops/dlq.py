@@ -1,4 +1,4 @@
-"""Operator commands: ``frontdesk status`` and ``frontdesk dlq list|show|replay|purge``.
+"""``frontdesk dlq list|show|replay|purge``: the operator's hands on dead letters.
 
 Every dlq command takes the same filters (consumer, tenant, reason, time, limit); replay and
 purge also take ``--dry-run``, and purge asks before it deletes anything unless ``--yes``.
@@ -20,13 +20,10 @@ from rich.panel import Panel
 from rich.progress import Progress
 from rich.table import Table
 
+from workers.ops.dead_letters import Action, DeadLetter, Selection, SweepResult, sweep
+from workers.ops.support import cli_settings, console, consumer_queues, parse_when
 from workers.reachability import reaching
-from workers.runtime.dead_letters import Action, DeadLetter, Selection, SweepResult, sweep
-from workers.runtime.ops_support import cli_settings, console, consumer_queues, parse_when
-from workers.runtime.status import status
 from workers.runtime.topology import ConsumerQueues
-
-__all__ = ["dlq_app", "run_sweeps", "status"]
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Inspect, replay and purge dead letters.")
 

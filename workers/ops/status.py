@@ -18,8 +18,8 @@ from aio_pika.abc import AbstractConnection
 from aiormq.exceptions import ChannelNotFoundEntity
 from rich.table import Table
 
+from workers.ops.support import cli_settings, console, consumer_queues
 from workers.reachability import reaching
-from workers.runtime.ops_support import cli_settings, console, consumer_queues
 from workers.runtime.topology import ConsumerQueues
 from workers.settings import Settings
 

@@ -1,0 +1,1 @@
+"""Operator commands: ``frontdesk status`` and ``frontdesk dlq list|show|replay|purge``."""
