@@ -138,8 +138,6 @@ async def test_bursts_of_answers_apply_in_order_across_two_worker_processes(
             assert [d["ai_decision"] for d in decided] == ["reply"] * 4
             steps = [d["ai_decision_reason"].split()[3] for d in decided]
             assert steps == ["step=a", "step=b", "step=c", "step=done"], steps
-            times = [d["ai_decided_at"] for d in decided]
-            assert times == sorted(times)
             _, last = await flows.reply_to(sent[-1])
             assert last == "123"
         log = (tmp_path / "autoreply.log").read_text()

@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from domain.events import MessageAccepted
 from persistence import models as m
 from persistence.crypto import SecretCipher
+from persistence.models.bots import BotScenarioVersion
 from persistence.repositories.access import AuditActor
 from persistence.sign_in import SignInDirectory
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
@@ -191,6 +192,13 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
                 kind="first_response",
                 due_at=now,
                 breached_at=now,
+            ),
+            BotScenarioVersion(
+                tenant_id=t,
+                scenario_id=scenario.id,
+                version=1,
+                flow={"start": "ask"},
+                status="published",
             ),
             m.BotDialogState(
                 tenant_id=t,

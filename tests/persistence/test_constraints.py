@@ -32,6 +32,8 @@ VIOLATIONS: dict[str, dict[str, Any]] = {
     "ck_ai_settings_response_delay_minutes": {"response_delay_minutes": -1},
     "ck_ai_settings_quiet_hours_both_or_neither": {"quiet_hours_end": None},
     "ck_bot_scenarios_version": {"version": 0},
+    "ck_bot_scenario_versions_version": {"version": 0},
+    "ck_bot_dialog_states_retries": {"retries": -1},
     "ck_documents_size_bytes": {"size_bytes": -1},
     "ck_guests_phone_e164": {"phone": "0034 600 111 222"},
     "ck_knowledge_categories_display_order": {"display_order": -1},
@@ -71,6 +73,7 @@ UNIQUE_OVERRIDES: dict[str, dict[str, Any]] = {
     "uq_prompts_tenant_id_version": {"is_published": False},
     "uq_prompts_one_published": {"version": 99},
     "uq_tenants_slug": {},
+    "uq_bot_scenarios_tenant_id_name": {"version": 2},
     # Unique indexes are checked before foreign keys: a stray reservation id is never reached.
     "uq_scheduled_messages_message_id": {"reservation_id": uuid4()},
     # The copied guest message takes the staff reply's Idempotency-Key (population.py).
