@@ -4,14 +4,15 @@ one), it answers the message instead of the knowledge base.
 The autoreply consumer calls ``respond`` for every scored message before it decides anything
 itself, so exactly one of them decides each message, written on the message as ``ai_decision``
 with its reason. ``respond`` first locks the conversation's ``bot_dialog_states`` row (one per
-conversation, created idle), so two workers never run one dialogue at once; and it refuses a
-message while an earlier one of the same conversation is still undecided (``RetryableError``:
-the runtime delivers it again a second later), so answers are applied in the order the guest
-wrote them.
+conversation, created idle), so two workers never run one dialogue at once; and while an
+earlier message of the same conversation is still undecided it waits a moment, then refuses
+the message (``RetryableError``: the runtime delivers it again from its retry tiers), so
+answers are applied in the order the guest wrote them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -30,9 +31,15 @@ from persistence.uow import UnitOfWork
 from workers.dialog.effects import apply, send
 from workers.runtime.errors import RetryableError
 
-# An earlier message undecided for longer than this is not waited for (a consumer may have
-# dead-lettered it): the conversation goes on without it.
-ORDERING_WINDOW = timedelta(minutes=2)
+# An earlier message stored longer ago than this is not waited for (a consumer may have
+# dead-lettered it): the conversation goes on without it. Shorter than the runtime's retry
+# tiers add up to before its attempts run out (1 s, 10 s, 60 s …, five attempts), so a message
+# waiting for another is decided by its fourth attempt at the latest, never dead-lettered.
+ORDERING_WINDOW = timedelta(seconds=30)
+# How long a message waits in the handler for its predecessor before asking the runtime to
+# deliver it again: the usual gap (the predecessor being scored a moment later) costs no retry.
+PREDECESSOR_WAIT_SECONDS = 2.0
+PREDECESSOR_POLL_SECONDS = 0.05
 
 
 # Published versions never change: each is parsed once per process (a few hundred at most).
@@ -74,8 +81,10 @@ async def respond(
     """
     if not await uow.flows.in_use(conversation_id=message.conversation_id):
         return False
+    since = now - ORDERING_WINDOW
+    await _wait_for_earlier(uow, message, since=since)
     state = await uow.flows.lock_dialog(conversation_id=message.conversation_id)
-    if await uow.flows.undecided_before(message_id=message.message_id, since=now - ORDERING_WINDOW):
+    if await uow.flows.undecided_before(message_id=message.message_id, since=since):
         raise EarlierMessagePending(f"an earlier message of {message.conversation_id} is pending")
     if message.human_takeover:
         return False  # staff have the conversation: the dialogue waits, paused, where it is
@@ -120,6 +129,16 @@ async def respond(
     _store(state, turn, flow, now)
     await _mark(uow, state, message, now)
     return True
+
+
+async def _wait_for_earlier(uow: UnitOfWork, message: ReplyInput, *, since: datetime) -> None:
+    """Give an earlier undecided message of the conversation a moment to be decided (without
+    holding the conversation's lock, which its decision needs)."""
+    deadline = asyncio.get_running_loop().time() + PREDECESSOR_WAIT_SECONDS
+    while await uow.flows.undecided_before(message_id=message.message_id, since=since):
+        if asyncio.get_running_loop().time() >= deadline:
+            return  # the locked check below asks for a redelivery
+        await asyncio.sleep(PREDECESSOR_POLL_SECONDS)
 
 
 async def _running(uow: UnitOfWork, state: BotDialogState) -> tuple[Flow, str]:
