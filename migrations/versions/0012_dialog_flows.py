@@ -8,6 +8,7 @@
 - ``bot_dialog_states``: one row per conversation, the lock that orders its messages; its
   dialogue (scenario, version, step, collected values, retries) when one runs, its status
   (idle, active, completed, cancelled, handed_off, expired) and the last message it decided.
+- ``messages.options``: a bot question's options, sent as buttons where the channel has them.
 
 Revision ID: 0012
 Revises: 0011
@@ -127,11 +128,16 @@ def upgrade() -> None:
         ["tenant_id", "id"],
         ondelete="CASCADE",
     )
+    # A bot question's options, for the channels that show them as buttons.
+    op.add_column(
+        "messages", sa.Column("options", postgresql.JSONB(astext_type=sa.Text()), nullable=True)
+    )
     # Rows written before this revision were dialogues in progress.
     op.execute("UPDATE bot_dialog_states SET status = 'active' WHERE current_step IS NOT NULL")
 
 
 def downgrade() -> None:
+    op.drop_column("messages", "options")
     op.execute("DELETE FROM bot_dialog_states WHERE scenario_id IS NULL OR current_step IS NULL")
     op.drop_constraint(op.f(f"fk_{STATES}_tenant_id_version_id_{VERSIONS}"), STATES)
     op.drop_constraint(op.f(f"ck_{STATES}_retries"), STATES)

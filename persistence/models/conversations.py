@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Index, Numeric, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
@@ -160,6 +162,8 @@ class Message(Base, TenantOwned):
     ai_decision_reason: Mapped[str | None]
     ai_decided_at: Mapped[datetime | None]
     idempotency_key: Mapped[str | None]
+    # A bot question's options ({"value", "label"} each): buttons where the channel has them.
+    options: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
 
 class MediaFile(Base, TenantOwned):

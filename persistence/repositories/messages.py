@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select, update
@@ -100,7 +101,7 @@ _CLAIM_DUE = (
     " AND s.created_at > m.created_at),"
     " (SELECT i.handle FROM guest_identities i WHERE i.tenant_id = c.tenant_id"
     " AND i.guest_id = c.guest_id AND i.kind = ch.provider ORDER BY i.created_at LIMIT 1),"
-    " mail.found, mail.subject, mail.provider_message_id"
+    " mail.found, mail.subject, mail.provider_message_id, m.options"
     " FROM messages m"
     " JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id"
     " LEFT JOIN channels ch ON ch.tenant_id = m.tenant_id AND ch.id = m.channel_id"
@@ -207,6 +208,7 @@ class DueSend:
     staff_replied: bool  # staff wrote in the conversation after this message was drafted
     guest_handle: str | None  # the guest's handle on the channel's provider
     answers: InboundReference | None  # on e-mail, the guest's latest mail
+    options: tuple[tuple[str, str], ...] = ()  # a bot question's (value, label) options
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,8 +380,11 @@ class MessageRepository(Repository):
         subject: str | None = None,
         in_reply_to_id: UUID | None = None,
         template_id: UUID | None = None,
+        options: Sequence[tuple[str, str]] = (),
     ) -> Message:
-        """Draft an outbound message; the dispatcher sends it once ``send_after`` has passed."""
+        """Draft an outbound message; the dispatcher sends it once ``send_after`` has passed.
+        ``options`` (value, label) go with a bot question, as buttons where the channel has them.
+        """
         row = Message(
             tenant_id=self.tenant_id,
             conversation_id=conversation_id,
@@ -394,6 +399,7 @@ class MessageRepository(Repository):
             send_after=send_after,
             in_reply_to_id=in_reply_to_id,
             template_id=template_id,
+            options=[{"value": v, "label": label} for v, label in options] or None,
         )
         self._stage(row)
         await self.session.flush()
@@ -429,6 +435,7 @@ class MessageRepository(Repository):
                 staff_replied=row[8],
                 guest_handle=row[9],
                 answers=InboundReference(row[11], row[12]) if row[10] else None,
+                options=_options(row[13]),
             )
             for row in rows
         ]
@@ -604,3 +611,11 @@ class MessageRepository(Repository):
         )
         rows = list((await self.session.execute(statement)).scalars())
         return list(reversed(rows))
+
+
+def _options(stored: Any) -> tuple[tuple[str, str], ...]:
+    """The stored options (jsonb, as the driver returns it: text) as (value, label) pairs."""
+    if stored is None:
+        return ()
+    items = json.loads(stored) if isinstance(stored, str) else stored
+    return tuple((str(item["value"]), str(item["label"])) for item in items)

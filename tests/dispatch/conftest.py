@@ -3,7 +3,7 @@ outbound dispatcher, with the means to kill it at each step of a send."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -119,10 +119,13 @@ class AfterSend:
         idempotency_key: str,
         template: TemplateRef | None = None,
         reply_to: ReplyTo | None = None,
+        options: Sequence[tuple[str, str]] = (),
     ) -> SendResult:
         kwargs: dict[str, Any] = {"route": route, "to": to, "text": text}
         if reply_to is not None:
             kwargs["reply_to"] = reply_to
+        if options:
+            kwargs["options"] = options
         result = await self.real.send(idempotency_key=idempotency_key, template=template, **kwargs)
         await self.then()
         return result

@@ -1,6 +1,6 @@
-"""Telegram inline keyboard presses through the real ingress: a dialogue's button answers its
-question and the webhook is answered with answerCallbackQuery; an unknown payload is
-acknowledged and ignored."""
+"""Telegram inline keyboards through the real ingress and dispatcher: a dialogue's question goes
+out with its options as buttons, a press answers it and the webhook is answered with
+answerCallbackQuery; an unknown payload is acknowledged and ignored."""
 
 from __future__ import annotations
 
@@ -55,6 +55,23 @@ async def test_a_keyboard_button_answers_the_question_and_the_callback_is_acknow
     guests = await flows.restaurant(make_tenant, ("late_checkout", LATE_CHECKOUT))
     await flows.reply_to(await guests.say("late checkout please", guest=11))
     await flows.reply_to(await guests.say("118", guest=11))
+    chat_id = guest_number(11)
+
+    async def keyboard() -> list[dict[str, Any]]:
+        return [
+            entry["body"]["reply_markup"]
+            for entry in flows.system.sent_to_provider("telegram")
+            if str(entry["body"].get("chat_id")) == chat_id and "reply_markup" in entry["body"]
+        ]
+
+    (markup,) = await eventually(keyboard)
+    assert markup == {
+        "inline_keyboard": [
+            [{"text": "12:00", "callback_data": "flow:12:00"}],
+            [{"text": "14:00", "callback_data": "flow:14:00"}],
+            [{"text": "16:00", "callback_data": "flow:16:00"}],
+        ]
+    }
     response, message_id = await press(guests, "flow:16:00", guest=11)
     assert response.status_code == 200
     assert response.json()["method"] == "answerCallbackQuery"

@@ -19,7 +19,8 @@ async def send(
     """One outbound message for the turn, so its parts reach the guest in order."""
     if not replies:
         return
-    # Options are numbered in the text on every channel: the outbound path carries text only.
+    # Options are numbered in the text on every channel; Telegram and WhatsApp Cloud also
+    # show them as buttons (the dispatcher hands them to the sender).
     parts = [reply.text for reply in replies[:-1]] + [numbered(replies[-1])]
     await uow.messages.add_outbound(
         conversation_id=message.conversation_id,
@@ -28,6 +29,7 @@ async def send(
         sender_type="bot",
         send_after=now,
         in_reply_to_id=message.message_id,
+        options=[(option.value, option.label) for option in replies[-1].options],
     )
 
 

@@ -81,6 +81,7 @@ class Attempt:
     text: str
     earlier_attempts: int
     reply_to: ReplyTo | None
+    options: tuple[tuple[str, str], ...] = ()  # a bot question's, as buttons where possible
 
 
 class OutboundDispatcher:
@@ -159,6 +160,7 @@ class OutboundDispatcher:
                 text=attempt.text,
                 idempotency_key=str(attempt.message_id),
                 reply_to=attempt.reply_to,
+                options=attempt.options,
             )
         except UncertainSendError as exc:
             return await self._answer_lost(attempt, sender, str(exc))
@@ -231,6 +233,7 @@ class OutboundDispatcher:
             text=message.content or "",
             earlier_attempts=message.attempts,
             reply_to=reply_to,
+            options=message.options,
         )
 
     async def _fail_unsent(self, uow: UnitOfWork, message: DueSend, error: str) -> Outcome:

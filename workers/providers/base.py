@@ -20,6 +20,7 @@ An adapter module offers three things:
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -109,6 +110,7 @@ class Sender(Protocol):
         idempotency_key: str,
         template: TemplateRef | None = None,
         reply_to: ReplyTo | None = None,
+        options: Sequence[tuple[str, str]] = (),
     ) -> SendResult: ...
 
 

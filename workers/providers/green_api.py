@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -312,9 +313,10 @@ class GreenApiSender:
         idempotency_key: str,
         template: TemplateRef | None = None,
         reply_to: ReplyTo | None = None,
+        options: Sequence[tuple[str, str]] = (),
     ) -> SendResult:
         # No idempotency key exists in Green API's sendMessage; see the module docstring.
-        del idempotency_key, template, reply_to
+        del idempotency_key, template, reply_to, options  # options are numbered in the text
         base = (route.credentials.get("api_url") or DEFAULT_API_URL).rstrip("/")
         instance = credential(route, "id_instance")
         token = credential(route, "api_token_instance")

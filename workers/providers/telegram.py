@@ -24,6 +24,7 @@ never retried (``UncertainSendError``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +42,8 @@ from domain.events import (
     Provider,
     utcnow,
 )
-from domain.flows.render import CALLBACK_PREFIX
+from domain.flows.model import Option
+from domain.flows.render import CALLBACK_PREFIX, telegram_keyboard
 from workers.providers import http
 from workers.providers.base import (
     MalformedPayload,
@@ -280,6 +282,7 @@ class TelegramSender:
         idempotency_key: str,
         template: TemplateRef | None = None,
         reply_to: ReplyTo | None = None,
+        options: Sequence[tuple[str, str]] = (),
     ) -> SendResult:
         del idempotency_key, template, reply_to  # none exists in the Bot API
         base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
@@ -291,11 +294,23 @@ class TelegramSender:
             label="telegram sendMessage",
             policy=self._policy,
             classifier=_classify,
-            # Staff alerts carry acknowledgement links: no preview fetches or shows them.
-            json={"chat_id": to, "text": text, "link_preview_options": {"is_disabled": True}},
+            json=message_body(to=to, text=text, options=options),
         )
         try:
             result = response.json()["result"]
             return SendResult(provider_message_id=f"{result['chat']['id']}:{result['message_id']}")
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentSendError("telegram answered without a message id") from exc
+
+
+def message_body(*, to: str, text: str, options: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """``sendMessage``'s body: link previews off (staff alerts carry acknowledgement links), and
+    a bot question's options as an inline keyboard."""
+    body: dict[str, Any] = {
+        "chat_id": to,
+        "text": text,
+        "link_preview_options": {"is_disabled": True},
+    }
+    if options:
+        body["reply_markup"] = telegram_keyboard([Option(value=v, label=n) for v, n in options])
+    return body

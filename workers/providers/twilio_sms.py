@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -209,8 +209,9 @@ class TwilioSmsSender:
         idempotency_key: str,
         template: TemplateRef | None = None,
         reply_to: ReplyTo | None = None,
+        options: Sequence[tuple[str, str]] = (),
     ) -> SendResult:
-        del idempotency_key, template, reply_to  # none exists for SMS
+        del idempotency_key, template, reply_to, options  # none exists for SMS
         base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
         account_sid = credential(route, "account_sid")
         auth_token = credential(route, "auth_token")

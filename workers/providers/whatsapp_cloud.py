@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,8 @@ from domain.events import (
     Media,
     Provider,
 )
+from domain.flows.model import Option
+from domain.flows.render import CALLBACK_PREFIX, whatsapp_interactive
 from workers.providers import http
 from workers.providers.base import (
     MalformedPayload,
@@ -229,7 +232,11 @@ def _content(kind: Any, part: Any) -> dict[str, Any]:
         fields["text"] = _str(body.get("text"))
     elif kind == "interactive":
         reply = body.get("button_reply") or body.get("list_reply")
-        fields["text"] = _str(reply.get("title")) if isinstance(reply, dict) else None
+        reply = reply if isinstance(reply, dict) else {}
+        # A bot question's button carries its option (``flow:<value>``); others their title.
+        chosen = _str(reply.get("id"))
+        flow_button = chosen is not None and chosen.startswith(CALLBACK_PREFIX)
+        fields["text"] = chosen if flow_button else _str(reply.get("title"))
     else:
         # Unsupported types are kept as a text-less message, so staff still see that the
         # guest wrote something.
@@ -302,6 +309,7 @@ class WhatsAppCloudSender:
         idempotency_key: str,
         template: TemplateRef | None = None,
         reply_to: ReplyTo | None = None,
+        options: Sequence[tuple[str, str]] = (),
     ) -> SendResult:
         del idempotency_key, reply_to  # the Cloud API takes neither
         token = credential(route, "access_token")
@@ -313,7 +321,7 @@ class WhatsAppCloudSender:
             policy=self._policy,
             classifier=_classify,
             headers={"Authorization": f"Bearer {token}"},
-            json=message_body(to=to, text=text, template=template),
+            json=message_body(to=to, text=text, template=template, options=options),
         )
         try:
             return SendResult(provider_message_id=str(response.json()["messages"][0]["id"]))
@@ -325,12 +333,23 @@ class WhatsAppCloudSender:
         return f"{base}/{credential(route, 'phone_number_id')}/messages"
 
 
-def message_body(*, to: str, text: str, template: TemplateRef | None) -> dict[str, Any]:
+def message_body(
+    *,
+    to: str,
+    text: str,
+    template: TemplateRef | None,
+    options: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to.lstrip("+"),
     }
+    if template is None and options:
+        # A bot question: reply buttons (at most 3, titles up to 20 characters) or a list.
+        choices = [Option(value=value, label=label) for value, label in options]
+        body.update(type="interactive", interactive=whatsapp_interactive(text, choices))
+        return body
     if template is None:
         body.update(type="text", text={"preview_url": False, "body": text})
         return body
