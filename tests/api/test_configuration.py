@@ -177,6 +177,31 @@ async def test_out_of_range_settings_are_422_naming_the_field_and_write_nothing(
     ] == read.headers["etag"]
 
 
+async def test_text_postgresql_cannot_store_is_422_naming_the_field_and_writes_nothing(
+    api: httpx.AsyncClient, hotel: Hotel
+) -> None:
+    headers = {**hotel.admin.headers, "Content-Type": "application/json"}
+    created = await api.post(
+        "/api/v1/knowledge/categories", json={"slug": "spa", "name": "Spa"}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    path = f"/api/v1/knowledge/categories/{created.json()['id']}"
+    # Raw JSON: a lone surrogate cannot be sent through httpx's own encoder.
+    for raw in (b'{"name": "Spa\\u0000"}', b'{"name": "Spa \\ud800"}'):
+        refused = await api.patch(path, content=raw, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert [error["field"] for error in refused.json()["errors"]] == ["name"]
+    posted = await api.post(
+        "/api/v1/knowledge/categories",
+        content=b'{"slug": "bar", "name": "Bar\\u0000"}',
+        headers=headers,
+    )
+    assert posted.status_code == 422, posted.text
+    listed = await api.get("/api/v1/knowledge/categories", headers=headers)
+    assert [(row["slug"], row["name"]) for row in listed.json()] == [("spa", "Spa")]
+
+
 async def test_every_change_writes_one_audit_row_naming_who(
     api: httpx.AsyncClient, hotel: Hotel, uow_factory: UnitOfWorkFactory
 ) -> None:
