@@ -1,0 +1,22 @@
+"""Routing: agents' availability and capacity, and conversations assigned by team, skill and load.
+
+Revision ID: 0014
+Revises: 0013
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
