@@ -30,6 +30,7 @@ from persistence.models.notifications import (
     StaffNotification,
 )
 from persistence.models.pipeline import CommsEvent, OutboxRow, ProcessedEvent, WebhookEvent
+from persistence.models.routing import AgentStatus, RoutingRule
 from persistence.models.scheduling import OptOut, ScheduledMessage
 from persistence.models.staff import (
     AgentSkill,
@@ -53,6 +54,7 @@ metadata = Base.metadata
 
 __all__ = [
     "AgentSkill",
+    "AgentStatus",
     "AiModelSettings",
     "AiSettings",
     "ApiKey",
@@ -89,6 +91,7 @@ __all__ = [
     "RateLimitBucket",
     "Reservation",
     "Role",
+    "RoutingRule",
     "RolePermission",
     "ScheduledMessage",
     "SignInAttempt",

@@ -49,6 +49,13 @@ class Conversation(Base, TenantOwned):
             "last_message_at",
         ),
         Index("ix_conversations_tenant_id_assignee_id", "tenant_id", "assignee_id"),
+        # The routing queue: conversations waiting for an agent, oldest first.
+        Index(
+            "ix_conversations_routing_queue",
+            "tenant_id",
+            "routing_requested_at",
+            postgresql_where=text("assignee_id IS NULL AND routing_requested_at IS NOT NULL"),
+        ),
         tenant_fk("guest_id", "guests"),
         tenant_fk("channel_id", "channels"),
         tenant_fk("assignee_id", "users", ondelete="SET NULL"),
@@ -74,6 +81,11 @@ class Conversation(Base, TenantOwned):
     first_response_at: Mapped[datetime | None]
     assigned_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # A person chose the assignee (the router never changes it); waiting for an agent since
+    # (null when not waiting); the escalation's topic, a skill the agent needs.
+    assignment_manual: Mapped[bool] = mapped_column(server_default=text("false"))
+    routing_requested_at: Mapped[datetime | None]
+    routing_topic: Mapped[str | None]
 
 
 class Message(Base, TenantOwned):
