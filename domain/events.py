@@ -266,6 +266,17 @@ class ConversationUpdated(Event):
     notification_id: UUID | None = None
 
 
+class AgentAvailabilityChanged(Event):
+    """A staff member's availability or capacity changed: waiting conversations may now fit."""
+
+    routing_key: ClassVar[str] = "agent.availability"
+    type: Literal["agent.availability"] = "agent.availability"
+
+    user_id: UUID
+    availability: Literal["online", "away", "offline"]
+    capacity: int
+
+
 class ReservationChanged(Event):
     """A reservation was created or changed (dates, guest, status): its schedule is re-planned."""
 
@@ -306,6 +317,7 @@ AnyEvent = Annotated[
     | AutoReplySkipped
     | NotificationAcknowledged
     | ConversationUpdated
+    | AgentAvailabilityChanged
     | ReservationChanged
     | CompositionRequested,
     Field(discriminator="type"),

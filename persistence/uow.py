@@ -44,6 +44,7 @@ from persistence.repositories.pipeline import (
     WebhookEventRepository,
 )
 from persistence.repositories.reservations import ReservationRepository
+from persistence.repositories.routing import RoutingRepository
 from persistence.repositories.scheduling import ScheduleRepository
 from persistence.repositories.staff import StaffRepository
 from persistence.repositories.tenancy import (
@@ -194,6 +195,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session, tenant)
         self.configuration = ConfigurationRepository(session, tenant, self._cipher)
         self.composer = ComposerRepository(session, tenant, self._cipher)
+        self.routing = RoutingRepository(session, tenant)
 
 
 class UnitOfWorkFactory:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from persistence.uow import UnitOfWorkFactory
-from workers.consumers import PIPELINE, composer, planner
+from workers.consumers import PIPELINE, composer, planner, router
 from workers.heap import freeze_startup_objects
 from workers.runtime.consumer import Consumer
 from workers.runtime.runner import run_workers
@@ -28,6 +28,7 @@ CONSUMERS: dict[str, Callable[[Settings], Consumer]] = {
     composer.NAME: lambda settings: composer.consumer(
         uow_factory=UnitOfWorkFactory.from_settings(settings)
     ),
+    router.NAME: lambda settings: router.consumer(),
 }
 
 
