@@ -43,6 +43,7 @@ from persistence.repositories.pipeline import (
     OutboxRepository,
     WebhookEventRepository,
 )
+from persistence.repositories.reports import ReportRepository
 from persistence.repositories.reservations import ReservationRepository
 from persistence.repositories.routing import RoutingRepository
 from persistence.repositories.scheduling import ScheduleRepository
@@ -196,6 +197,7 @@ class UnitOfWork:
         self.configuration = ConfigurationRepository(session, tenant, self._cipher)
         self.composer = ComposerRepository(session, tenant, self._cipher)
         self.routing = RoutingRepository(session, tenant)
+        self.reports = ReportRepository(session, tenant)
 
 
 class UnitOfWorkFactory:

@@ -27,6 +27,11 @@ MESSAGE_STATUSES = (
 )  # fmt: skip
 AI_DECISIONS = ("reply", "escalate", "skip")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
+# What the report indexes carry besides their keys, so a period is read from the index alone.
+REPORTED_CONVERSATION_COLUMNS = [
+    "channel_id", "team_id", "assignee_id", "first_response_at", "closed_at"
+]  # fmt: skip
+REPORTED_MESSAGE_COLUMNS = ["conversation_id", "channel_id", "ai_decision"]
 
 
 class Conversation(Base, TenantOwned):
@@ -49,6 +54,13 @@ class Conversation(Base, TenantOwned):
             "last_message_at",
         ),
         Index("ix_conversations_tenant_id_assignee_id", "tenant_id", "assignee_id"),
+        # The reports: one tenant's conversations by when the guest first wrote (0017).
+        Index(
+            "ix_conversations_reports",
+            "tenant_id",
+            "first_message_at",
+            postgresql_include=REPORTED_CONVERSATION_COLUMNS,
+        ),
         # The routing queue: conversations waiting for an agent, oldest first.
         Index(
             "ix_conversations_routing_queue",
@@ -116,6 +128,14 @@ class Message(Base, TenantOwned):
             "provider_message_id",
             unique=True,
             postgresql_where=text("provider_message_id IS NOT NULL"),
+        ),
+        # The reports: one tenant's inbound messages by arrival, with the decision (0017).
+        Index(
+            "ix_messages_inbound_reports",
+            "tenant_id",
+            "created_at",
+            postgresql_include=REPORTED_MESSAGE_COLUMNS,
+            postgresql_where=text("direction = 'inbound'"),
         ),
         # A staff reply's Idempotency-Key: a retried POST finds the message it made.
         Index(

@@ -83,6 +83,19 @@ class ConversationPage:
     next_after: tuple[datetime, UUID] | None
 
 
+def visible_to(scope: Scope) -> ColumnElement[bool]:
+    """The conversations ``scope`` may see (``domain.inbox``), as a condition on them."""
+    if scope.everything:
+        return true()
+    mine = Conversation.assignee_id == scope.user_id
+    if not scope.team_ids:
+        return mine
+    in_team = Conversation.team_id.in_(scope.team_ids)
+    if scope.whole_teams:
+        return or_(mine, in_team)
+    return or_(mine, and_(in_team, Conversation.assignee_id.is_(None)))
+
+
 def _escaped(words: str) -> str:
     return words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -95,15 +108,7 @@ class StaffInboxRepository(Repository):
         return list((await self.session.execute(statement)).scalars())
 
     def _visible(self, scope: Scope) -> ColumnElement[bool]:
-        if scope.everything:
-            return true()
-        mine = Conversation.assignee_id == scope.user_id
-        if not scope.team_ids:
-            return mine
-        in_team = Conversation.team_id.in_(scope.team_ids)
-        if scope.whole_teams:
-            return or_(mine, in_team)
-        return or_(mine, and_(in_team, Conversation.assignee_id.is_(None)))
+        return visible_to(scope)
 
     def _attention(self) -> ColumnElement[bool]:
         """An unacknowledged staff notification, or a flagged guest message staff have not

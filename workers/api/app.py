@@ -26,6 +26,7 @@ from workers.api import (
     knowledge_io,
     problems,
     properties,
+    reports,
     reservations,
     schedule,
     teams,
@@ -66,6 +67,7 @@ RESOURCES = (
     conversations.router,
     inbox_actions.router,
     events.router,
+    reports.router,
 )
 
 

@@ -1,0 +1,245 @@
+"""Report figures computed in PostgreSQL: response and resolution times (p50/p90/p95) and the
+assistant's decisions, per property, team, agent or channel, with the whole scope's total.
+
+Each figure is one aggregate statement over one tenant's period, read through an index that
+starts with ``tenant_id`` and the period's column (migration 0017): conversations by
+``first_message_at``, inbound messages by ``created_at``. Only aggregated rows (one per group,
+plus the total) come back to Python. ``ROLLUP(key)`` gives the groups and the total in one
+pass; ``grouping(key)`` tells the total from a group whose key is NULL (no team, unassigned).
+
+The statements are built by module functions so a test can EXPLAIN exactly what runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, array
+
+from domain.inbox import Scope
+from domain.reports import PERCENTILES
+from persistence.models import Channel, Conversation, Message, Property, Team, User
+from persistence.repositories.base import Repository
+from persistence.repositories.inbox import visible_to
+
+DECISIONS = ("reply", "escalate", "skip")
+Percentiles = tuple[float | None, float | None, float | None]
+Statement = Select[*tuple[Any, ...]]
+_NONE: Percentiles = (None, None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """What a report covers: ``[start_at, end_at)``, grouped by ``group_by``, within ``scope``."""
+
+    start_at: datetime
+    end_at: datetime
+    group_by: str
+    scope: Scope
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTimes:
+    """Conversations the guest opened in the period; durations in seconds."""
+
+    key: UUID | None
+    total: bool
+    conversations: int
+    answered: int
+    first_response: Percentiles
+    resolved: int
+    resolution: Percentiles
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """Inbound messages of the period and what the assistant decided for them."""
+
+    key: UUID | None
+    total: bool
+    inbound: int
+    decided: int
+    reply: int
+    escalate: int
+    skip: int
+
+
+def _seconds(later: Any, earlier: Any) -> ColumnElement[float]:
+    """``later - earlier`` in seconds, never below zero (NULL when either is NULL)."""
+    # Not greatest(): it skips NULLs, and would make an unanswered conversation a 0 s answer.
+    return case((later < earlier, 0.0), else_=func.extract("epoch", later - earlier))
+
+
+def _percentiles(seconds: ColumnElement[float]) -> ColumnElement[Any]:
+    fractions = array([literal(p, Float) for p in PERCENTILES])
+    return func.percentile_cont(cast(fractions, ARRAY(Float))).within_group(seconds)
+
+
+def _conversation_key(group_by: str) -> ColumnElement[Any] | None:
+    """The column a conversation is grouped by (None: the total alone)."""
+    keys: dict[str, Any] = {
+        "none": None,
+        "property": Channel.property_id,
+        "team": Conversation.team_id,
+        "agent": Conversation.assignee_id,
+        "channel": Conversation.channel_id,
+    }
+    key: ColumnElement[Any] | None = keys[group_by]
+    return key
+
+
+def _message_key(group_by: str) -> ColumnElement[Any] | None:
+    keys: dict[str, Any] = {
+        "none": None,
+        "property": Channel.property_id,
+        "team": Conversation.team_id,
+        "agent": Conversation.assignee_id,
+        "channel": Message.channel_id,
+    }
+    key: ColumnElement[Any] | None = keys[group_by]
+    return key
+
+
+def _grouped(statement: Statement, key: ColumnElement[Any] | None) -> Statement:
+    """Groups and total in one pass; without a key, the total alone."""
+    if key is None:
+        return statement.add_columns(null().label("key"), literal(True).label("total"))
+    return statement.add_columns(
+        key.label("key"), (func.grouping(key) == 1).label("total")
+    ).group_by(func.rollup(key))
+
+
+def _channel_join() -> ColumnElement[bool]:
+    return and_(Channel.tenant_id == Conversation.tenant_id, Channel.id == Conversation.channel_id)
+
+
+def response_times_statement(tenant_id: UUID, query: ReportQuery) -> Statement:
+    """Counts and percentiles of the conversations the guest opened in the period."""
+    first = _seconds(Conversation.first_response_at, Conversation.first_message_at)
+    resolution = _seconds(Conversation.closed_at, Conversation.first_message_at)
+    statement = select(
+        func.count().label("conversations"),
+        func.count(Conversation.first_response_at).label("answered"),
+        _percentiles(first).label("first_response"),
+        func.count(Conversation.closed_at).label("resolved"),
+        _percentiles(resolution).label("resolution"),
+    ).where(
+        Conversation.tenant_id == tenant_id,
+        Conversation.first_message_at >= query.start_at,
+        Conversation.first_message_at < query.end_at,
+        visible_to(query.scope),
+    )
+    if query.group_by == "property":
+        statement = statement.select_from(Conversation).join(Channel, _channel_join())
+    return _grouped(statement, _conversation_key(query.group_by))
+
+
+def decisions_statement(tenant_id: UUID, query: ReportQuery) -> Statement:
+    """The period's inbound messages, and how many of them the assistant replied to,
+    escalated or skipped."""
+
+    def decided(decision: str) -> ColumnElement[int]:
+        return func.count(case((Message.ai_decision == decision, 1))).label(decision)
+
+    statement = (
+        select(
+            func.count().label("inbound"),
+            func.count(Message.ai_decision).label("decided"),
+            *(decided(decision) for decision in DECISIONS),
+        )
+        .select_from(Message)
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.direction == "inbound",
+            Message.created_at >= query.start_at,
+            Message.created_at < query.end_at,
+        )
+    )
+    if query.group_by in ("team", "agent") or not query.scope.everything:
+        statement = statement.join(
+            Conversation,
+            and_(
+                Conversation.tenant_id == Message.tenant_id,
+                Conversation.id == Message.conversation_id,
+            ),
+        ).where(visible_to(query.scope))
+    if query.group_by == "property":
+        statement = statement.join(
+            Channel, and_(Channel.tenant_id == Message.tenant_id, Channel.id == Message.channel_id)
+        )
+    return _grouped(statement, _message_key(query.group_by))
+
+
+def _rounded(values: Sequence[float | None] | None) -> Percentiles:
+    if values is None:
+        return _NONE
+    first, second, third = (None if v is None else round(float(v), 3) for v in values)
+    return (first, second, third)
+
+
+class ReportRepository(Repository):
+    async def response_times(self, *, query: ReportQuery) -> list[ResponseTimes]:
+        """Per group and in total: conversations opened, answered and resolved, and the
+        percentiles of their first-response and resolution times."""
+        rows = await self.session.execute(response_times_statement(self.tenant_id, query))
+        return [
+            ResponseTimes(
+                key=row.key,
+                total=bool(row.total),
+                conversations=int(row.conversations),
+                answered=int(row.answered),
+                first_response=_rounded(row.first_response),
+                resolved=int(row.resolved),
+                resolution=_rounded(row.resolution),
+            )
+            for row in rows
+        ]
+
+    async def decisions(self, *, query: ReportQuery) -> list[Decisions]:
+        """Per group and in total: inbound messages and the assistant's decisions on them."""
+        rows = await self.session.execute(decisions_statement(self.tenant_id, query))
+        return [
+            Decisions(
+                key=row.key,
+                total=bool(row.total),
+                inbound=int(row.inbound),
+                decided=int(row.decided),
+                reply=int(row.reply),
+                escalate=int(row.escalate),
+                skip=int(row.skip),
+            )
+            for row in rows
+        ]
+
+    async def labels(self, *, group_by: str, keys: Iterable[UUID]) -> dict[UUID, str]:
+        """What to call each group: the property's, team's or channel's name, the agent's."""
+        wanted = list(keys)
+        if not wanted or group_by == "none":
+            return {}
+        names: dict[str, tuple[Any, Any]] = {
+            "property": (Property, Property.name),
+            "team": (Team, Team.name),
+            "agent": (User, func.coalesce(func.nullif(User.full_name, ""), User.email)),
+            "channel": (Channel, Channel.name),
+        }
+        model, name = names[group_by]
+        statement = select(model.id, name).where(
+            model.tenant_id == self.tenant_id, model.id.in_(wanted)
+        )
+        return {row[0]: str(row[1]) for row in (await self.session.execute(statement)).all()}
