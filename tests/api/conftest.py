@@ -154,6 +154,7 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
     from persistence.models import (
         CannedResponse,
         IntegrationCredential,
+        RoutingRule,
         StaffAlertTarget,
         Team,
         WhatsAppTemplate,
@@ -186,6 +187,7 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
         # Staff structure and messaging configuration (teams, templates, alerts, integrations).
         configuration = uow.configuration
         team = await configuration.add(Team, name="Front desk")
+        rule = await configuration.add(RoutingRule, name="Bot to front desk", team_id=team.id)
         canned = await configuration.add(
             CannedResponse, shortcut="/wifi", title="Wi-Fi", body="Network: World."
         )
@@ -309,6 +311,7 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
         "notification_id": str(notification.id),
         "tag": "vip",
         "team_id": str(team.id),
+        "rule_id": str(rule.id),
         "canned_id": str(canned.id),
         "whatsapp_template_id": str(whatsapp_template.id),
         "target_id": str(alert_target.id),

@@ -150,6 +150,8 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
                 tenant_id=t, property_id=prop.id, weekday=1, opens_at=time(8), closes_at=time(20)
             ),
             m.AgentSkill(tenant_id=t, user_id=user.id, skill="es", level=4),
+            m.AgentStatus(tenant_id=t, user_id=user.id, availability="online", capacity=3),
+            m.RoutingRule(tenant_id=t, name="Desk", team_id=team.id, channel_id=channel.id),
             m.IntegrationCredential(
                 tenant_id=t,
                 integration_type="iiko",

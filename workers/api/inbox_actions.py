@@ -179,13 +179,27 @@ class AssignmentIn(Body):
 
 @router.put("/conversations/{conversation_id}/assignment", response_model=ConversationDetail)
 async def assign(body: AssignmentIn, scoped: Assigning) -> ConversationDetail:
+    """Assign the conversation (a staff member who may reply, of the tenant; a team they belong
+    to); the router never changes a person's choice."""
     given = body.model_fields_set
     conversation = scoped.conversation
+    uow = scoped.context.uow
+    assignee_id = body.assignee_id if "assignee_id" in given else conversation.assignee_id
+    team_id = body.team_id if "team_id" in given else conversation.team_id
+    if (
+        assignee_id is not None
+        and team_id is not None
+        and (assignee_id, team_id) != (conversation.assignee_id, conversation.team_id)
+        and await uow.staff_inbox.team(team_id=team_id) is not None
+        and await uow.configuration.membership(team_id=team_id, user_id=assignee_id) is None
+        and await uow.staff.get(user_id=assignee_id) is not None
+    ):
+        raise invalid("assignee_id", "this staff member is not in the conversation's team")
     await commands.assign(
-        scoped.context.uow,
+        uow,
         conversation=conversation,
-        assignee_id=body.assignee_id if "assignee_id" in given else conversation.assignee_id,
-        team_id=body.team_id if "team_id" in given else conversation.team_id,
+        assignee_id=assignee_id,
+        team_id=team_id,
         actor_user_id=_actor(scoped),
     )
     return await _answer(scoped)

@@ -174,7 +174,10 @@ async def assign(
     team_id: UUID | None,
     actor_user_id: UUID | None,
 ) -> bool:
-    """Assign to a staff member who may reply, and/or a team; False if nothing changes."""
+    """Assign to a staff member who may reply, and/or a team; False if nothing changes.
+
+    A person's choice: the router never changes it, and the conversation leaves the routing
+    queue (unassigned by a person, it waits for a new reason to need one)."""
     if assignee_id is not None:
         user = await uow.staff.get(user_id=assignee_id)
         if user is None or user.deleted_at is not None or not user.active:
@@ -195,6 +198,10 @@ async def assign(
         team_id=team_id,
         actor_user_id=actor_user_id,
     )
+    conversation.assignment_manual = assignee_id is not None
+    conversation.routing_requested_at = None
+    conversation.routing_topic = None
+    await uow.session.flush()
     if previous_team != team_id:
         uow.staff_inbox.record(
             conversation.id,
