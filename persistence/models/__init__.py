@@ -26,6 +26,7 @@ from persistence.models.messaging import CannedResponse, Template, Trigger, What
 from persistence.models.notifications import (
     SlaPolicy,
     SlaViolation,
+    SlaWarning,
     StaffAlertDelivery,
     StaffNotification,
 )
@@ -45,6 +46,7 @@ from persistence.models.staff import (
 from persistence.models.tenancy import (
     AssistantProfile,
     BusinessHours,
+    Holiday,
     Property,
     PropertySettings,
     Tenant,
@@ -75,6 +77,7 @@ __all__ = [
     "Document",
     "Guest",
     "GuestIdentity",
+    "Holiday",
     "IntegrationCredential",
     "KnowledgeCategory",
     "KnowledgeItem",
@@ -97,6 +100,7 @@ __all__ = [
     "SignInAttempt",
     "SlaPolicy",
     "SlaViolation",
+    "SlaWarning",
     "StaffAlertDelivery",
     "StaffAlertTarget",
     "StaffNotification",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Index, Numeric, text
+from sqlalchemy import Index, Interval, Numeric, SmallInteger, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,8 +73,16 @@ class Conversation(Base, TenantOwned):
         tenant_fk("assignee_id", "users", ondelete="SET NULL"),
         tenant_fk("team_id", "teams", ondelete="SET NULL"),
         tenant_fk("reservation_id", "reservations", ondelete="SET NULL"),
+        tenant_fk("sla_policy_id", "sla_policies", ondelete="SET NULL"),
+        # The SLA sweeper's look across tenants: conversations with a warning or breach due.
+        Index(
+            "ix_conversations_sla_next_check_at",
+            "sla_next_check_at",
+            postgresql_where=text("sla_next_check_at IS NOT NULL"),
+        ),
         one_of("status", CONVERSATION_STATUSES),
         one_of("priority", PRIORITIES),
+        one_of("sla_clock", ("calendar", "business_hours"), nullable=True),
     )
 
     guest_id: Mapped[UUID]
@@ -93,6 +101,27 @@ class Conversation(Base, TenantOwned):
     first_response_at: Mapped[datetime | None]
     assigned_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Service levels: the policy applied and its terms, copied when it applied (editing the
+    # policy never rewrites them); the current deadline of each target (None when met, not
+    # running or paused), when it warns, and what was left of it when the clock paused.
+    sla_policy_id: Mapped[UUID | None]
+    sla_first_response_minutes: Mapped[int | None]
+    sla_next_response_minutes: Mapped[int | None]
+    sla_resolution_minutes: Mapped[int | None]
+    sla_clock: Mapped[str | None]
+    sla_warning_percent: Mapped[int | None] = mapped_column(SmallInteger)
+    sla_bot_reply_counts: Mapped[bool] = mapped_column(server_default=text("false"))
+    first_response_due_at: Mapped[datetime | None]
+    next_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    sla_first_response_warn_at: Mapped[datetime | None]
+    sla_next_response_warn_at: Mapped[datetime | None]
+    sla_resolution_warn_at: Mapped[datetime | None]
+    sla_first_response_left: Mapped[timedelta | None] = mapped_column(Interval)
+    sla_next_response_left: Mapped[timedelta | None] = mapped_column(Interval)
+    sla_resolution_left: Mapped[timedelta | None] = mapped_column(Interval)
+    # When the sweeper looks at it next (the earliest warning or deadline not yet recorded).
+    sla_next_check_at: Mapped[datetime | None]
     # A person chose the assignee (the router never changes it); waiting for an agent since
     # (null when not waiting); the escalation's topic, a skill the agent needs.
     assignment_manual: Mapped[bool] = mapped_column(server_default=text("false"))

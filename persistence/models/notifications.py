@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import ARRAY, Index, SmallInteger, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
@@ -26,7 +27,8 @@ NOTIFICATION_TYPES = (
 )
 NOTIFICATION_STATUSES = ("pending", "sent", "acknowledged")
 ALERT_DELIVERY_STATUSES = ("sending", "sent", "failed", "uncertain")
-SLA_KINDS = ("first_response", "resolution")
+SLA_KINDS = ("first_response", "next_response", "resolution")
+SLA_CLOCKS = ("calendar", "business_hours")
 
 
 class StaffNotification(Base, TenantOwned):
@@ -110,27 +112,54 @@ class StaffAlertDelivery(Base, TenantOwned):
 
 
 class SlaPolicy(Base, TenantOwned):
-    """Response-time targets for conversations of one priority."""
+    """Response and resolution targets, on a calendar or business-hours clock, for the
+    conversations it applies to (an empty criterion matches any; the first active policy by
+    ``position`` that matches wins). Its terms are copied onto a conversation when it applies."""
 
     __tablename__ = "sla_policies"
     __table_args__ = tenant_keys(
         UniqueConstraint("tenant_id", "name"),
-        one_of("priority", PRIORITIES),
         check("first_response_minutes", "first_response_minutes > 0"),
         check("resolution_minutes", "resolution_minutes IS NULL OR resolution_minutes > 0"),
     )
 
+        check(
+            "next_response_minutes", "next_response_minutes IS NULL OR next_response_minutes > 0"
+        ),
+        one_of("clock", SLA_CLOCKS),
+        check(
+            "priorities", f"priorities <@ ARRAY[{', '.join(repr(p) for p in PRIORITIES)}]::text[]"
+        ),
+        check("position", "position BETWEEN 0 AND 10000"),
+        check("warning_percent", "warning_percent IS NULL OR warning_percent BETWEEN 1 AND 99"),
     name: Mapped[str]
-    priority: Mapped[str]
     first_response_minutes: Mapped[int]
     resolution_minutes: Mapped[int | None]
-    business_hours_only: Mapped[bool] = mapped_column(server_default=text("false"))
+    clock: Mapped[str] = mapped_column(server_default=text("'calendar'"))
+    priorities: Mapped[list[str]] = mapped_column(server_default=text("'{}'::text[]"))
+    channel_ids: Mapped[list[UUID]] = mapped_column(
+        ARRAY(PG_UUID(as_uuid=True)), server_default=text("'{}'::uuid[]")
+    )
+    team_ids: Mapped[list[UUID]] = mapped_column(
+        ARRAY(PG_UUID(as_uuid=True)), server_default=text("'{}'::uuid[]")
+    )
+    property_ids: Mapped[list[UUID]] = mapped_column(
+        ARRAY(PG_UUID(as_uuid=True)), server_default=text("'{}'::uuid[]")
+    )
+    position: Mapped[int] = mapped_column(server_default=text("100"))
+    # Staff are warned when this share of a target has run (None: no warning).
+    warning_percent: Mapped[int | None] = mapped_column(SmallInteger, server_default=text("80"))
+    # Whether an assistant's reply satisfies a response target (by default only staff's do).
+    bot_reply_counts: Mapped[bool] = mapped_column(server_default=text("false"))
+    next_response_minutes: Mapped[int | None]
     active: Mapped[bool] = mapped_column(server_default=text("true"))
 
 
 class SlaViolation(Base, TenantOwned):
     __tablename__ = "sla_violations"
     __table_args__ = tenant_keys(
+    """A target a conversation missed: one per conversation, policy and kind, written once."""
+
         UniqueConstraint("tenant_id", "conversation_id", "policy_id", "kind"),
         tenant_fk("conversation_id", "conversations"),
         tenant_fk("policy_id", "sla_policies"),
@@ -142,3 +171,21 @@ class SlaViolation(Base, TenantOwned):
     kind: Mapped[str]
     due_at: Mapped[datetime]
     breached_at: Mapped[datetime]
+
+
+class SlaWarning(Base, TenantOwned):
+    """A target nearly run out (``warning_percent`` of it): one per conversation, policy, kind."""
+
+    __tablename__ = "sla_warnings"
+    __table_args__ = tenant_keys(
+        UniqueConstraint("tenant_id", "conversation_id", "policy_id", "kind"),
+        tenant_fk("conversation_id", "conversations"),
+        tenant_fk("policy_id", "sla_policies"),
+        one_of("kind", SLA_KINDS),
+    )
+
+    conversation_id: Mapped[UUID]
+    policy_id: Mapped[UUID]
+    kind: Mapped[str]
+    due_at: Mapped[datetime]
+    warned_at: Mapped[datetime]

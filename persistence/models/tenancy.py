@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import SmallInteger, UniqueConstraint, text
+from sqlalchemy import Index, SmallInteger, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, Row, TenantOwned, check, one_of, tenant_fk, tenant_keys
@@ -90,17 +90,55 @@ class AssistantProfile(Base, TenantOwned):
 
 
 class BusinessHours(Base, TenantOwned):
-    """When staff are on duty, per property and ISO weekday (1 = Monday)."""
+    """One shift when staff are on duty, a property's or a team's, on an ISO weekday (1 =
+    Monday): several rows make split shifts; an ``overnight`` shift ends the next day (at
+    ``closes_at``; opens = closes overnight is a 24-hour shift). A day without rows is off."""
 
     __tablename__ = "business_hours"
     __table_args__ = tenant_keys(
-        UniqueConstraint("tenant_id", "property_id", "weekday"),
+        Index(
+            "ix_business_hours_tenant_id_property_id_weekday", "tenant_id", "property_id", "weekday"
+        ),
+        Index("ix_business_hours_tenant_id_team_id_weekday", "tenant_id", "team_id", "weekday"),
         tenant_fk("property_id", "properties"),
+        tenant_fk("team_id", "teams"),
         check("weekday", "weekday BETWEEN 1 AND 7"),
-        check("opens_before_closes", "opens_at < closes_at"),
+        check("overnight", "overnight = (closes_at <= opens_at)"),
+        check("one_owner", "num_nonnulls(property_id, team_id) = 1"),
     )
 
-    property_id: Mapped[UUID]
+    property_id: Mapped[UUID | None]
+    team_id: Mapped[UUID | None]
     weekday: Mapped[int] = mapped_column(SmallInteger)
     opens_at: Mapped[time]
     closes_at: Mapped[time]
+    overnight: Mapped[bool] = mapped_column(server_default=text("false"))
+
+
+class Holiday(Base, TenantOwned):
+    """A day without business hours at a property, or (no property) at every property: shifts
+    that would start on it do not happen."""
+
+    __tablename__ = "holidays"
+    __table_args__ = tenant_keys(
+        Index(
+            "uq_holidays_property_day",
+            "tenant_id",
+            "property_id",
+            "day",
+            unique=True,
+            postgresql_where=text("property_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_holidays_every_property_day",
+            "tenant_id",
+            "day",
+            unique=True,
+            postgresql_where=text("property_id IS NULL"),
+        ),
+        tenant_fk("property_id", "properties"),
+    )
+
+    property_id: Mapped[UUID | None]
+    day: Mapped[date]
+    name: Mapped[str]

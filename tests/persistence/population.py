@@ -139,7 +139,9 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
         )
     )
     scenario = m.BotScenario(tenant_id=t, name="Booking", version=1, flow={"start": "ask"})
-    policy = m.SlaPolicy(tenant_id=t, name="Standard", priority="normal", first_response_minutes=15)
+    policy = m.SlaPolicy(
+        tenant_id=t, name="Standard", priorities=["normal"], first_response_minutes=15
+    )
     tag = m.Tag(tenant_id=t, name="vip")
     rows: list[object] = [scenario, policy, tag]
     uow.session.add_all(rows)
@@ -195,6 +197,16 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
                 due_at=now,
                 breached_at=now,
             ),
+            m.SlaWarning(
+                tenant_id=t,
+                conversation_id=conversation.id,
+                policy_id=policy.id,
+                kind="first_response",
+                due_at=now,
+                warned_at=now,
+            ),
+            m.Holiday(tenant_id=t, property_id=prop.id, day=date(2030, 12, 25), name="Xmas"),
+            m.Holiday(tenant_id=t, property_id=None, day=date(2030, 12, 25), name="Xmas"),
             BotScenarioVersion(
                 tenant_id=t,
                 scenario_id=scenario.id,

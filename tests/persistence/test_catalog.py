@@ -18,6 +18,7 @@ FUNCTIONS = {
     "sign_in_candidates",
     "use_api_key",
     "due_scheduled_messages",
+    "due_sla_checks",
     "config_changed",
 }
 

@@ -43,11 +43,16 @@ VIOLATIONS: dict[str, dict[str, Any]] = {
     "ck_rate_limit_buckets_capacity": {"capacity": Decimal(0), "tokens": Decimal(0)},
     "ck_sla_policies_first_response_minutes": {"first_response_minutes": 0},
     "ck_sla_policies_resolution_minutes": {"resolution_minutes": 0},
+    "ck_sla_policies_next_response_minutes": {"next_response_minutes": 0},
+    "ck_sla_policies_priorities": {"priorities": ["whenever"]},
+    "ck_sla_policies_position": {"position": -1},
+    "ck_sla_policies_warning_percent": {"warning_percent": 100},
     "ck_templates_version": {"version": 0},
     "ck_users_email_lower": {"email": "Mixed@Example.com"},
     "ck_agent_skills_level": {"level": 6},
     "ck_business_hours_weekday": {"weekday": 8},
-    "ck_business_hours_opens_before_closes": {"opens_at": time(21)},
+    "ck_business_hours_overnight": {"opens_at": time(21)},
+    "ck_business_hours_one_owner": {"property_id": None},
     "ck_canned_responses_shortcut_format": {"shortcut": "wifi"},
     "ck_prompts_published_fields": {"published_at": None},
     "ck_prompts_version": {"version": 0},
@@ -85,9 +90,13 @@ UNIQUE_OVERRIDES: dict[str, dict[str, Any]] = {
     "uq_scheduled_messages_message_id": {"reservation_id": uuid4()},
     # The copied guest message takes the staff reply's Idempotency-Key (population.py).
     "uq_messages_idempotency_key": {"provider_message_id": None, "idempotency_key": "pop-reply"},
+    "uq_holidays_every_property_day": {"property_id": None},
 }
 # Which row to copy where a table holds several kinds.
-ROW_FILTERS = {"messages": "provider_message_id IS NOT NULL"}
+ROW_FILTERS = {
+    "messages": "provider_message_id IS NOT NULL",
+    "holidays": "property_id IS NOT NULL",
+}
 
 
 def _checks() -> list[tuple[str, str]]:
