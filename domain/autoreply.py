@@ -43,6 +43,7 @@ from domain.escalation import (
 from domain.events import SentimentLabel
 from domain.matching import Match
 from domain.quiet_hours import quiet_hours_end, zone
+from domain.rate_limits import DEFAULT_INBOUND_PER_MINUTE
 from domain.replies import ReplyContext, first_name, render_reply
 from domain.requests import is_action_request
 from domain.sentiment import DEFAULT_ATTENTION_THRESHOLD, SentimentResult, requires_attention
@@ -51,7 +52,9 @@ from domain.small_talk import is_appreciation, is_small_talk
 # The escalation category of a request staff must carry out (book, cancel, change, bring).
 ACTION_REQUEST = "request"
 EscalationReason = Literal["negative_sentiment", "escalation", "low_confidence", "human_requested"]
-SkipReason = Literal["human_takeover", "auto_reply_disabled", "prompt_unpublished", "small_talk"]
+SkipReason = Literal[
+    "human_takeover", "auto_reply_disabled", "prompt_unpublished", "small_talk", "rate_limited"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,8 @@ class AiSettings:
     quiet_hours_end: time | None = None
     timezone: str = "UTC"
     negative_threshold: float = DEFAULT_ATTENTION_THRESHOLD
+    # One guest identity's messages a minute before auto-replies stop (domain.rate_limits).
+    inbound_messages_per_minute: int = DEFAULT_INBOUND_PER_MINUTE
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence_threshold <= 1.0:

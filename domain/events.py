@@ -205,6 +205,7 @@ class EscalationRequested(Event):
         "delivery_failed",
         "delivery_uncertain",
         "guest_message",
+        "rate_limited",
     ]
     detail: str = ""
     urgent: bool = False

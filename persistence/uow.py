@@ -44,6 +44,7 @@ from persistence.repositories.pipeline import (
     WebhookEventRepository,
 )
 from persistence.repositories.reports import ReportRepository
+from persistence.repositories.rate_limits import RateLimitRepository
 from persistence.repositories.reservations import ReservationRepository
 from persistence.repositories.routing import RoutingRepository
 from persistence.repositories.scheduling import ScheduleRepository
@@ -196,6 +197,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session, tenant)
         self.configuration = ConfigurationRepository(session, tenant, self._cipher)
         self.composer = ComposerRepository(session, tenant, self._cipher)
+        self.rate_limits = RateLimitRepository(session, tenant)
         self.routing = RoutingRepository(session, tenant)
         self.reports = ReportRepository(session, tenant)
 

@@ -85,7 +85,8 @@ class BotDialogState(Base, TenantOwned):
 
 
 class RateLimitBucket(Base, TenantOwned):
-    """A token bucket (e.g. sends per channel): ``tokens`` refill at ``refill_per_second``."""
+    """A token bucket (e.g. sends per channel): ``tokens`` refill at ``refill_per_second``;
+    ``limited_since`` when a guest's bucket ran dry (``domain.rate_limits``)."""
 
     __tablename__ = "rate_limit_buckets"
     __table_args__ = tenant_keys(
@@ -100,3 +101,4 @@ class RateLimitBucket(Base, TenantOwned):
     refill_per_second: Mapped[Decimal] = mapped_column(Numeric(12, 6))
     tokens: Mapped[Decimal] = mapped_column(Numeric(12, 3))
     refilled_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    limited_since: Mapped[datetime | None]

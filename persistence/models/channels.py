@@ -6,10 +6,11 @@ Secrets are Fernet tokens (``persistence.crypto``): the columns never hold plain
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import UniqueConstraint, text
+from sqlalchemy import Numeric, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
@@ -31,6 +32,10 @@ class Channel(Base, TenantOwned):
         tenant_fk("property_id", "properties"),
         one_of("provider", PROVIDERS),
         one_of("webhook_status", WEBHOOK_STATUSES, nullable=True),
+        check(
+            "sends_per_second",
+            "sends_per_second IS NULL OR (sends_per_second > 0 AND sends_per_second <= 1000)",
+        ),
     )
 
     property_id: Mapped[UUID]
@@ -49,6 +54,8 @@ class Channel(Base, TenantOwned):
     webhook_last_checked_at: Mapped[datetime | None]
     webhook_status: Mapped[str | None]
     webhook_error: Mapped[str | None]
+    # The channel's own send rate in place of the provider's limit (None: the provider's).
+    sends_per_second: Mapped[Decimal | None] = mapped_column(Numeric(8, 3))
 
 
 class StaffAlertTarget(Base, TenantOwned):

@@ -35,6 +35,7 @@ class AiSettings(Base, TenantOwned):
         check(
             "quiet_hours_both_or_neither", "(quiet_hours_start IS NULL) = (quiet_hours_end IS NULL)"
         ),
+        check("inbound_messages_per_minute", "inbound_messages_per_minute BETWEEN 1 AND 1000"),
     )
 
     auto_reply_enabled: Mapped[bool] = mapped_column(server_default=text("true"))
@@ -50,6 +51,8 @@ class AiSettings(Base, TenantOwned):
     negative_sentiment_threshold: Mapped[Decimal] = mapped_column(
         Numeric(3, 2), server_default=text("-0.50")
     )
+    # One guest identity's messages a minute before auto-replies stop (domain.rate_limits).
+    inbound_messages_per_minute: Mapped[int] = mapped_column(server_default=text("20"))
 
 
 class Prompt(Base, TenantOwned):

@@ -24,6 +24,8 @@ NOTIFICATION_TYPES = (
     "guest_message",
     # The tenant's language model kept failing (guests got the template answers meanwhile).
     "assistant_failing",
+    # A guest identity's flood of messages stopped the auto-replies (domain.rate_limits).
+    "rate_limited",
 )
 NOTIFICATION_STATUSES = ("pending", "sent", "acknowledged")
 ALERT_DELIVERY_STATUSES = ("sending", "sent", "failed", "uncertain")

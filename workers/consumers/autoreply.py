@@ -19,6 +19,7 @@ from domain.events import (
 )
 from domain.sentiment import SentimentResult
 from persistence.uow import UnitOfWork
+from workers.consumers import inbound_limit
 from workers.consumers.composer import request_composition
 from workers.consumers.tenant_context import TenantContexts
 from workers.dialog import respond as dialog
@@ -47,6 +48,9 @@ async def handle(
     if await apply_keyword(uow, message, now=now):  # STOP / START: recorded, nothing to answer
         return
     context = await contexts.get(uow, timezone=message.timezone or "UTC")
+    per_minute = context.ai_settings.inbound_messages_per_minute
+    if await inbound_limit.held_back(uow, message, per_minute=per_minute, now=now):
+        return  # a flood: stored and decided, staff told once, no auto-reply
     # A bot dialogue running in the conversation (or started by these words) answers instead.
     lookup = knowledge_lookup(context.matcher, context.ai_settings.confidence_threshold)
     if await dialog.respond(uow, message, now=now, knowledge=lookup):

@@ -118,6 +118,7 @@ class TenantContexts:
                 quiet_hours_start=row.quiet_hours_start,
                 quiet_hours_end=row.quiet_hours_end,
                 negative_threshold=float(row.negative_sentiment_threshold),
+                inbound_messages_per_minute=row.inbound_messages_per_minute,
             )
         tenant = await uow.tenants.get()
         profile = await uow.assistant_profiles.get()

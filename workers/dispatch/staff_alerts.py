@@ -21,6 +21,7 @@ REASON_TITLES = {
     "delivery_uncertain": "A message may not have reached the guest",
     "guest_message": "New message in a conversation staff took over",
     "assistant_failing": "The assistant's language model keeps failing",
+    "rate_limited": "A guest is sending a flood of messages",
 }
 CATEGORY_TITLES = {
     "emergency": "Emergency",
@@ -53,6 +54,10 @@ REASONS = {
     "assistant_failing": (
         "the language model failed repeatedly: guests get the template answers;"
         " check the model settings (/api/v1/ai/model)"
+    ),
+    "rate_limited": (
+        "more messages a minute than the limit: the assistant stopped answering this guest"
+        " until they have been quiet for a minute (a flood, or another bot answering ours)"
     ),
 }
 NO_TEXT = {
