@@ -48,6 +48,7 @@ from persistence.repositories.rate_limits import RateLimitRepository
 from persistence.repositories.reservations import ReservationRepository
 from persistence.repositories.routing import RoutingRepository
 from persistence.repositories.scheduling import ScheduleRepository
+from persistence.repositories.service_levels import ServiceLevelRepository
 from persistence.repositories.staff import StaffRepository
 from persistence.repositories.tenancy import (
     AssistantProfileRepository,
@@ -191,6 +192,7 @@ class UnitOfWork:
         self.templates = TemplateRepository(session, tenant)
         self.triggers = TriggerRepository(session, tenant)
         self.schedule = ScheduleRepository(session, tenant)
+        self.service_levels = ServiceLevelRepository(session, tenant)
         self.staff = StaffRepository(session, tenant)
         self.access = AccessRepository(session, tenant)
         self.api_keys = ApiKeyRepository(session, tenant)
