@@ -1,8 +1,9 @@
 """Reports: the indexes the report queries read.
 
 - ``ix_conversations_reports``: one tenant's conversations by the time the guest first wrote
-  (``tenant_id, first_message_at``), carrying what the response-time report groups by and
-  measures, so a period is read from the index alone.
+  (``tenant_id, first_message_at``), carrying what the response-time and service-level reports
+  group by and measure (the targets copied from the SLA policy, 0015), so a period is read
+  from the index alone.
 - ``ix_messages_inbound_reports``: one tenant's inbound messages by arrival
   (``tenant_id, created_at``), carrying the conversation, channel and the assistant's decision,
   for the decision report; outbound rows are left out of it.
@@ -27,7 +28,16 @@ down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CONVERSATION_COLUMNS = ["channel_id", "team_id", "assignee_id", "first_response_at", "closed_at"]
+CONVERSATION_COLUMNS = [
+    "channel_id",
+    "team_id",
+    "assignee_id",
+    "first_response_at",
+    "closed_at",
+    "sla_first_response_minutes",
+    "sla_next_response_minutes",
+    "sla_resolution_minutes",
+]
 MESSAGE_COLUMNS = ["conversation_id", "channel_id", "ai_decision"]
 
 

@@ -29,7 +29,8 @@ AI_DECISIONS = ("reply", "escalate", "skip")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 # What the report indexes carry besides their keys, so a period is read from the index alone.
 REPORTED_CONVERSATION_COLUMNS = [
-    "channel_id", "team_id", "assignee_id", "first_response_at", "closed_at"
+    "channel_id", "team_id", "assignee_id", "first_response_at", "closed_at",
+    "sla_first_response_minutes", "sla_next_response_minutes", "sla_resolution_minutes",
 ]  # fmt: skip
 REPORTED_MESSAGE_COLUMNS = ["conversation_id", "channel_id", "ai_decision"]
 

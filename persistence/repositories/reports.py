@@ -1,5 +1,6 @@
-"""Report figures computed in PostgreSQL: response and resolution times (p50/p90/p95) and the
-assistant's decisions, per property, team, agent or channel, with the whole scope's total.
+"""Report figures computed in PostgreSQL: response and resolution times (p50/p90/p95), service
+level compliance and the assistant's decisions, per property, team, agent or channel, with the
+whole scope's total.
 
 Each figure is one aggregate statement over one tenant's period, read through an index that
 starts with ``tenant_id`` and the period's column (migration 0017): conversations by
@@ -34,7 +35,15 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from domain.inbox import Scope
 from domain.reports import PERCENTILES
-from persistence.models import Channel, Conversation, Message, Property, Team, User
+from persistence.models import (
+    Channel,
+    Conversation,
+    Message,
+    Property,
+    SlaViolation,
+    Team,
+    User,
+)
 from persistence.repositories.base import Repository
 from persistence.repositories.inbox import visible_to
 
@@ -78,6 +87,30 @@ class Decisions:
     reply: int
     escalate: int
     skip: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLevels:
+    """Of the conversations the guest opened in the period, per kind of target: how many had
+    one, and how many of those have no breach of it recorded."""
+
+    key: UUID | None
+    total: bool
+    first_response_targets: int
+    first_response_met: int
+    next_response_targets: int
+    next_response_met: int
+    resolution_targets: int
+    resolution_met: int
+
+
+# Each kind of target, and the conversation's copy of it (set when a policy applied; editing
+# the policy later does not change it).
+_TARGETS: dict[str, Any] = {
+    "first_response": Conversation.sla_first_response_minutes,
+    "next_response": Conversation.sla_next_response_minutes,
+    "resolution": Conversation.sla_resolution_minutes,
+}
 
 
 def _seconds(later: Any, earlier: Any) -> ColumnElement[float]:
@@ -139,12 +172,39 @@ def response_times_statement(tenant_id: UUID, query: ReportQuery) -> Statement:
         _percentiles(first).label("first_response"),
         func.count(Conversation.closed_at).label("resolved"),
         _percentiles(resolution).label("resolution"),
-    ).where(
+    ).where(*_opened_in(tenant_id, query))
+    if query.group_by == "property":
+        statement = statement.select_from(Conversation).join(Channel, _channel_join())
+    return _grouped(statement, _conversation_key(query.group_by))
+
+
+def _opened_in(tenant_id: UUID, query: ReportQuery) -> list[ColumnElement[bool]]:
+    return [
         Conversation.tenant_id == tenant_id,
         Conversation.first_message_at >= query.start_at,
         Conversation.first_message_at < query.end_at,
         visible_to(query.scope),
-    )
+    ]
+
+
+def service_levels_statement(tenant_id: UUID, query: ReportQuery) -> Statement:
+    """Per kind of target: the period's conversations with one, and those with no breach."""
+    columns: list[ColumnElement[Any]] = []
+    for kind, target in _TARGETS.items():
+        breached = (
+            select(SlaViolation.id)
+            .where(
+                SlaViolation.tenant_id == Conversation.tenant_id,
+                SlaViolation.conversation_id == Conversation.id,
+                SlaViolation.kind == kind,
+            )
+            .exists()
+        )
+        columns.append(func.count(target).label(f"{kind}_targets"))
+        columns.append(
+            func.count(case((and_(target.is_not(None), ~breached), 1))).label(f"{kind}_met")
+        )
+    statement = select(*columns).where(*_opened_in(tenant_id, query))
     if query.group_by == "property":
         statement = statement.select_from(Conversation).join(Channel, _channel_join())
     return _grouped(statement, _conversation_key(query.group_by))
@@ -223,6 +283,23 @@ class ReportRepository(Repository):
                 reply=int(row.reply),
                 escalate=int(row.escalate),
                 skip=int(row.skip),
+            )
+            for row in rows
+        ]
+
+    async def service_levels(self, *, query: ReportQuery) -> list[ServiceLevels]:
+        """Per group and in total: targets set and met, per kind of target."""
+        rows = await self.session.execute(service_levels_statement(self.tenant_id, query))
+        return [
+            ServiceLevels(
+                key=row.key,
+                total=bool(row.total),
+                first_response_targets=int(row.first_response_targets),
+                first_response_met=int(row.first_response_met),
+                next_response_targets=int(row.next_response_targets),
+                next_response_met=int(row.next_response_met),
+                resolution_targets=int(row.resolution_targets),
+                resolution_met=int(row.resolution_met),
             )
             for row in rows
         ]

@@ -18,7 +18,14 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.events import Provider
-from persistence.models import Conversation, Guest, Message, TeamMembership
+from persistence.models import (
+    Conversation,
+    Guest,
+    Message,
+    SlaPolicy,
+    SlaViolation,
+    TeamMembership,
+)
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
 from tests.api.conftest import (  # noqa: F401
     CLI,
@@ -48,6 +55,7 @@ class March:
     team_2: UUID
     agent_1: UUID
     agent_2: UUID
+    policy: UUID
     admin: Staff
     lead_1: Staff
     conversations: dict[str, UUID] = field(default_factory=dict)
@@ -65,25 +73,36 @@ class Spec:
     first_response_after: int | None = None  # seconds
     resolved_after: int | None = None
     decisions: tuple[str | None, ...] = ("reply",)  # one inbound message each, 10 min apart
+    targets: tuple[str, ...] = ()  # kinds of service-level target the policy gave it
+    breaches: tuple[str, ...] = ()
 
 
+FR, NR, RES = "first_response", "next_response", "resolution"
 SPECS = (
     # Property A (channel a).
-    Spec("c1", at("2026-02-28T23:00:00"), "a", "t1", "u1", 60, 3600, ("reply", "reply")),
-    Spec("c2", at("2026-03-05T10:00:00"), "a", "t1", "u1", 120, 7200, ("reply",)),
-    Spec("c3", at("2026-03-10T10:00:00"), "a", "t1", "u2", 180, None, ("escalate",)),
-    Spec("c4", at("2026-03-29T00:30:00"), "a", "t2", "u2", 240, 1800, ("skip",)),
+    Spec("c1", at("2026-02-28T23:00:00"), "a", "t1", "u1", 60, 3600, ("reply", "reply"),
+         targets=(FR, NR, RES)),
+    Spec("c2", at("2026-03-05T10:00:00"), "a", "t1", "u1", 120, 7200, ("reply",),
+         targets=(FR, RES), breaches=(RES,)),
+    Spec("c3", at("2026-03-10T10:00:00"), "a", "t1", "u2", 180, None, ("escalate",),
+         targets=(FR,), breaches=(FR,)),
+    Spec("c4", at("2026-03-29T00:30:00"), "a", "t2", "u2", 240, 1800, ("skip",),
+         targets=(FR, NR, RES), breaches=(NR,)),
     Spec("c5", at("2026-03-30T12:00:00"), "a", None, None, 300, None, (None,)),
     # Property B (channel b).
-    Spec("c6", at("2026-03-15T08:00:00"), "b", "t2", None, None, None, ("escalate",)),
-    Spec("c7", at("2026-03-31T21:59:59"), "b", None, None, 30, 600, ("reply",)),
+    Spec("c6", at("2026-03-15T08:00:00"), "b", "t2", None, None, None, ("escalate",),
+         targets=(FR,), breaches=(FR,)),
+    Spec("c7", at("2026-03-31T21:59:59"), "b", None, None, 30, 600, ("reply",),
+         targets=(FR, RES)),
     # Outside Madrid's March, though some are inside UTC's: they must not count.
-    Spec("before", at("2026-02-28T22:59:59"), "a", "t1", "u1", 5, 5, ("escalate",)),
-    Spec("april", at("2026-03-31T22:00:00"), "b", "t1", "u1", 9000, 9000, ("skip",)),
+    Spec("before", at("2026-02-28T22:59:59"), "a", "t1", "u1", 5, 5, ("escalate",),
+         targets=(FR,)),
+    Spec("april", at("2026-03-31T22:00:00"), "b", "t1", "u1", 9000, 9000, ("skip",),
+         targets=(FR,), breaches=(FR,)),
     Spec("april_late", at("2026-03-31T23:30:00"), "a", "t2", "u2", 7, 7, ("escalate",)),
     # Opened in February; one guest message in March counts among March's decisions.
     Spec("older", at("2026-02-20T09:00:00"), "b", "t1", "u1", 10, None, ()),
-)
+)  # fmt: skip
 # The older conversation's guest writes again in March.
 OLDER_MESSAGE_AT = at("2026-03-10T09:00:00")
 
@@ -117,6 +136,9 @@ async def _add_conversation(uow: UnitOfWork, march: March, spec: Spec) -> UUID:
     def after(seconds: int | None) -> datetime | None:
         return None if seconds is None else spec.first_at + timedelta(seconds=seconds)
 
+    def target(kind: str, minutes: int) -> int | None:
+        return minutes if kind in spec.targets else None
+
     conversation = Conversation(
         tenant_id=march.tenant_id,
         guest_id=guest.id,
@@ -128,9 +150,25 @@ async def _add_conversation(uow: UnitOfWork, march: March, spec: Spec) -> UUID:
         last_message_at=spec.first_at,
         first_response_at=after(spec.first_response_after),
         closed_at=after(spec.resolved_after),
+        sla_policy_id=march.policy if spec.targets else None,
+        sla_first_response_minutes=target(FR, 5),
+        sla_next_response_minutes=target(NR, 30),
+        sla_resolution_minutes=target(RES, 120),
     )
     uow.session.add(conversation)
     await uow.session.flush()
+    for kind in spec.breaches:
+        due = spec.first_at + timedelta(minutes=5)
+        uow.session.add(
+            SlaViolation(
+                tenant_id=march.tenant_id,
+                conversation_id=conversation.id,
+                policy_id=march.policy,
+                kind=kind,
+                due_at=due,
+                breached_at=due,
+            )
+        )
     for number, decision in enumerate(spec.decisions):
         when = spec.first_at + timedelta(minutes=10 * number)
         uow.session.add(_inbound(march, conversation, when, decision))
@@ -195,6 +233,12 @@ async def march(
         ids["team_2"] = (await uow.staff.add_team(name="Concierge")).id
         ids["agent_1"] = await _user(uow, "Ana")
         ids["agent_2"] = await _user(uow, "Bruno")
+        policy = SlaPolicy(
+            tenant_id=tenant_id, name="Standard", first_response_minutes=5, resolution_minutes=120
+        )
+        uow.session.add(policy)
+        await uow.session.flush()
+        ids["policy"] = policy.id
         await uow.commit()
     admin = await make_staff(tenant_id, roles=("admin",))
     lead_1 = await make_staff(tenant_id, roles=("team_lead",))

@@ -1,6 +1,6 @@
 """The report's figures on a hand-built March (``tests/reports/conftest.py``): exact
-percentiles, counts and rates, the period's edges in the tenant's time zone, groups, and the
-scope a team lead sees."""
+percentiles, counts, decision rates and service-level compliance, the period's edges in the
+tenant's time zone, groups, and the scope a team lead sees."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ DECISIONS = (
     "inbound_messages", "decided", "undecided", "replied", "escalated", "skipped",
     "reply_rate", "escalation_rate", "skip_rate",
 )  # fmt: skip
+SLA = (
+    "sla_first_response_targets", "sla_first_response_met", "sla_first_response_compliance",
+    "sla_next_response_targets", "sla_next_response_met", "sla_next_response_compliance",
+    "sla_resolution_targets", "sla_resolution_met", "sla_resolution_compliance",
+)  # fmt: skip
 
 
 async def test_the_months_total_in_the_tenants_time_zone(
@@ -50,6 +55,9 @@ async def test_the_months_total_in_the_tenants_time_zone(
     assert figures(total, *TIMES) == (7, 6, 1, 150.0, 270.0, 285.0, 4, 2700.0, 6120.0, 6660.0)
     # Nine guest messages: four replied, two escalated, two skipped, one not decided.
     assert figures(total, *DECISIONS) == (9, 8, 1, 4, 2, 2, 0.5, 0.25, 0.25)
+    # Targets: first response 6 (c3, c6 breached), next response 2 (c4 breached), resolution 4
+    # (c2 breached); c5 had none, and April's breach is April's.
+    assert figures(total, *SLA) == (6, 4, 0.6667, 2, 1, 0.5, 4, 3, 0.75)
 
 
 async def test_per_property(api: httpx.AsyncClient, march: March) -> None:
@@ -59,9 +67,11 @@ async def test_per_property(api: httpx.AsyncClient, march: March) -> None:
     assert (a["key"], a["label"]) == (str(march.property_a), "Property A")
     assert figures(a, *TIMES) == (5, 5, 0, 180.0, 276.0, 288.0, 3, 3600.0, 6480.0, 6840.0)
     assert figures(a, *DECISIONS) == (6, 5, 1, 3, 1, 1, 0.6, 0.2, 0.2)
+    assert figures(a, *SLA) == (4, 3, 0.75, 2, 1, 0.5, 3, 2, 0.6667)
     assert (b["key"], b["label"]) == (str(march.property_b), "Property B")
     assert figures(b, *TIMES) == (2, 1, 1, 30.0, 30.0, 30.0, 1, 600.0, 600.0, 600.0)
     assert figures(b, *DECISIONS) == (3, 3, 0, 1, 1, 1, 0.3333, 0.3333, 0.3333)
+    assert figures(b, *SLA) == (2, 1, 0.5, 0, 0, None, 1, 1, 1.0)
     assert body["total"]["conversations"] == 7
 
 

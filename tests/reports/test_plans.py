@@ -25,6 +25,7 @@ from persistence.repositories.reports import (
     Statement,
     decisions_statement,
     response_times_statement,
+    service_levels_statement,
 )
 from persistence.uow import UnitOfWorkFactory
 from workers.settings import Settings
@@ -176,8 +177,9 @@ SCOPES = {
     [
         (response_times_statement, "ix_conversations_reports"),
         (decisions_statement, "ix_messages_inbound_reports"),
+        (service_levels_statement, "ix_conversations_reports"),
     ],
-    ids=["response_times", "decisions"],
+    ids=["response_times", "decisions", "service_levels"],
 )
 async def test_a_month_of_one_tenant_is_read_through_the_report_index(
     uow_factory: UnitOfWorkFactory,

@@ -1,6 +1,7 @@
-"""Reports (``reports.read``): first-response and resolution times (p50/p90/p95) and the
-assistant's reply / escalation / skip rates over whole local days, per property, team, agent or
-channel, with the total; ``frontdesk report`` prints the same document.
+"""Reports (``reports.read``): first-response and resolution times (p50/p90/p95), service-level
+compliance and the assistant's reply / escalation / skip rates over whole local days, per
+property, team, agent or channel, with the total; ``frontdesk report`` prints the same
+document.
 
 ``GET /api/v1/reports/summary?from=2026-11-01&to=2026-12-01&group_by=team`` covers November in
 the tenant's time zone (``to`` is not included; ``timezone`` names another). Figures are
@@ -23,7 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.inbox import Scope
 from domain.reports import GroupBy, PeriodRefused, period, rate
-from persistence.repositories.reports import Decisions, ReportQuery, ResponseTimes
+from persistence.repositories.reports import (
+    Decisions,
+    ReportQuery,
+    ResponseTimes,
+    ServiceLevels,
+)
 from persistence.uow import UnitOfWork
 from workers.api.conversations import caller_scope
 from workers.api.problems import invalid
@@ -58,6 +64,15 @@ class ReportRow(BaseModel):
     reply_rate: float | None
     escalation_rate: float | None
     skip_rate: float | None
+    sla_first_response_targets: int = Field(description="Conversations with this target")
+    sla_first_response_met: int = Field(description="Of those, with no breach recorded")
+    sla_first_response_compliance: float | None
+    sla_next_response_targets: int
+    sla_next_response_met: int
+    sla_next_response_compliance: float | None
+    sla_resolution_targets: int
+    sla_resolution_met: int
+    sla_resolution_compliance: float | None
 
 
 class Summary(BaseModel):
@@ -75,7 +90,11 @@ class Summary(BaseModel):
 
 
 def _row(
-    key: UUID | None, label: str, times: ResponseTimes | None, decisions: Decisions | None
+    key: UUID | None,
+    label: str,
+    times: ResponseTimes | None,
+    decisions: Decisions | None,
+    levels: ServiceLevels | None,
 ) -> ReportRow:
     conversations = times.conversations if times else 0
     answered = times.answered if times else 0
@@ -86,6 +105,18 @@ def _row(
     escalated = decisions.escalate if decisions else 0
     skipped = decisions.skip if decisions else 0
     inbound = decisions.inbound if decisions else 0
+    targets = {
+        kind: (
+            getattr(levels, f"{kind}_targets") if levels else 0,
+            getattr(levels, f"{kind}_met") if levels else 0,
+        )
+        for kind in ("first_response", "next_response", "resolution")
+    }
+    compliance = {
+        f"sla_{kind}_{name}": value
+        for kind, (count, met) in targets.items()
+        for name, value in (("targets", count), ("met", met), ("compliance", rate(met, count)))
+    }
     return ReportRow(
         key=key,
         label=label,
@@ -108,6 +139,7 @@ def _row(
         reply_rate=rate(replied, decided),
         escalation_rate=rate(escalated, decided),
         skip_rate=rate(skipped, decided),
+        **compliance,
     )
 
 
@@ -133,8 +165,10 @@ async def build_summary(
     )
     times = await uow.reports.response_times(query=query)
     decisions = await uow.reports.decisions(query=query)
+    levels = await uow.reports.service_levels(query=query)
     group_times = {row.key: row for row in times if not row.total}
     group_decisions = {row.key: row for row in decisions if not row.total}
+    group_levels = {row.key: row for row in levels if not row.total}
     keys = set(group_times) | set(group_decisions)
     labels = await uow.reports.labels(group_by=group_by, keys=[k for k in keys if k is not None])
     groups = [
@@ -143,6 +177,7 @@ async def build_summary(
             labels.get(key, str(key)) if key is not None else NO_KEY_LABELS.get(group_by, "-"),
             group_times.get(key),
             group_decisions.get(key),
+            group_levels.get(key),
         )
         for key in keys
     ]
@@ -152,6 +187,7 @@ async def build_summary(
         "total",
         next((row for row in times if row.total), None),
         next((row for row in decisions if row.total), None),
+        next((row for row in levels if row.total), None),
     )
     return Summary(
         from_=covered.first,
@@ -179,7 +215,8 @@ async def get_summary(
         Query(max_length=64, description="IANA time zone of the days (the tenant's if omitted)"),
     ] = None,
 ) -> Summary:
-    """Response and resolution times and decision rates, per group and in total."""
+    """Response and resolution times, service-level compliance and decision rates, per group
+    and in total."""
     try:
         return await build_summary(
             context.uow,
