@@ -101,7 +101,7 @@ _CLAIM_DUE = (
     " AND s.created_at > m.created_at),"
     " (SELECT i.handle FROM guest_identities i WHERE i.tenant_id = c.tenant_id"
     " AND i.guest_id = c.guest_id AND i.kind = ch.provider ORDER BY i.created_at LIMIT 1),"
-    " mail.found, mail.subject, mail.provider_message_id, m.options"
+    " mail.found, mail.subject, mail.provider_message_id, m.options, ch.sends_per_second"
     " FROM messages m"
     " JOIN conversations c ON c.tenant_id = m.tenant_id AND c.id = m.conversation_id"
     " LEFT JOIN channels ch ON ch.tenant_id = m.tenant_id AND ch.id = m.channel_id"
@@ -209,6 +209,7 @@ class DueSend:
     guest_handle: str | None  # the guest's handle on the channel's provider
     answers: InboundReference | None  # on e-mail, the guest's latest mail
     options: tuple[tuple[str, str], ...] = ()  # a bot question's (value, label) options
+    sends_per_second: float | None = None  # the channel's own send rate (None: the provider's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +437,7 @@ class MessageRepository(Repository):
                 guest_handle=row[9],
                 answers=InboundReference(row[11], row[12]) if row[10] else None,
                 options=_options(row[13]),
+                sends_per_second=None if row[14] is None else float(row[14]),
             )
             for row in rows
         ]

@@ -22,6 +22,7 @@ from persistence.uow import UnitOfWorkFactory
 from tests.conftest import MakeTenant, TenantFixture
 from tests.providers.fake_provider import Answer, FakeProvider, Recorded
 from workers.dispatch.outbound import OutboundDispatcher
+from workers.dispatch.throttle import no_limits
 from workers.providers.base import ReplyTo, Sender, SendResult, TemplateRef
 from workers.providers.http import RetryPolicy
 from workers.providers.registry import build_senders
@@ -221,6 +222,8 @@ class Rig:
         uow_factory: UnitOfWorkFactory | None = None,
         **options: Any,
     ) -> OutboundDispatcher:
+        # These tests are about sending once; pacing sends is tests/rate_limits' subject.
+        options.setdefault("send_limits", no_limits)
         return OutboundDispatcher(
             uow_factory=uow_factory or self.uow_factory,
             senders=senders or self.senders(),

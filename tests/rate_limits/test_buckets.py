@@ -61,7 +61,8 @@ def test_a_latched_bucket_refuses_until_a_whole_capacity_built_up_again() -> Non
         grants.append(grant)
     assert [g.granted for g in grants] == [1, 1, 1, 0, 0]
     assert [g.newly_limited for g in grants] == [False, False, False, True, False]
-    assert bucket is not None and bucket.limited_since == seconds(3)
+    assert bucket is not None
+    assert bucket.limited_since == seconds(3)
     # A token trickles back after 20 s: still limited (a loop between two bots stays broken).
     bucket, grant = take(bucket, limit, wanted=1, now=seconds(30), latch=True)
     assert (grant.granted, grant.limited, grant.newly_limited) == (0, True, False)
@@ -79,17 +80,18 @@ def test_a_flood_that_goes_on_keeps_the_limit_and_alerts_once() -> None:
         bucket, grant = take(bucket, limit, wanted=1, now=seconds(n), latch=True)
         newly += grant.newly_limited
     assert newly == 1
-    assert bucket is not None and bucket.limited_since is not None
+    assert bucket is not None
+    assert bucket.limited_since is not None
 
 
 def test_limits_refuse_nonsense() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="capacity"):
         Limit(capacity=0.5, per_second=1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="per_second"):
         Limit(capacity=1, per_second=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="wanted"):
         take(None, Limit.rate(1), wanted=-1, now=T0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="timezone"):
         take(None, Limit.rate(1), wanted=1, now=datetime(2026, 1, 1))
 
 

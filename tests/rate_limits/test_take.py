@@ -34,7 +34,7 @@ async def test_the_statement_computes_what_the_domain_computes(
         "plain": (Limit(capacity=4, per_second=0.75), False),
         "latched": (Limit.per_minute(3), True),
     }
-    model: dict[str, Bucket | None] = {key: None for key in limits}
+    model: dict[str, Bucket | None] = dict.fromkeys(limits)
     at = T0
     for _ in range(60):
         at += timedelta(seconds=draws.choice((0, 0.25, 0.5, 1, 2.5, 7, 30, 70)))
@@ -51,7 +51,8 @@ async def test_the_statement_computes_what_the_domain_computes(
     async with uow_factory(tenant.tenant_id) as uow:
         stored = await uow.rate_limits.get(key="plain")
     plain = model["plain"]
-    assert stored is not None and plain is not None
+    assert stored is not None
+    assert plain is not None
     assert abs(float(stored.tokens) - plain.tokens) < 0.001
     assert stored.refilled_at == plain.refilled_at
 
@@ -68,7 +69,8 @@ async def test_a_changed_limit_applies_at_the_next_take(
     assert second[key].granted == 1
     async with uow_factory(tenant.tenant_id) as uow:
         stored = await uow.rate_limits.get(key=key)
-    assert stored is not None and (stored.capacity, stored.tokens) == (1, 0)
+    assert stored is not None
+    assert (stored.capacity, stored.tokens) == (1, 0)
 
 
 async def test_concurrent_takers_never_spend_more_than_the_bucket_holds(

@@ -64,7 +64,9 @@ async def run_dispatcher(settings: Settings, stop: asyncio.Event) -> None:
                 if loop.time() >= recover_at:
                     recover_at = loop.time() + RECOVERY_SECONDS
                     await outbound.recover_stale()
-                busy = len(await outbound.dispatch_due()) + await alerts.alert_due()
+                # A throttled send is work for a later sweep, not a reason to sweep at once.
+                sent = [o for o in await outbound.dispatch_due() if o.status != "throttled"]
+                busy = len(sent) + await alerts.alert_due()
             except Exception:  # the database or broker is away: log once per sweep, go on
                 log.exception("dispatch sweep failed")
                 busy = 0

@@ -5,8 +5,9 @@ The send protocol, per message:
 1. **claim** — one transaction per tenant locks its due ``pending`` rows (``FOR UPDATE SKIP
    LOCKED``, one joined read), drops a drafted auto-reply that staff answered or took over
    meanwhile (``cancelled``), fails one that cannot go anywhere (no channel, no handle: staff
-   alerted), and otherwise marks each ``sending`` with its own fresh attempt id and start time.
-   It commits before any provider is called.
+   alerted), leaves ``pending`` those over their channel's send limit (``throttled``,
+   ``workers.dispatch.throttle``), and otherwise marks each ``sending`` with its own fresh
+   attempt id and start time. It commits before any provider is called.
 2. **send** — the provider is called with no transaction open, keyed by the message id, as
    soon as the claim has committed (each message of the claim on its own).
 3. **outcome** — a second transaction per message settles its attempt, guarded by its id
@@ -44,6 +45,7 @@ from workers.dispatch.recovery import (
     alert,
     guarded,
 )
+from workers.dispatch.throttle import THROTTLED, Send, SendLimitLookup, admitted, provider_limits
 from workers.providers.base import (
     PermanentSendError,
     ReplyTo,
@@ -82,6 +84,7 @@ class Attempt:
     earlier_attempts: int
     reply_to: ReplyTo | None
     options: tuple[tuple[str, str], ...] = ()  # a bot question's, as buttons where possible
+    sends_per_second: float | None = None  # the channel's own send rate
 
 
 class OutboundDispatcher:
@@ -96,12 +99,14 @@ class OutboundDispatcher:
         concurrency: int = TRANSACTION_SLOTS,
         lease: timedelta = SEND_LEASE,
         checkpoint: Checkpoint | None = None,
+        send_limits: SendLimitLookup = provider_limits,
     ) -> None:
         self._uow_factory = uow_factory
         self._senders = senders
         self._routes = routes
         self._clock = clock
         self._checkpoint = checkpoint
+        self._send_limits = send_limits
         self._settler = Settler(
             uow_factory=uow_factory,
             senders=senders,
@@ -113,7 +118,8 @@ class OutboundDispatcher:
         )
 
     async def dispatch_due(self, *, batch: int = 100) -> list[Outcome]:
-        """Send what is due now; returns one outcome per message looked at."""
+        """Send what is due now; returns one outcome per message looked at (``throttled``:
+        left for a later sweep by its channel's send limit)."""
         async with self._uow_factory.system() as system:
             due = await system.due_outbound(batch)
         by_tenant: dict[UUID, list[UUID]] = {}
@@ -191,7 +197,10 @@ class OutboundDispatcher:
     ) -> dict[UUID, Attempt | Outcome]:
         async with self._uow_factory(tenant_id) as uow:
             due = await uow.messages.claim_due(message_ids=message_ids)
+            turn = {message_id: n for n, message_id in enumerate(message_ids)}
+            due.sort(key=lambda message: turn[message.id])  # oldest first: they get the tokens
             claimed = {message.id: await self._prepare(uow, message) for message in due}
+            await self._pace(uow, claimed)
             attempts = {m: a.attempt_id for m, a in claimed.items() if isinstance(a, Attempt)}
             if attempts:
                 begun = await uow.messages.begin_sends(attempts=attempts, at=self._clock())
@@ -200,6 +209,25 @@ class OutboundDispatcher:
             await uow.commit()
         await self._settler.publish_emitted(uow)
         return claimed
+
+    async def _pace(self, uow: UnitOfWork, claimed: dict[UUID, Attempt | Outcome]) -> None:
+        """Leave ``pending`` the sends over their channel's limits (``throttled``)."""
+        sends = [
+            Send(
+                attempt.message_id,
+                attempt.route.channel_id,
+                attempt.to,
+                self._send_limits(attempt.route.provider, attempt.sends_per_second),
+            )
+            for attempt in claimed.values()
+            if isinstance(attempt, Attempt)
+        ]
+        if not sends:
+            return
+        allowed = await admitted(uow, sends, at=self._clock())
+        for send in sends:
+            if send.message_id not in allowed:
+                claimed[send.message_id] = THROTTLED
 
     async def _prepare(self, uow: UnitOfWork, message: DueSend) -> Attempt | Outcome:
         if message.sender_type == "bot":
@@ -234,6 +262,7 @@ class OutboundDispatcher:
             earlier_attempts=message.attempts,
             reply_to=reply_to,
             options=message.options,
+            sends_per_second=message.sends_per_second,
         )
 
     async def _fail_unsent(self, uow: UnitOfWork, message: DueSend, error: str) -> Outcome:
