@@ -22,7 +22,13 @@ from persistence.models.knowledge import (
     KnowledgeItem,
     Prompt,
 )
-from persistence.models.messaging import CannedResponse, Template, Trigger, WhatsAppTemplate
+from persistence.models.messaging import (
+    CannedResponse,
+    Template,
+    Trigger,
+    TriggerFiring,
+    WhatsAppTemplate,
+)
 from persistence.models.notifications import (
     SlaPolicy,
     SlaViolation,
@@ -110,6 +116,7 @@ __all__ = [
     "Template",
     "Tenant",
     "Trigger",
+    "TriggerFiring",
     "User",
     "UserRole",
     "WebhookEvent",

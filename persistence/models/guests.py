@@ -14,6 +14,7 @@ from persistence.models.base import (
     SoftDeleted,
     TenantOwned,
     check,
+    empty_array,
     one_of,
     tenant_fk,
     tenant_keys,
@@ -96,3 +97,5 @@ class Reservation(Base, TenantOwned):
     room_type: Mapped[str | None]
     party_size: Mapped[int | None]
     status: Mapped[str] = mapped_column(server_default=text("'confirmed'"))
+    # Labels from the PMS or staff (``VIP``); condition triggers test and add them.
+    tags: Mapped[list[str]] = mapped_column(server_default=empty_array())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import (
@@ -98,7 +100,11 @@ class CannedResponse(Base, TenantOwned):
 
 
 class Trigger(Base, TenantOwned):
-    """When the scheduler sends a template: at a time relative to a stay, or on a condition."""
+    """When the scheduler sends a template: at a time relative to a stay, or on a condition.
+
+    A condition trigger's ``conditions`` is ``domain.conditions``' language (an event, ALL /
+    ANY / NONE conditions, actions); its ``template_id`` is the template its action sends, if
+    any."""
 
     __tablename__ = "triggers"
     __table_args__ = tenant_keys(
@@ -106,12 +112,58 @@ class Trigger(Base, TenantOwned):
         tenant_fk("template_id", "templates"),
         tenant_fk("property_id", "properties"),
         one_of("kind", TRIGGER_KINDS),
+        check("time_based_template", "kind <> 'time_based' OR template_id IS NOT NULL"),
+        check("condition_event", "kind <> 'condition_based' OR conditions ? 'event'"),
     )
 
     name: Mapped[str]
     kind: Mapped[str]
-    template_id: Mapped[UUID]
+    template_id: Mapped[UUID | None]
     # None: every property of the tenant.
     property_id: Mapped[UUID | None]
     conditions: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     active: Mapped[bool] = mapped_column(server_default=text("true"))
+
+
+FIRING_STATUSES = ("waiting", "fired", "not_met")
+
+
+class TriggerFiring(Base, TenantOwned):
+    """A condition trigger's decision about one subject (a message, an escalation, a
+    conversation, a stay): at most one per trigger and subject, so it acts once.
+
+    ``waiting`` until ``due_at`` when the trigger looks later; then ``fired`` with each
+    action's outcome, or ``not_met``. ``facts`` keeps what a later look needs of the event."""
+
+    __tablename__ = "trigger_firings"
+    __table_args__ = tenant_keys(
+        UniqueConstraint("tenant_id", "trigger_id", "subject"),
+        Index("ix_trigger_firings_due", "due_at", postgresql_where=text("status = 'waiting'")),
+        Index(
+            "ix_trigger_firings_tenant_id_trigger_id_created_at",
+            "tenant_id",
+            "trigger_id",
+            "created_at",
+        ),
+        tenant_fk("trigger_id", "triggers"),
+        tenant_fk("conversation_id", "conversations", ondelete="SET NULL"),
+        tenant_fk("reservation_id", "reservations", ondelete="SET NULL"),
+        tenant_fk("message_id", "messages", ondelete="SET NULL"),
+        one_of("status", FIRING_STATUSES),
+        check("waiting_due", "status <> 'waiting' OR due_at IS NOT NULL"),
+    )
+
+    trigger_id: Mapped[UUID]
+    subject: Mapped[str]
+    event: Mapped[str]
+    status: Mapped[str]
+    event_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    conversation_id: Mapped[UUID | None]
+    reservation_id: Mapped[UUID | None]
+    message_id: Mapped[UUID | None]
+    facts: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    outcomes: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
+    decided_at: Mapped[datetime | None]

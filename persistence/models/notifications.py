@@ -26,6 +26,8 @@ NOTIFICATION_TYPES = (
     "assistant_failing",
     # A guest identity's flood of messages stopped the auto-replies (domain.rate_limits).
     "rate_limited",
+    # A condition trigger's action (its detail says which trigger and why).
+    "condition_trigger",
 )
 NOTIFICATION_STATUSES = ("pending", "sent", "acknowledged")
 ALERT_DELIVERY_STATUSES = ("sending", "sent", "failed", "uncertain")

@@ -19,6 +19,7 @@ FUNCTIONS = {
     "use_api_key",
     "due_scheduled_messages",
     "due_sla_checks",
+    "due_trigger_tenants",
     "config_changed",
 }
 
