@@ -44,7 +44,6 @@ from domain.events import SentimentLabel
 from domain.matching import Match
 from domain.quiet_hours import quiet_hours_end, zone
 from domain.rate_limits import DEFAULT_INBOUND_PER_MINUTE
-from domain.rate_limits import DEFAULT_INBOUND_PER_MINUTE
 from domain.replies import ReplyContext, first_name, render_reply
 from domain.requests import is_action_request
 from domain.sentiment import DEFAULT_ATTENTION_THRESHOLD, SentimentResult, requires_attention

@@ -45,7 +45,6 @@ from persistence.repositories.pipeline import (
 )
 from persistence.repositories.reports import ReportRepository
 from persistence.repositories.rate_limits import RateLimitRepository
-from persistence.repositories.rate_limits import RateLimitRepository
 from persistence.repositories.reservations import ReservationRepository
 from persistence.repositories.routing import RoutingRepository
 from persistence.repositories.scheduling import ScheduleRepository
@@ -200,7 +199,6 @@ class UnitOfWork:
         self.audit = AuditRepository(session, tenant)
         self.configuration = ConfigurationRepository(session, tenant, self._cipher)
         self.composer = ComposerRepository(session, tenant, self._cipher)
-        self.rate_limits = RateLimitRepository(session, tenant)
         self.rate_limits = RateLimitRepository(session, tenant)
         self.routing = RoutingRepository(session, tenant)
         self.reports = ReportRepository(session, tenant)

@@ -102,4 +102,3 @@ class RateLimitBucket(Base, TenantOwned):
     tokens: Mapped[Decimal] = mapped_column(Numeric(12, 3))
     refilled_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     limited_since: Mapped[datetime | None]
-    limited_since: Mapped[datetime | None]

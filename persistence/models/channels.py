@@ -56,8 +56,6 @@ class Channel(Base, TenantOwned):
     webhook_error: Mapped[str | None]
     # The channel's own send rate in place of the provider's limit (None: the provider's).
     sends_per_second: Mapped[Decimal | None] = mapped_column(Numeric(8, 3))
-    # The channel's own send rate in place of the provider's limit (None: the provider's).
-    sends_per_second: Mapped[Decimal | None] = mapped_column(Numeric(8, 3))
 
 
 class StaffAlertTarget(Base, TenantOwned):

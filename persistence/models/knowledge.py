@@ -53,8 +53,6 @@ class AiSettings(Base, TenantOwned):
     )
     # One guest identity's messages a minute before auto-replies stop (domain.rate_limits).
     inbound_messages_per_minute: Mapped[int] = mapped_column(server_default=text("20"))
-    # One guest identity's messages a minute before auto-replies stop (domain.rate_limits).
-    inbound_messages_per_minute: Mapped[int] = mapped_column(server_default=text("20"))
 
 
 class Prompt(Base, TenantOwned):

@@ -33,8 +33,6 @@ VIOLATIONS: dict[str, dict[str, Any]] = {
     "ck_ai_settings_quiet_hours_both_or_neither": {"quiet_hours_end": None},
     "ck_ai_settings_inbound_messages_per_minute": {"inbound_messages_per_minute": 0},
     "ck_channels_sends_per_second": {"sends_per_second": Decimal(0)},
-    "ck_ai_settings_inbound_messages_per_minute": {"inbound_messages_per_minute": 0},
-    "ck_channels_sends_per_second": {"sends_per_second": Decimal(0)},
     "ck_bot_scenarios_version": {"version": 0},
     "ck_bot_scenario_versions_version": {"version": 0},
     "ck_bot_dialog_states_retries": {"retries": -1},

@@ -20,7 +20,6 @@ from domain.events import (
 from domain.sentiment import SentimentResult
 from persistence.uow import UnitOfWork
 from workers.consumers import inbound_limit
-from workers.consumers import inbound_limit
 from workers.consumers.composer import request_composition
 from workers.consumers.tenant_context import TenantContexts
 from workers.dialog import respond as dialog
@@ -49,9 +48,6 @@ async def handle(
     if await apply_keyword(uow, message, now=now):  # STOP / START: recorded, nothing to answer
         return
     context = await contexts.get(uow, timezone=message.timezone or "UTC")
-    per_minute = context.ai_settings.inbound_messages_per_minute
-    if await inbound_limit.held_back(uow, message, per_minute=per_minute, now=now):
-        return  # a flood: stored and decided, staff told once, no auto-reply
     per_minute = context.ai_settings.inbound_messages_per_minute
     if await inbound_limit.held_back(uow, message, per_minute=per_minute, now=now):
         return  # a flood: stored and decided, staff told once, no auto-reply
