@@ -307,15 +307,6 @@ class RoutingRepository(Repository):
         )
         await self.session.flush()
 
-    async def mark_manual(self, *, conversation_id: UUID) -> None:
-        """A person chose the assignment: the conversation leaves the queue for good."""
-        await self.session.execute(
-            update(Conversation)
-            .where(Conversation.tenant_id == self.tenant_id, Conversation.id == conversation_id)
-            .values(assignment_manual=True, routing_requested_at=None, routing_topic=None)
-            .execution_options(synchronize_session=False)
-        )
-
     async def status(self, *, user_id: UUID) -> AgentStatus | None:
         statement = select(AgentStatus).where(
             AgentStatus.tenant_id == self.tenant_id, AgentStatus.user_id == user_id
