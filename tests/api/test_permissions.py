@@ -44,6 +44,11 @@ VALID_BODIES = {
     },
 }
 
+# Query strings that pass validation, so a holder of the permission gets the route's answer.
+VALID_QUERIES = {
+    ("GET", "/api/v1/reports/summary"): {"from": "2026-03-01", "to": "2026-04-01"},
+}
+
 
 def test_every_route_but_sign_in_declares_a_permission() -> None:
     assert len(PROTECTED) >= 35
@@ -67,7 +72,8 @@ async def call(
 ) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body: Any = VALID_BODIES.get((method, path), {}) if method in ("POST", "PUT", "PATCH") else None
-    return await client.request(method, url(path, world), headers=headers, json=body)
+    params = VALID_QUERIES.get((method, path))
+    return await client.request(method, url(path, world), headers=headers, json=body, params=params)
 
 
 @pytest.fixture(scope="module")

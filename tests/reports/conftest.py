@@ -5,7 +5,7 @@ The tenant's time zone is Europe/Madrid: March there is ``[2026-02-28T23:00Z,
 two properties, two teams and with two agents; each figure below follows from the table by
 hand (``percentile_cont``: linear between the two nearest ranks).
 
-- ``api``, ``make_staff`` (from ``tests.api.conftest``).
+- ``api``, ``make_staff``, ``hotel`` (from ``tests.api.conftest``).
 - ``march``: ``March`` with the tenant, its properties, channels, teams and users.
 """
 
@@ -35,6 +35,7 @@ from tests.api.conftest import (  # noqa: F401
     api,
     api_app,
     api_services,
+    hotel,
     make_staff,
 )
 from workers.api.commands.staff import add_user
