@@ -247,7 +247,8 @@ class NotificationAcknowledged(Event):
 
 
 class ConversationUpdated(Event):
-    """A staff member acted on a conversation from the inbox (one event per action).
+    """A staff member acted on a conversation from the inbox (one event per action), or its
+    SLA warned or was breached (no actor).
 
     ``change`` names the action; ``from_value`` / ``to_value`` carry what changed (a status, an
     assignee id, a tag name); ``message_id`` the staff message a reply made, ``notification_id``
@@ -258,7 +259,16 @@ class ConversationUpdated(Event):
 
     conversation_id: UUID
     change: Literal[
-        "reply", "status", "assignment", "takeover", "priority", "tag", "note", "acknowledged"
+        "reply",
+        "status",
+        "assignment",
+        "takeover",
+        "priority",
+        "tag",
+        "note",
+        "acknowledged",
+        "sla_warning",  # to_value: the target (first_response, next_response, resolution)
+        "sla_breach",
     ]
     actor_user_id: UUID | None = None
     from_value: str | None = None

@@ -57,6 +57,12 @@ class DueScheduledMessage:
     scheduled_message_id: UUID
 
 
+@dataclass(frozen=True, slots=True)
+class DueSlaCheck:
+    tenant_id: UUID
+    conversation_id: UUID
+
+
 class SystemGateway:
     """``async with uow_factory.system() as system:`` — rolls back unless ``commit`` was called."""
 

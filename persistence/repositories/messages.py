@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from domain.events import DeliveryStatus
 from persistence.models import MediaFile, Message
 from persistence.repositories.base import Repository
+from persistence.repositories.service_levels import BOT_RESPONSE_MET
 
 # Which statuses each status may follow: a late "sent" callback never undoes "delivered".
 _PREDECESSORS: dict[DeliveryStatus, tuple[str, ...]] = {
@@ -130,25 +131,32 @@ _CLAIM_SENDING = (
     " WHERE m.tenant_id = $1 AND m.id = $2 AND m.status = 'sending' AND m.send_attempt_id = $3"
     " FOR UPDATE OF m SKIP LOCKED"
 )
-# Settles the attempt as sent, answers the conversation (first_response_at set once) and
-# audits the send, in one round trip. A provider id another message of the channel already
+# Settles the attempt as sent, answers the conversation (first_response_at set once; a bot's
+# reply meets the SLA response targets where the policy counts it) and audits the send, in one
+# round trip. A provider id another message of the channel already
 # has is left out (the clash noted in ``error``), so recording cannot fail on it.
-_RECORD_SENT = (
-    "WITH clash AS (SELECT EXISTS (SELECT 1 FROM messages o WHERE o.tenant_id = $1"
-    " AND o.channel_id = $7 AND o.provider_message_id = $4 AND o.id <> $2) AS taken),"
-    " sent AS (UPDATE messages m SET status = 'sent', sent_at = coalesce(m.sent_at, $5),"
-    " provider_message_id = CASE WHEN clash.taken THEN NULL ELSE $4 END,"
-    " error = CASE WHEN clash.taken THEN $6 END, updated_at = now() FROM clash"
-    " WHERE m.tenant_id = $1 AND m.id = $2 AND m.status = 'sending' AND m.send_attempt_id = $3"
-    " RETURNING m.conversation_id, m.provider_message_id),"
-    " answered AS (UPDATE conversations c SET"
-    " first_response_at = coalesce(c.first_response_at, $5),"
-    " last_message_at = greatest(c.last_message_at, $5), updated_at = now()"
-    " FROM sent WHERE c.tenant_id = $1 AND c.id = sent.conversation_id),"
-    " audit AS (INSERT INTO comms_events (tenant_id, channel_id, message_id, provider,"
-    " direction, kind, provider_message_id, payload)"
-    " SELECT $1, $7, $2, $8, 'outbound', 'send', sent.provider_message_id, $9::jsonb FROM sent)"
-    " SELECT provider_message_id FROM sent"
+_RECORD_SENT = "".join(
+    (
+        "WITH clash AS (SELECT EXISTS (SELECT 1 FROM messages o WHERE o.tenant_id = $1"
+        " AND o.channel_id = $7 AND o.provider_message_id = $4 AND o.id <> $2) AS taken),"
+        " sent AS (UPDATE messages m SET status = 'sent', sent_at = coalesce(m.sent_at, $5),"
+        " provider_message_id = CASE WHEN clash.taken THEN NULL ELSE $4 END,"
+        " error = CASE WHEN clash.taken THEN $6 END, updated_at = now() FROM clash"
+        " WHERE m.tenant_id = $1 AND m.id = $2 AND m.status = 'sending'"
+        " AND m.send_attempt_id = $3"
+        " RETURNING m.conversation_id, m.provider_message_id, m.sender_type),"
+        " answered AS (UPDATE conversations c SET"
+        " first_response_at = coalesce(c.first_response_at, $5),"
+        " last_message_at = greatest(c.last_message_at, $5), ",
+        BOT_RESPONSE_MET,
+        ", updated_at = now()"
+        " FROM sent WHERE c.tenant_id = $1 AND c.id = sent.conversation_id),"
+        " audit AS (INSERT INTO comms_events (tenant_id, channel_id, message_id, provider,"
+        " direction, kind, provider_message_id, payload)"
+        " SELECT $1, $7, $2, $8, 'outbound', 'send', sent.provider_message_id, $9::jsonb"
+        " FROM sent)"
+        " SELECT provider_message_id FROM sent",
+    )
 )
 # Settles the attempt another way: pending again later, failed, or uncertain.
 _SETTLE_ATTEMPT = (

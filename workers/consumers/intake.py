@@ -134,6 +134,7 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
         # edit was stored): stored once already.
         PROVIDER_DUPLICATES.labels(event.provider.value).inc()
         return
+    await uow.service_levels.guest_wrote(conversation_id=conversation.id, at=received_at)
     for media in (event.media, *event.attachments):
         if media is not None:
             await uow.messages.attach_media(
@@ -297,6 +298,7 @@ async def record_outgoing(event: OutboundMessageObserved, uow: UnitOfWork) -> No
         conversation_id=conversation.id, reason=f"staff replied outside frontdesk ({event.via})"
     )
     await uow.conversations.record_response(conversation_id=conversation.id, at=sent_at)
+    await uow.service_levels.responded(conversation_id=conversation.id, by_bot=False)
     inbox.record(conversation.id, "reply", event.via, str(message_id), None)
     await uow.comms_events.add(
         channel_id=event.channel_id,

@@ -1,4 +1,5 @@
-"""`frontdesk scheduler`: the loop that hands due scheduled messages to the dispatcher.
+"""`frontdesk scheduler`: the loop that hands due scheduled messages to the dispatcher and
+records SLA warnings and breaches as they fall due (``workers.scheduler.service_levels``).
 
 Run as many as you like: each row is claimed with ``FOR UPDATE SKIP LOCKED`` and settled in the
 transaction that claims it, so every reservation and rule makes one message at most.
@@ -15,6 +16,7 @@ import structlog
 
 from persistence.uow import UnitOfWorkFactory
 from workers.scheduler.handover import Scheduler
+from workers.scheduler.service_levels import ServiceLevelSweeper
 from workers.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -28,11 +30,12 @@ def utc_now() -> datetime:
 async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
     uow_factory = UnitOfWorkFactory.from_settings(settings)
     scheduler = Scheduler(uow_factory=uow_factory, clock=utc_now)
+    sweeper = ServiceLevelSweeper(uow_factory=uow_factory, clock=utc_now)
     log.info("scheduler started")
     try:
         while not stop.is_set():
             try:
-                busy = len(await scheduler.run_due())
+                busy = len(await scheduler.run_due()) + await sweeper.run_due()
             except Exception:  # the database is away: log once per sweep, go on
                 log.exception("scheduler sweep failed")
                 busy = 0

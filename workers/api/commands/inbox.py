@@ -127,6 +127,7 @@ async def reply(
         sender_user_id=actor_user_id,
     )
     message.idempotency_key = idempotency_key
+    await uow.service_levels.responded(conversation_id=conversation.id, by_bot=False)
     uow.staff_inbox.record(conversation.id, "reply", None, str(message.id), actor_user_id)
     await uow.session.flush()
     _changed(uow, conversation, "reply", actor_user_id, message_id=message.id)
@@ -253,6 +254,7 @@ async def set_status(
     if status not in ("resolved", "closed"):
         conversation.closed_at = None
     await uow.session.flush()
+    await uow.service_levels.status_changed(conversation_id=conversation.id, now=now)
     _changed(uow, conversation, "status", actor_user_id, from_value=previous, to_value=status)
     return True
 
