@@ -150,6 +150,15 @@ class SystemGateway:
         )
         return [DueScheduledMessage(*row) for row in rows]
 
+    async def due_sla_checks(self, *, now: datetime, batch: int) -> list[DueSlaCheck]:
+        """Conversations with an SLA warning or deadline due by ``now``, earliest first (not
+        locked: the sweeper claims each in its tenant's transaction)."""
+        rows = await self._require().execute(
+            text("SELECT tenant_id, conversation_id FROM due_sla_checks(:now, :batch)"),
+            {"now": now, "batch": batch},
+        )
+        return [DueSlaCheck(*row) for row in rows]
+
     async def tenant_ids(self) -> list[UUID]:
         rows = await self._require().execute(text("SELECT tenant_ids()"))
         return [row[0] for row in rows]
