@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from domain.events import MessageAccepted
@@ -347,7 +348,47 @@ async def test_rules_and_statuses_refuse_bad_input_naming_the_field(
     mine = await http.get(me, headers=headers)
     assert (mine.json()["capacity"], mine.json()["availability"]) == (7, "away")
     audit = await routing.rows(
-        "SELECT action, new_values FROM config_audit WHERE tenant_id = :t AND resource = 'agent_status'",
+        "SELECT new_values FROM config_audit"
+        " WHERE tenant_id = :t AND resource = 'agent_status'",
         t=tenant.tenant_id,
     )
     assert [row["new_values"] for row in audit] == [{"availability": "away", "capacity": 7}]
+
+
+async def test_every_assignment_is_in_the_trail_and_on_the_event_stream(
+    routing: Routing, make_tenant: MakeTenant, make_staff: MakeStaff
+) -> None:
+    tenant = await make_tenant()
+    agent = await make_staff(tenant.tenant_id)
+    supervisor = await make_staff(tenant.tenant_id, roles=("supervisor",))
+    conversation = await routing.conversation(tenant)
+    await routing.escalate(tenant.tenant_id, conversation, "category=complaint")
+
+    async def queued() -> bool:
+        response = await routing.http.get("/api/v1/routing/queue", headers=supervisor.headers)
+        return str(conversation) in {w["conversation_id"] for w in response.json()}
+
+    await eventually(queued, "the conversation queued")
+    await routing.set_agent(tenant.tenant_id, agent.user_id, skills=["topic:complaint"])
+    async with (
+        routing.live.stream(agent.headers) as agent_reader,
+        routing.live.stream(supervisor.headers) as supervisor_reader,
+    ):
+        await _online(routing, agent)
+
+        async def routed(reader: Any) -> list[dict[str, Any]]:
+            return [
+                e["data"]
+                for e in reader.of("conversation.updated")
+                if e["data"]["conversation_id"] == str(conversation)
+                and e["data"]["change"] == "assignment"
+            ]
+
+        [heard] = await eventually(lambda: routed(agent_reader), "the agent told")
+        assert heard["to_value"] == str(agent.user_id)
+        assert heard["actor_user_id"] is None  # the router, not a person
+        await eventually(lambda: routed(supervisor_reader), "the supervisor told")
+    trail = await routing.trail(tenant.tenant_id, conversation)
+    assert [(t.kind, t.actor_type, t.from_value, t.to_value) for t in trail] == [
+        ("assignee", "system", None, str(agent.user_id))
+    ]
