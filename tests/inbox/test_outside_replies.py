@@ -1,11 +1,15 @@
-"""Replies staff make outside frontdesk (Green API): typed on the linked phone, the provider's
-``outgoingMessageReceived`` becomes one stored staff message however often it is posted,
+"""Replies staff make outside frontdesk: typed on the phone linked to Green API (the provider's
+``outgoingMessageReceived``) or in the WhatsApp Business app of a Cloud API number
+(``smb_message_echoes``), each becomes one stored staff message however often it is posted,
 cancels the drafted auto-reply and answers the conversation; frontdesk's own send, echoed as
 ``outgoingAPIMessageReceived``, is not stored twice. Real ingress, RabbitMQ, intake, dispatcher
 and provider stand-in."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,8 +28,8 @@ INSTANCE = 1101000777
 BUSINESS = "34600000777"
 
 
-def counted(outcome: str) -> Callable[[], float]:
-    sample = OUTGOING.labels("green_api", outcome)
+def counted(outcome: str, provider: str = "green_api") -> Callable[[], float]:
+    sample = OUTGOING.labels(provider, outcome)
     return lambda: float(sample._value.get())
 
 
@@ -201,3 +205,123 @@ async def test_a_staff_alert_sent_through_the_channel_is_no_guest_conversation(
         h=f"+{staff_phone}",
     )
     assert guests == []
+
+
+async def test_a_reply_typed_in_the_whatsapp_business_app_is_stored_once_and_cancels_the_draft(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    business, phone_number_id = "34600000888", str(10**14 + uuid4().int % 10**14)
+    hotel = await make_tenant(
+        provider=Provider.WHATSAPP_CLOUD,
+        address=f"+{business}",
+        credentials={
+            "phone_number_id": phone_number_id,
+            "access_token": "standin-token",
+            "api_base_url": f"{system.stand_in_url}/whatsapp",
+        },
+        webhook_secret=f"secret-{uuid4().hex}",
+    )
+    guest = f"3463{uuid4().int % 10**7:07d}"
+    metadata = {"display_phone_number": business, "phone_number_id": phone_number_id}
+
+    async def post_meta(field: str, value: dict[str, Any]) -> None:
+        body = json.dumps(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [
+                    {
+                        "id": "102290129340398",
+                        "changes": [
+                            {
+                                "field": field,
+                                "value": {
+                                    "messaging_product": "whatsapp",
+                                    "metadata": metadata,
+                                    **value,
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ).encode()
+        key = (hotel.webhook_secret or "").encode()
+        signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+        response = await system.http.post(
+            f"/webhooks/whatsapp/{hotel.public_id}",
+            content=body,
+            headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+
+    wamid_in = f"wamid.IN{uuid4().hex.upper()}"
+    await post_meta(
+        "messages",
+        {
+            "contacts": [{"profile": {"name": "Guest"}, "wa_id": guest}],
+            "messages": [
+                {
+                    "from": guest,
+                    "id": wamid_in,
+                    "timestamp": str(int(time.time())),
+                    "type": "text",
+                    "text": {"body": "Hola!"},
+                }
+            ],
+        },
+    )
+
+    async def inbound() -> list[dict[str, Any]]:
+        return await system.rows(
+            "SELECT * FROM messages WHERE provider_message_id = :p", p=wamid_in
+        )
+
+    [message] = await eventually(inbound)
+    conversation_id: UUID = message["conversation_id"]
+    async with system.uow_factory(hotel.tenant_id) as uow:
+        draft = await uow.messages.add_outbound(
+            conversation_id=conversation_id,
+            channel_id=hotel.channel_id,
+            content="Hello! How can I help?",
+            send_after=datetime.now(UTC) + timedelta(minutes=5),
+            in_reply_to_id=message["id"],
+        )
+        await uow.commit()
+    wamid_echo = f"wamid.ECHO{uuid4().hex.upper()}"
+    echo = {
+        "message_echoes": [
+            {
+                "from": business,
+                "to": guest,
+                "id": wamid_echo,
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": "Hi, it's Marta from reception"},
+            }
+        ]
+    }
+    duplicates, stored = counted("duplicate", "whatsapp_cloud"), counted("stored", "whatsapp_cloud")
+    duplicates_before, stored_before = duplicates(), stored()
+    for _ in range(3):
+        await post_meta("smb_message_echoes", echo)
+    await eventually(lambda: _at_least(duplicates, duplicates_before + 2))
+    assert stored() == stored_before + 1
+
+    async def staff_rows() -> list[dict[str, Any]]:
+        return await system.rows(
+            "SELECT * FROM messages WHERE conversation_id = :c AND sender_type = 'staff'",
+            c=conversation_id,
+        )
+
+    [staff] = await eventually(staff_rows)
+    assert staff["provider_message_id"] == wamid_echo
+    assert (staff["direction"], staff["status"]) == ("outbound", "sent")
+    assert staff["content"] == "Hi, it's Marta from reception"
+    [cancelled] = await system.rows("SELECT * FROM messages WHERE id = :m", m=draft.id)
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["error"] == "staff replied outside frontdesk (phone)"
+    [conversation] = await system.rows(
+        "SELECT first_response_at FROM conversations WHERE id = :c", c=conversation_id
+    )
+    assert conversation["first_response_at"] is not None
+    assert not [e for e in system.sent_to_provider("whatsapp_cloud") if "How can I help" in str(e)]

@@ -12,6 +12,11 @@ numbers) has its own wamid, the dedup key, and becomes an event about the origin
 ``edited_at`` set and the edited content, which intake puts on the stored message (see
 ``workers.consumers.intake``).
 
+A number on Cloud API and the WhatsApp Business app at once ("coexistence") reports what staff
+type in the app as ``smb_message_echoes`` (``message_echoes: [{from, to, id, timestamp, type,
+<type>: …}]``) when the app subscribes to that field: each becomes ``OutboundMessageObserved``
+(dedup key ``echo:<wamid>``), stored once as a staff message that cancels drafted auto-replies.
+
 Media arrives as a media id, not a URL: ``Media.url`` is the payload's ``url`` when Meta sends
 one, otherwise ``whatsapp-media:<id>``, to be fetched through ``GET /{media-id}`` with the
 channel's token by whoever needs the bytes.
@@ -43,6 +48,7 @@ from domain.events import (
     InboundMessageReceived,
     Location,
     Media,
+    OutboundMessageObserved,
     Provider,
 )
 from domain.flows.model import Option
@@ -98,6 +104,17 @@ class Message(_Loose):
     type: str
 
 
+class Echo(_Loose):
+    """A message the business sent from the WhatsApp Business app or a linked device (a number
+    on Cloud API and the app at once, "coexistence"), reported in ``smb_message_echoes``."""
+
+    sender: str | None = Field(default=None, alias="from")
+    to: str = Field(min_length=1)
+    id: str = Field(min_length=1)
+    timestamp: datetime
+    type: str
+
+
 class Status(_Loose):
     id: str = Field(min_length=1)
     status: str
@@ -115,6 +132,7 @@ class Value(_Loose):
     contacts: list[dict[str, Any]] = Field(default_factory=list)
     messages: list[Message] = Field(default_factory=list)
     statuses: list[Status] = Field(default_factory=list)
+    message_echoes: list[Echo] = Field(default_factory=list)
 
 
 class Change(_Loose):
@@ -155,7 +173,7 @@ def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
     events: list[ParsedEvent] = []
     for entry in notification.entry:
         for change in entry.changes:
-            if change.field not in (None, "messages"):
+            if change.field not in (None, "messages", "smb_message_echoes"):
                 continue
             value = change.value
             if own_number and value.metadata.phone_number_id not in (None, own_number):
@@ -165,6 +183,7 @@ def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
                 _inbound(route, m, names) for m in value.messages if m.type not in _IGNORED
             )
             events.extend(_status(route, s) for s in value.statuses if s.status in _STATUSES)
+            events.extend(_echo(route, e) for e in value.message_echoes if e.type not in _IGNORED)
     return events
 
 
@@ -201,6 +220,26 @@ def _inbound(route: ChannelRoute, message: Message, names: dict[str, str]) -> Pa
         sent_at=message.timestamp,
         raw=message.model_dump(mode="json", by_alias=True),
         **fields,
+    )
+
+
+def _echo(route: ChannelRoute, echo: Echo) -> OutboundMessageObserved:
+    """A reply staff typed in the WhatsApp Business app, read like a guest's message."""
+    part = echo.model_extra.get(echo.type) if echo.model_extra else None
+    content = _content(echo.type, part)
+    content.pop("location", None)
+    content.pop("contact", None)
+    return OutboundMessageObserved(
+        tenant_id=route.tenant_id,
+        provider=Provider.WHATSAPP_CLOUD,
+        channel_id=route.channel_id,
+        provider_event_id=f"echo:{echo.id}",
+        provider_message_id=echo.id,
+        recipient_handle=_e164(echo.to),
+        via="phone",
+        sent_at=echo.timestamp,
+        raw=echo.model_dump(mode="json", by_alias=True),
+        **content,
     )
 
 
