@@ -140,6 +140,8 @@ def _alter_policies() -> None:
         "UPDATE sla_policies SET priorities = ARRAY[priority],"
         " clock = CASE WHEN business_hours_only THEN 'business_hours' ELSE 'calendar' END"
     )
+    # Policies there already warn at 80 %; a new one says (null: no warning).
+    op.alter_column(table, "warning_percent", server_default=None)
     op.drop_constraint(op.f("ck_sla_policies_priority"), table, type_="check")
     op.drop_column(table, "priority")
     op.drop_column(table, "business_hours_only")

@@ -125,8 +125,6 @@ class SlaPolicy(Base, TenantOwned):
         UniqueConstraint("tenant_id", "name"),
         check("first_response_minutes", "first_response_minutes > 0"),
         check("resolution_minutes", "resolution_minutes IS NULL OR resolution_minutes > 0"),
-    )
-
         check(
             "next_response_minutes", "next_response_minutes IS NULL OR next_response_minutes > 0"
         ),
@@ -136,8 +134,11 @@ class SlaPolicy(Base, TenantOwned):
         ),
         check("position", "position BETWEEN 0 AND 10000"),
         check("warning_percent", "warning_percent IS NULL OR warning_percent BETWEEN 1 AND 99"),
+    )
+
     name: Mapped[str]
     first_response_minutes: Mapped[int]
+    next_response_minutes: Mapped[int | None]
     resolution_minutes: Mapped[int | None]
     clock: Mapped[str] = mapped_column(server_default=text("'calendar'"))
     priorities: Mapped[list[str]] = mapped_column(server_default=text("'{}'::text[]"))
@@ -152,18 +153,17 @@ class SlaPolicy(Base, TenantOwned):
     )
     position: Mapped[int] = mapped_column(server_default=text("100"))
     # Staff are warned when this share of a target has run (None: no warning).
-    warning_percent: Mapped[int | None] = mapped_column(SmallInteger, server_default=text("80"))
+    warning_percent: Mapped[int | None] = mapped_column(SmallInteger)
     # Whether an assistant's reply satisfies a response target (by default only staff's do).
     bot_reply_counts: Mapped[bool] = mapped_column(server_default=text("false"))
-    next_response_minutes: Mapped[int | None]
     active: Mapped[bool] = mapped_column(server_default=text("true"))
 
 
 class SlaViolation(Base, TenantOwned):
-    __tablename__ = "sla_violations"
-    __table_args__ = tenant_keys(
     """A target a conversation missed: one per conversation, policy and kind, written once."""
 
+    __tablename__ = "sla_violations"
+    __table_args__ = tenant_keys(
         UniqueConstraint("tenant_id", "conversation_id", "policy_id", "kind"),
         tenant_fk("conversation_id", "conversations"),
         tenant_fk("policy_id", "sla_policies"),

@@ -110,7 +110,7 @@ class Desk:
                     .where(model.conversation_id == conversation_id)
                     .group_by(model.kind)
                 )
-                counted[name] = dict(rows.tuples().all())
+                counted[name] = {str(row[0]): int(row[1]) for row in rows}
             counted["notifications"] = await uow.session.scalar(
                 select(func.count()).where(
                     StaffNotification.conversation_id == conversation_id,

@@ -5,11 +5,11 @@ waits on the guest and stopped on resolve, staff and bot replies, and next-respo
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import update
 
-from persistence.models import Conversation, Holiday, Message, SlaPolicy, Team
+from persistence.models import Holiday, SlaPolicy, Team
 from persistence.uow import UnitOfWorkFactory
 from tests.service_levels.conftest import MakeDesk, local
 from workers.api.commands import inbox as commands
@@ -117,7 +117,8 @@ async def test_a_team_with_hours_of_its_own_counts_on_them(
         property_calendar = await uow.service_levels.calendar(
             property_id=hotel.tenant.property_id, team_id=None
         )
-    assert team_calendar is not None and property_calendar is not None
+    assert team_calendar is not None
+    assert property_calendar is not None
     assert [s.opens_at for s in team_calendar.shifts] == [time(20)]
     assert [s.opens_at for s in property_calendar.shifts] == [time(9)]
     assert team_calendar.timezone == "Europe/Madrid"
@@ -284,4 +285,3 @@ async def test_editing_a_policy_leaves_an_existing_conversations_targets_alone(
         5,
         local(2030, 1, 7, 10, 5),
     )
-    assert Conversation and Message and UTC  # imported for the row types above
