@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from workers.admin_cli import register as register_admin_commands
 from workers.dialog.simulate import flow_app
 from workers.reachability import EXIT_UNAVAILABLE, OperatorError, connection_failure, reaching
+from workers.reports_cli import report
 from workers.scheduler.commands import reservations_app, schedule_app
 from workers.settings import Settings
 
@@ -212,6 +213,7 @@ register_admin_commands(app)
 app.add_typer(reservations_app, name="reservations")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(flow_app, name="flow")
+app.command(name="report")(report)
 
 
 def main() -> None:
