@@ -17,7 +17,7 @@ from persistence.crypto import SecretCipher
 from persistence.demo.flows import seed_flows
 from persistence.demo.tenants import DEMO_TENANTS, DemoTenant
 from persistence.knowledge_file import TenantKnowledge, load_knowledge
-from persistence.models import WhatsAppTemplate
+from persistence.models import RoutingRule, WhatsAppTemplate
 from persistence.passwords import hash_password
 from persistence.repositories.reservations import GuestDetails, StayDetails
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
@@ -231,3 +231,17 @@ async def _seed_staff(uow: UnitOfWork, demo: DemoTenant) -> None:
             roles=member.roles,
         )
         await uow.staff.add_member(team_id=team.id, user_id=user.id, lead=index == 0)
+        await uow.configuration.replace_skills(
+            user_id=user.id, skills=dict.fromkeys(member.skills, 3)
+        )
+        await uow.routing.set_status(
+            user_id=user.id,
+            at=datetime.now(UTC),
+            availability="online" if member.online else "offline",
+            capacity=member.capacity,
+        )
+    # Every conversation that needs a human goes to the team, to whoever has the skills and room.
+    uow.session.add(
+        RoutingRule(tenant_id=uow.tenant_id, name=f"Everything to {demo.team}", team_id=team.id)
+    )
+    await uow.session.flush()

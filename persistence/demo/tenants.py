@@ -61,6 +61,11 @@ class DemoStaff:
     full_name: str
     roles: tuple[str, ...]
     phone: str | None = None
+    # What routing reads: skills (lang:<code>, topic:<name>), how many open conversations at
+    # most, and whether they start online (taking conversations).
+    skills: tuple[str, ...] = ("lang:en",)
+    capacity: int = 5
+    online: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +152,28 @@ AURORA = DemoTenant(
         ),
     ),
     staff=(
-        DemoStaff("admin@aurora-hotels.example", "Elena García", ("admin",), "+34600000101"),
-        DemoStaff("lead@aurora-hotels.example", "Tiago Costa", ("team_lead",), "+351910000102"),
-        DemoStaff("agent@aurora-hotels.example", "Lucía Martín", ("agent",)),
+        DemoStaff(
+            "admin@aurora-hotels.example",
+            "Elena García",
+            ("admin",),
+            "+34600000101",
+            skills=("lang:en", "lang:es"),
+            online=False,
+        ),
+        DemoStaff(
+            "lead@aurora-hotels.example",
+            "Tiago Costa",
+            ("team_lead",),
+            "+351910000102",
+            skills=("lang:en", "lang:pt", "lang:es", "topic:complaint", "topic:refund"),
+            capacity=3,
+        ),
+        DemoStaff(
+            "agent@aurora-hotels.example",
+            "Lucía Martín",
+            ("agent",),
+            skills=("lang:en", "lang:es", "topic:lost_item", "topic:cancellation"),
+        ),
     ),
     team="Front desk",
     alert_address="+351910000102",
@@ -204,8 +228,20 @@ SEASIDE = DemoTenant(
         ),
     ),
     staff=(
-        DemoStaff("owner@seaside-stays.example", "Megan Doyle", ("admin", "supervisor")),
-        DemoStaff("host@seaside-stays.example", "Chris Walker", ("agent",), "+16095550111"),
+        DemoStaff(
+            "owner@seaside-stays.example",
+            "Megan Doyle",
+            ("admin", "supervisor"),
+            skills=("lang:en", "topic:refund", "topic:complaint", "topic:damage"),
+            capacity=3,
+        ),
+        DemoStaff(
+            "host@seaside-stays.example",
+            "Chris Walker",
+            ("agent",),
+            "+16095550111",
+            skills=("lang:en", "topic:lost_item", "topic:cancellation"),
+        ),
     ),
     team="Guest experience",
     alert_address="+16095550111",
@@ -242,8 +278,20 @@ TRATTORIA = DemoTenant(
         ),
     ),
     staff=(
-        DemoStaff("manager@trattoria-roma.example", "Giulia Bianchi", ("admin",)),
-        DemoStaff("sala@trattoria-roma.example", "Marco Rossi", ("agent",), "+393330000001"),
+        DemoStaff(
+            "manager@trattoria-roma.example",
+            "Giulia Bianchi",
+            ("admin",),
+            skills=("lang:it", "lang:en", "topic:complaint", "topic:refund"),
+            capacity=3,
+        ),
+        DemoStaff(
+            "sala@trattoria-roma.example",
+            "Marco Rossi",
+            ("agent",),
+            "+393330000001",
+            skills=("lang:it", "lang:en", "topic:cancellation"),
+        ),
     ),
     team="Sala",
     alert_address="200000001",

@@ -15,7 +15,7 @@ from domain.events import Provider
 from persistence.crypto import SecretCipher
 from persistence.demo.tenants import DEMO_TENANTS
 from persistence.directory import ChannelDirectory
-from persistence.models import metadata
+from persistence.models import RoutingRule, metadata
 from persistence.seed import DEFAULT_KNOWLEDGE_PATH, UnknownTenantKnowledgeError, seed_demo
 from persistence.uow import UnitOfWorkFactory
 from workers.settings import Settings
@@ -130,3 +130,26 @@ async def test_seed_refuses_a_tenant_missing_from_the_knowledge_file(
             knowledge_path=DEFAULT_KNOWLEDGE_PATH,
             tenants=(demo,),
         )
+
+
+async def test_demo_agents_have_skills_capacity_and_availability(
+    database: Settings, uow_factory: UnitOfWorkFactory
+) -> None:
+    await seed_demo(uow_factory, cipher=SecretCipher.from_settings(database))
+    for demo in DEMO_TENANTS:
+        async with uow_factory(demo.tenant_id) as uow:
+            agents = {
+                row.email: row.candidate for row in await uow.routing.candidates(online_only=False)
+            }
+            for member in demo.staff:
+                agent = agents[member.email]
+                assert agent.skills == set(member.skills)
+                assert agent.capacity == member.capacity
+                assert agent.availability == ("online" if member.online else "offline")
+                assert len(agent.team_ids) == 1
+            assert any(
+                a.availability == "online" and "lang:en" in a.skills for a in agents.values()
+            )
+            [rule] = await uow.configuration.list_all(RoutingRule)
+            assert rule.team_id in next(iter(agents.values())).team_ids
+            assert (rule.channel_id, rule.property_id, rule.topic) == (None, None, None)
