@@ -24,6 +24,7 @@ from persistence.repositories.access import AccessRepository, ApiKeyRepository, 
 from persistence.repositories.base import forget_driver
 from persistence.repositories.channels import AlertTargetRepository, ChannelRepository
 from persistence.repositories.composer import ComposerRepository
+from persistence.repositories.condition_triggers import ConditionTriggerRepository
 from persistence.repositories.configuration import ConfigurationRepository
 from persistence.repositories.conversations import ConversationRepository
 from persistence.repositories.flows import FlowRepository
@@ -191,6 +192,7 @@ class UnitOfWork:
         self.notifications = NotificationRepository(session, tenant)
         self.templates = TemplateRepository(session, tenant)
         self.triggers = TriggerRepository(session, tenant)
+        self.condition_triggers = ConditionTriggerRepository(session, tenant)
         self.schedule = ScheduleRepository(session, tenant)
         self.service_levels = ServiceLevelRepository(session, tenant)
         self.staff = StaffRepository(session, tenant)

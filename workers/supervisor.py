@@ -20,7 +20,16 @@ from rich.console import Console
 from workers.reachability import ensure_ports_free, reaching
 from workers.settings import Settings
 
-CONSUMERS = ("intake", "sentiment", "autoreply", "escalation", "planner", "composer", "router")
+CONSUMERS = (
+    "intake",
+    "sentiment",
+    "autoreply",
+    "escalation",
+    "planner",
+    "composer",
+    "router",
+    "triggers",
+)
 METRICS_HOST, METRICS_PORT = "0.0.0.0", 9100  # noqa: S104 - scraped from outside the host
 STAND_IN_HOST, STAND_IN_PORT, STAND_IN_SMTP_PORT = "127.0.0.1", 8025, 8026
 RESTART_BACKOFF_SECONDS = 2.0

@@ -49,6 +49,8 @@ class StayDetails:
     party_size: int | None
     status: str
     booked_at: datetime | None
+    # None: the stay keeps its tags; a tuple replaces them.
+    tags: tuple[str, ...] | None = None
 
 
 class ReservationRepository(BaseReservationRepository):
@@ -155,6 +157,8 @@ class ReservationRepository(BaseReservationRepository):
             "party_size": stay.party_size,
             "status": stay.status,
         }
+        if stay.tags is not None:
+            values["tags"] = list(stay.tags)
         if row is None:
             row = Reservation(
                 tenant_id=self.tenant_id,
@@ -167,6 +171,7 @@ class ReservationRepository(BaseReservationRepository):
             await self.session.flush()
             return row, True, True
         changed = any(getattr(row, name) != values[name] for name in STAY_FIELDS)
+        changed = changed or ("tags" in values and list(row.tags) != values["tags"])
         if stay.booked_at is not None and row.booked_at != stay.booked_at:
             row.booked_at = stay.booked_at
             changed = True

@@ -99,8 +99,9 @@ class ScheduleRepository(Repository):
         return await self._get(ScheduledMessage, scheduled_id, for_update=for_update)
 
     async def list_for(
-        self, *, reservation_id: UUID, for_update: bool = False
+        self, *, reservation_id: UUID, for_update: bool = False, kind: str | None = None
     ) -> list[ScheduledMessage]:
+        """The stay's scheduled messages (``kind``: only those of that kind of trigger)."""
         statement = (
             select(ScheduledMessage)
             .where(
@@ -109,6 +110,14 @@ class ScheduleRepository(Repository):
             )
             .order_by(ScheduledMessage.due_at, ScheduledMessage.rule_key)
         )
+        if kind is not None:
+            statement = statement.where(
+                ScheduledMessage.trigger_id.in_(
+                    select(Trigger.id).where(
+                        Trigger.tenant_id == self.tenant_id, Trigger.kind == kind
+                    )
+                )
+            )
         if for_update:
             statement = statement.with_for_update()
         return list((await self.session.execute(statement)).scalars())

@@ -306,6 +306,7 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
         "reservation_id": str(stay.id),
         "scheduled_message_id": str(scheduled.id),
         "template_id": str(template.id),
+        "trigger_id": str(trigger.id),
         "version": "1",
         "conversation_id": str(opened.id),
         "notification_id": str(notification.id),

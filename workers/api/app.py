@@ -33,6 +33,7 @@ from workers.api import (
     schedule,
     teams,
     templates,
+    triggers,
     users,
     whatsapp_templates,
 )
@@ -59,6 +60,7 @@ RESOURCES = (
     reservations.router,
     schedule.router,
     templates.router,
+    triggers.router,
     flows.router,
     teams.router,
     business_hours.router,

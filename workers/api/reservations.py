@@ -40,6 +40,9 @@ Language = Annotated[
         strip_whitespace=True, to_lower=True, pattern=r"^[a-zA-Z]{2}(-[a-zA-Z]{2})?$"
     ),
 ]
+ReservationTag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)
+]
 ExternalRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -72,6 +75,8 @@ class ReservationIn(Body):
     party_size: Annotated[int, Field(ge=1, le=1000)] | None = None
     status: Status = "confirmed"
     booked_at: Annotated[datetime | None, AfterValidator(_aware)] = None
+    # Labels condition triggers can test (``VIP``); absent: the stay keeps its tags.
+    tags: Annotated[list[ReservationTag], Field(max_length=20)] | None = None
 
 
 class GuestOut(Out):
@@ -96,6 +101,7 @@ class ReservationOut(Out):
     party_size: int | None
     status: str
     booked_at: datetime | None
+    tags: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -115,6 +121,7 @@ def _out(row: Reservation, guest: Any) -> ReservationOut:
         party_size=row.party_size,
         status=row.status,
         booked_at=row.booked_at,
+        tags=list(row.tags or []),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -169,6 +176,7 @@ async def put_reservation(
             party_size=body.party_size,
             status=body.status,
             booked_at=body.booked_at,
+            tags=tuple(dict.fromkeys(body.tags)) if body.tags is not None else None,
         ),
         guest_id=guest.id,
         now=now,

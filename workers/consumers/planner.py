@@ -78,7 +78,9 @@ async def replan(uow: UnitOfWork, *, reservation_id: UUID, now: datetime) -> int
     stay, times = stay_of(record), send_times(record)
     existing = {
         row.trigger_id: row
-        for row in await uow.schedule.list_for(reservation_id=reservation_id, for_update=True)
+        for row in await uow.schedule.list_for(
+            reservation_id=reservation_id, for_update=True, kind="time_based"
+        )
     }
     written = 0
     rules = await uow.schedule.rules(property_id=record.property.id)

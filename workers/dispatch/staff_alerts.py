@@ -22,6 +22,7 @@ REASON_TITLES = {
     "guest_message": "New message in a conversation staff took over",
     "assistant_failing": "The assistant's language model keeps failing",
     "rate_limited": "A guest is sending a flood of messages",
+    "condition_trigger": "A trigger's conditions were met",
 }
 CATEGORY_TITLES = {
     "emergency": "Emergency",
@@ -59,6 +60,7 @@ REASONS = {
         "more messages a minute than the limit: the assistant stopped answering this guest"
         " until they have been quiet for a minute (a flood, or another bot answering ours)"
     ),
+    "condition_trigger": "a condition trigger's conditions were met",
 }
 NO_TEXT = {
     "image": "sent a photo",
@@ -100,6 +102,9 @@ def reason_text(reason: str, detail: str) -> str:
         # The provider's answer helps staff (a blocked number, a closed chat); ids do not.
         said = " ".join(_UUID.sub("", detail).split())[:200]
         return f"{REASONS[reason]} ({said})" if said else REASONS[reason]
+    if reason == "condition_trigger" and detail:
+        # The trigger's own words, written by the tenant for their staff.
+        return " ".join(detail.split())[:300]
     return REASONS.get(reason, "needs staff")
 
 

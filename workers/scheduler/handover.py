@@ -166,9 +166,14 @@ async def settle(
     record = await uow.schedule.stay(reservation_id=row.reservation_id)
     assert record is not None  # the row's foreign key keeps its reservation
     stay = stay_of(record)
-    if stay.status in ENDED_STATUSES or stay.status == "checked_out":
-        return _close(row, "cancelled", ENDED_STATUSES.get(stay.status, "guest checked out"), now)
-    if now >= stay.departure:
+    trigger = await uow.schedule.trigger(trigger_id=row.trigger_id)
+    # A condition trigger's message may follow the stay (the day after check-out's review).
+    after_stay = trigger is not None and trigger.kind == "condition_based"
+    if stay.status in ENDED_STATUSES:
+        return _close(row, "cancelled", ENDED_STATUSES[stay.status], now)
+    if stay.status == "checked_out" and not after_stay:
+        return _close(row, "cancelled", "guest checked out", now)
+    if now >= stay.departure and not after_stay:
         return _close(row, "skipped", "the stay is over", now)
     ai = await uow.ai_settings.get()
     if hold_for_quiet_hours and ai is not None:
@@ -212,7 +217,6 @@ async def settle(
     if channel.provider in WHATSAPP_PROVIDERS and not whatsapp_window_open(
         await uow.schedule.last_inbound_at(guest_id=record.guest.id, channel_id=channel.id), now
     ):
-        trigger = await uow.schedule.trigger(trigger_id=row.trigger_id)
         name = str(
             (trigger.conditions if trigger else {}).get("whatsapp_template") or row.rule_key.lower()
         )

@@ -18,6 +18,7 @@ from persistence.uow import UnitOfWorkFactory
 from workers.scheduler.handover import Scheduler
 from workers.scheduler.service_levels import ServiceLevelSweeper
 from workers.settings import Settings
+from workers.triggers.sweep import TriggerSweeper
 
 log = structlog.get_logger(__name__)
 IDLE_POLL_SECONDS = 1.0
@@ -30,12 +31,14 @@ def utc_now() -> datetime:
 async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
     uow_factory = UnitOfWorkFactory.from_settings(settings)
     scheduler = Scheduler(uow_factory=uow_factory, clock=utc_now)
+    triggers = TriggerSweeper(uow_factory=uow_factory, clock=utc_now)
     sweeper = ServiceLevelSweeper(uow_factory=uow_factory, clock=utc_now)
     log.info("scheduler started")
     try:
         while not stop.is_set():
             try:
-                busy = len(await scheduler.run_due()) + await sweeper.run_due()
+                decided = await triggers.run_due()
+                busy = decided + len(await scheduler.run_due()) + await sweeper.run_due()
             except Exception:  # the database is away: log once per sweep, go on
                 log.exception("scheduler sweep failed")
                 busy = 0

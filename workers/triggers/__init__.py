@@ -1,0 +1,1 @@
+"""Condition triggers at work: deciding, acting, and the scheduler's sweep."""
