@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Path, Response, status
 from pydantic import Field, StringConstraints, model_validator
 from sqlalchemy import func
 
+from domain.rate_limits import INBOUND_PER_MINUTE_RANGE
 from persistence.models import AiSettings, Prompt
 from workers.api.etags import IF_MATCH_RESPONSES, check_if_match, etag_of, required
 from workers.api.problems import not_found
@@ -40,6 +41,15 @@ class AiSettingsValues(Body):
     negative_sentiment_threshold: Annotated[
         Decimal, Field(ge=-1, le=1, max_digits=3, decimal_places=2)
     ]
+    inbound_messages_per_minute: Annotated[
+        int,
+        Field(
+            ge=INBOUND_PER_MINUTE_RANGE[0],
+            le=INBOUND_PER_MINUTE_RANGE[1],
+            description="Messages one guest identity may send in a minute before auto-replies"
+            " stop (staff alerted once) until the guest has been quiet for a minute.",
+        ),
+    ]
 
     @model_validator(mode="after")
     def quiet_hours_both_or_neither(self) -> AiSettingsValues:
@@ -56,6 +66,7 @@ class AiSettingsOut(Out):
     response_delay_minutes: int
     escalation_categories: list[str]
     negative_sentiment_threshold: float
+    inbound_messages_per_minute: int
     updated_at: datetime
 
 

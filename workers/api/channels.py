@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import Field, SecretStr
 
 from domain.events import Provider
+from domain.rate_limits import send_limits
 from persistence.models import Channel
 from workers.api.channel_credentials import ChannelCreate, Secret
 from workers.api.problems import invalid, not_found
@@ -38,6 +39,34 @@ class SecretRotation(Body):
     )
 
 
+class SendLimitOut(Out):
+    """The limits the dispatcher keeps this channel's sends to (read-only here; set the
+    channel's own rate with ``PUT /channels/{id}/send-limit``)."""
+
+    per_second: float | None = Field(
+        description="Sends a second from this channel (null: frontdesk does not limit them)."
+    )
+    burst: int | None = Field(description="Sends that may go at once after a quiet spell.")
+    per_chat_per_second: float | None = Field(
+        description="Sends a second to one guest chat (null: not limited per chat)."
+    )
+    source: str = Field(
+        description="provider: the provider's documented limit; channel: the channel's own rate."
+    )
+
+
+def send_limit_out(row: Channel) -> SendLimitOut:
+    own = None if row.sends_per_second is None else float(row.sends_per_second)
+    limits = send_limits(row.provider, own)
+    channel, chat = limits.channel, limits.chat
+    return SendLimitOut(
+        per_second=channel.per_second if channel else None,
+        burst=int(channel.capacity) if channel else None,
+        per_chat_per_second=chat.per_second if chat else None,
+        source=limits.source,
+    )
+
+
 class ChannelOut(Out):
     id: UUID
     property_id: UUID
@@ -57,6 +86,7 @@ class ChannelOut(Out):
     )
     webhook_error: str | None
     webhook_last_checked_at: datetime | None
+    send_limit: SendLimitOut
     created_at: datetime
     updated_at: datetime
 
@@ -109,6 +139,7 @@ async def channel_out(context: Context, row: Channel) -> ChannelOut:
         webhook_status=row.webhook_status,
         webhook_error=row.webhook_error,
         webhook_last_checked_at=row.webhook_last_checked_at,
+        send_limit=send_limit_out(row),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
