@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -218,7 +219,7 @@ async def march(
         await uow.assistant_profiles.add(
             assistant_name="Concierge", timezone="Europe/Madrid", vertical="hotel"
         )
-        ids = {}
+        ids: dict[str, Any] = {}
         for name in ("a", "b"):
             place = await uow.properties.add(name=f"Property {name.upper()}", timezone="UTC")
             channel = await uow.channels.add(
