@@ -6,12 +6,12 @@ targets and integration credentials. Secrets go in encrypted and come out masked
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import time
 from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import delete, select
 
+from domain.service_levels import Shift
 from persistence.models import AgentSkill, BusinessHours, TeamMembership
 from persistence.models.base import TenantOwned
 from persistence.repositories.channels import SecretRepository
@@ -67,27 +67,40 @@ class ConfigurationRepository(SecretRepository):
         return await self.list_all(AgentSkill, AgentSkill.skill, user_id=user_id)
 
     async def replace_hours(
-        self, *, property_id: UUID, week: Sequence[tuple[int, time, time]]
+        self,
+        *,
+        week: Sequence[Shift],
+        property_id: UUID | None = None,
+        team_id: UUID | None = None,
     ) -> list[BusinessHours]:
-        """The property's hours become exactly ``week``: (ISO weekday, opens, closes) rows."""
-        await self.session.execute(
-            delete(BusinessHours).where(
-                BusinessHours.tenant_id == self.tenant_id,
-                BusinessHours.property_id == property_id,
-            )
+        """The property's (or the team's) shifts become exactly ``week``."""
+        owner = (
+            BusinessHours.property_id == property_id
+            if property_id is not None
+            else BusinessHours.team_id == team_id
         )
-        for weekday, opens_at, closes_at in week:
+        await self.session.execute(
+            delete(BusinessHours).where(BusinessHours.tenant_id == self.tenant_id, owner)
+        )
+        for shift in week:
             self._stage(
                 BusinessHours(
                     tenant_id=self.tenant_id,
                     property_id=property_id,
-                    weekday=weekday,
-                    opens_at=opens_at,
-                    closes_at=closes_at,
+                    team_id=team_id if property_id is None else None,
+                    weekday=shift.weekday,
+                    opens_at=shift.opens_at,
+                    closes_at=shift.closes_at,
+                    overnight=shift.overnight,
                 )
             )
         await self.session.flush()
-        return await self.list_all(BusinessHours, BusinessHours.weekday, property_id=property_id)
+        statement = (
+            select(BusinessHours)
+            .where(BusinessHours.tenant_id == self.tenant_id, owner)
+            .order_by(BusinessHours.weekday, BusinessHours.opens_at)
+        )
+        return list((await self.session.execute(statement)).scalars())
 
     def seal(self, plaintext: str) -> str:
         """``plaintext`` encrypted with the tenant's keys, for a ``*_encrypted`` column."""

@@ -154,6 +154,13 @@ class ServiceLevelRepository(Repository):
         )
         return [policy_of(row) for row in (await self.session.execute(statement)).scalars()]
 
+    async def in_use(self, *, policy_id: UUID) -> bool:
+        """Whether the policy applied to a conversation (its history refers to it)."""
+        used = select(Conversation.id).where(
+            Conversation.tenant_id == self.tenant_id, Conversation.sla_policy_id == policy_id
+        )
+        return bool(await self.session.scalar(select(used.exists())))
+
     async def calendar(
         self, *, property_id: UUID | None, team_id: UUID | None
     ) -> BusinessCalendar | None:

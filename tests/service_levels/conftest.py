@@ -31,6 +31,7 @@ from persistence.models import (
     StaffNotification,
 )
 from persistence.uow import UnitOfWorkFactory
+from tests.api.conftest import api, api_app, api_services, hotel, make_staff  # noqa: F401
 from tests.conftest import MakeTenant, TenantFixture
 from workers.consumers import intake
 from workers.scheduler.service_levels import ServiceLevelSweeper

@@ -26,6 +26,7 @@ from persistence.repositories.inbox import ConversationFilter, ConversationRow
 from workers.api.problems import invalid, not_found
 from workers.api.schemas import Out
 from workers.api.security import Context, require
+from workers.api.service_levels import SlaOut, sla_of
 
 router = APIRouter(prefix="/conversations", tags=["inbox"])
 Read = Annotated[Context, Depends(require("conversations.read"))]
@@ -259,6 +260,8 @@ class ConversationDetail(BaseModel):
     closed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # The SLA deadlines, when a policy applies.
+    sla: SlaOut | None = None
 
 
 async def detail(scoped: Scoped) -> ConversationDetail:
@@ -296,6 +299,7 @@ async def detail(scoped: Scoped) -> ConversationDetail:
         closed_at=c.closed_at,
         created_at=c.created_at,
         updated_at=c.updated_at,
+        sla=await sla_of(uow, c),
     )
 
 
