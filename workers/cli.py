@@ -14,6 +14,7 @@ from workers.admin_cli import register as register_admin_commands
 from workers.dialog.simulate import flow_app
 from workers.reachability import EXIT_UNAVAILABLE, OperatorError, connection_failure, reaching
 from workers.reports_cli import report
+from workers.routing_cli import routing_app
 from workers.scheduler.commands import reservations_app, schedule_app
 from workers.settings import Settings
 
@@ -213,6 +214,7 @@ register_admin_commands(app)
 app.add_typer(reservations_app, name="reservations")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(flow_app, name="flow")
+app.add_typer(routing_app, name="routing")
 app.command(name="report")(report)
 
 
