@@ -153,8 +153,10 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
     from domain.events import Provider
     from persistence.models import (
         CannedResponse,
+        Holiday,
         IntegrationCredential,
         RoutingRule,
+        SlaPolicy,
         StaffAlertTarget,
         Team,
         WhatsAppTemplate,
@@ -218,6 +220,8 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
             integration_type="pms",
             credentials_encrypted=configuration.seal_json({"api_key": "world-pms-key"}),
         )
+        sla_policy = await configuration.add(SlaPolicy, name="World SLA", first_response_minutes=30)
+        holiday = await configuration.add(Holiday, day=date(2030, 12, 25), name="Christmas")
         for role in ROLES:
             user = await add_user(
                 uow,
@@ -317,5 +321,7 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
         "whatsapp_template_id": str(whatsapp_template.id),
         "target_id": str(alert_target.id),
         "integration_id": str(integration.id),
+        "sla_policy_id": str(sla_policy.id),
+        "holiday_id": str(holiday.id),
     }
     return World(tenant_id, ids, tokens, permissions, user_ids)

@@ -42,6 +42,9 @@ VALID_BODIES = {
     ("PUT", "/api/v1/properties/{property_id}/business-hours"): {
         "days": [{"weekday": 1, "opens_at": "08:00", "closes_at": "20:00"}]
     },
+    ("PUT", "/api/v1/teams/{team_id}/business-hours"): {
+        "days": [{"weekday": 1, "opens_at": "20:00", "closes_at": "08:00", "overnight": True}]
+    },
 }
 
 # Query strings that pass validation, so a holder of the permission gets the route's answer.
