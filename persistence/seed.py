@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from domain.events import ReservationChanged
 from persistence.crypto import SecretCipher
 from persistence.demo.flows import seed_flows
+from persistence.demo.service_levels import seed_service_levels
 from persistence.demo.tenants import DEMO_TENANTS, DemoTenant
 from persistence.knowledge_file import TenantKnowledge, load_knowledge
 from persistence.models import RoutingRule, WhatsAppTemplate
@@ -120,6 +121,10 @@ async def _seed_tenant(uow: UnitOfWork, demo: DemoTenant, knowledge: TenantKnowl
             _seed_whatsapp_templates(uow, row.id, demo.templates)
     for rule_key, template_id in rule_templates.items():
         await uow.triggers.add(name=rule_key.lower(), kind="time_based", template_id=template_id)
+    for name, conditions in demo.condition_triggers:
+        await uow.triggers.add(
+            name=name, kind="condition_based", template_id=None, conditions=conditions
+        )
     await _seed_arriving_guest(uow, demo, property_ids[0])
     start, end = demo.quiet_hours or (None, None)
     await uow.ai_settings.add(quiet_hours_start=start, quiet_hours_end=end)
@@ -128,6 +133,7 @@ async def _seed_tenant(uow: UnitOfWork, demo: DemoTenant, knowledge: TenantKnowl
         body=DEMO_PROMPT.format(assistant_name=knowledge.assistant_name, tenant_name=demo.name)
     )
     await _seed_staff(uow, demo)
+    await seed_service_levels(uow, demo.slug, property_ids)
     admin = await uow.staff.find_by_email(email=demo.staff[0].email)
     await uow.prompts.publish(version=prompt.version, published_by=admin.id if admin else None)
     await uow.alert_targets.add_channel_target(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import time
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
@@ -86,6 +87,8 @@ class DemoTenant:
     arriving_guest: tuple[str, str] | None = None
     # Bot scenarios published for it (persistence/demo/<name>.flow.json).
     flows: tuple[str, ...] = ()
+    # Condition triggers (name, conditions in domain.conditions' language).
+    condition_triggers: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def tenant_id(self) -> UUID:
@@ -111,6 +114,19 @@ BOOKING_REMINDERS = {
     "your plans change.",
     "DAY_OF": "Ciao {{ guest.first_name }}, we are expecting you today at {{ property.name }}. "
     "Buon appetito!",
+}
+
+# A negative message from a guest whose stay is tagged VIP gets staff at once.
+UNHAPPY_VIP: dict[str, Any] = {
+    "event": "message.scored",
+    "all": [
+        {"field": "message.sentiment_label", "op": "eq", "value": "negative"},
+        {"field": "reservation.tags", "op": "contains", "value": "VIP"},
+    ],
+    "actions": [
+        {"type": "notify_staff", "detail": "A VIP guest is unhappy: call them", "urgent": True},
+        {"type": "add_tag", "tag": "vip-unhappy"},
+    ],
 }
 
 AURORA = DemoTenant(
@@ -180,6 +196,7 @@ AURORA = DemoTenant(
     templates=PRE_ARRIVAL,
     arriving_guest=("Alex Morgan", "+447700900123"),
     flows=("late_checkout",),
+    condition_triggers=(("Unhappy VIP", UNHAPPY_VIP),),
 )
 
 SEASIDE = DemoTenant(

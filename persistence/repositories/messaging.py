@@ -98,7 +98,7 @@ class TriggerRepository(Repository):
         *,
         name: str,
         kind: str,
-        template_id: UUID,
+        template_id: UUID | None,
         property_id: UUID | None = None,
         conditions: dict[str, Any] | None = None,
     ) -> Trigger:

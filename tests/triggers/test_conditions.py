@@ -204,3 +204,12 @@ def test_published_events_map_to_condition_events() -> None:
     )
     assert event_of("conversation.updated", change="status", to_value="open") == ()
     assert event_of("conversation.updated", change="reply") == ()
+
+
+def test_the_demo_condition_triggers_parse() -> None:
+    from persistence.demo.tenants import AURORA
+
+    [(name, conditions)] = AURORA.condition_triggers
+    rule = parse(conditions)
+    assert name == "Unhappy VIP"
+    assert matches(rule, {"message.sentiment_label": "negative", "reservation.tags": ["VIP"]})
