@@ -16,16 +16,16 @@ import httpx
 
 from tests.api.conftest import MakeStaff
 from tests.conftest import MakeTenant
-from tests.pipeline.conftest import GuestChannel, System, eventually
+from tests.pipeline.conftest import GuestChannel, System
+from tests.support.waiting import eventually
 
 QUESTION = "What are your opening hours?"
 FLOOD_TITLE = "A guest is sending a flood of messages"
 
 
 def rate_limited(message: dict[str, Any]) -> bool:
-    return message["ai_decision"] == "skip" and message["ai_decision_reason"].startswith(
-        "rate_limited"
-    )
+    reason = str(message["ai_decision_reason"] or "")
+    return message["ai_decision"] == "skip" and reason.startswith("rate_limited")
 
 
 async def flood_alerts(system: System, guest: GuestChannel) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 from domain.rate_limits import Bucket, Grant, Limit, take
@@ -70,7 +71,7 @@ async def test_a_changed_limit_applies_at_the_next_take(
     async with uow_factory(tenant.tenant_id) as uow:
         stored = await uow.rate_limits.get(key=key)
     assert stored is not None
-    assert (stored.capacity, stored.tokens) == (1, 0)
+    assert (stored.capacity, stored.tokens) == (Decimal(1), Decimal(0))
 
 
 async def test_concurrent_takers_never_spend_more_than_the_bucket_holds(
