@@ -146,7 +146,9 @@ class Routing:
         async def check() -> UUID | None:
             return await self.assigned(tenant_id, conversation_id)
 
-        return await eventually(check, f"conversation {conversation_id} assigned")
+        assigned = await eventually(check, f"conversation {conversation_id} assigned")
+        assert assigned is not None
+        return assigned
 
     async def trail(self, tenant_id: UUID, conversation_id: UUID) -> list[Trail]:
         """The conversation's assignment rows, in order."""

@@ -106,7 +106,7 @@ async def test_language_and_topic_skills_choose_the_agent(
     await routing.escalate(tenant.tenant_id, refund_en, "category=refund")
     supervisor = await make_staff(tenant.tenant_id, roles=("supervisor",))
 
-    async def waiting() -> list[object]:
+    async def waiting() -> list[dict[str, Any]]:
         response = await routing.http.get("/api/v1/routing/queue", headers=supervisor.headers)
         return [w for w in response.json() if w["conversation_id"] == str(refund_en)]
 
@@ -336,7 +336,8 @@ async def test_rules_and_statuses_refuse_bad_input_naming_the_field(
     assert (await http.put(me, headers=headers, json={"availability": "busy"})).status_code == 422
     assert (await http.put(me, headers=headers, json={})).status_code == 422
     user_url = f"/api/v1/users/{admin.user_id}/routing"
-    for body in ({"capacity": -1}, {"capacity": 201}, {"capacity": "many"}):
+    bodies: list[dict[str, object]] = [{"capacity": -1}, {"capacity": 201}, {"capacity": "x"}]
+    for body in bodies:
         refused = await http.put(user_url, headers=headers, json=body)
         assert refused.status_code == 422, refused.text
         assert "capacity" in {e["field"] for e in refused.json()["errors"]}
@@ -348,8 +349,7 @@ async def test_rules_and_statuses_refuse_bad_input_naming_the_field(
     mine = await http.get(me, headers=headers)
     assert (mine.json()["capacity"], mine.json()["availability"]) == (7, "away")
     audit = await routing.rows(
-        "SELECT new_values FROM config_audit"
-        " WHERE tenant_id = :t AND resource = 'agent_status'",
+        "SELECT new_values FROM config_audit WHERE tenant_id = :t AND resource = 'agent_status'",
         t=tenant.tenant_id,
     )
     assert [row["new_values"] for row in audit] == [{"availability": "away", "capacity": 7}]
