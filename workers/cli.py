@@ -17,6 +17,7 @@ from workers.reports_cli import report
 from workers.routing_cli import routing_app
 from workers.scheduler.commands import reservations_app, schedule_app
 from workers.settings import Settings
+from workers.triggers.commands import triggers_app
 
 
 class Commands(TyperGroup):
@@ -213,6 +214,7 @@ _mount_ops()
 register_admin_commands(app)
 app.add_typer(reservations_app, name="reservations")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(triggers_app, name="triggers")
 app.add_typer(flow_app, name="flow")
 app.add_typer(routing_app, name="routing")
 app.command(name="report")(report)
