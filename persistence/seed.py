@@ -133,7 +133,7 @@ async def _seed_tenant(uow: UnitOfWork, demo: DemoTenant, knowledge: TenantKnowl
         body=DEMO_PROMPT.format(assistant_name=knowledge.assistant_name, tenant_name=demo.name)
     )
     await _seed_staff(uow, demo)
-    await seed_service_levels(uow, demo.slug, property_ids)
+    await seed_service_levels(uow, demo.vertical, property_ids)
     admin = await uow.staff.find_by_email(email=demo.staff[0].email)
     await uow.prompts.publish(version=prompt.version, published_by=admin.id if admin else None)
     await uow.alert_targets.add_channel_target(
