@@ -63,6 +63,12 @@ class DueSlaCheck:
     conversation_id: UUID
 
 
+@dataclass(frozen=True, slots=True)
+class DueSnooze:
+    tenant_id: UUID
+    conversation_id: UUID
+
+
 class SystemGateway:
     """``async with uow_factory.system() as system:`` — rolls back unless ``commit`` was called."""
 
@@ -166,6 +172,15 @@ class SystemGateway:
             text("SELECT tenant_id FROM due_trigger_tenants(:now)"), {"now": now}
         )
         return [row[0] for row in rows]
+
+    async def due_snoozes(self, *, now: datetime, batch: int) -> list[DueSnooze]:
+        """Snoozed conversations whose ``snoozed_until`` has passed by ``now``, earliest first
+        (not locked: the scheduler wakes each in its tenant's transaction)."""
+        rows = await self._require().execute(
+            text("SELECT tenant_id, conversation_id FROM due_snoozed_conversations(:now, :batch)"),
+            {"now": now, "batch": batch},
+        )
+        return [DueSnooze(*row) for row in rows]
 
     async def tenant_ids(self) -> list[UUID]:
         rows = await self._require().execute(text("SELECT tenant_ids()"))

@@ -55,6 +55,12 @@ class Conversation(Base, TenantOwned):
             "last_message_at",
         ),
         Index("ix_conversations_tenant_id_assignee_id", "tenant_id", "assignee_id"),
+        # The scheduler's wake-up sweep across tenants (0019).
+        Index(
+            "ix_conversations_snoozed_until",
+            "snoozed_until",
+            postgresql_where=text("status = 'snoozed'"),
+        ),
         # The reports: one tenant's conversations by when the guest first wrote (0017).
         Index(
             "ix_conversations_reports",
