@@ -1,9 +1,9 @@
 """The router's pass over a tenant: queue a conversation that needs a human, and hand the queue
 out, oldest first, to the agents who can take it (``domain.routing``).
 
-One pass holds the tenant's routing lock and every waiting conversation's row it assigns, so
-under any number of router processes no agent goes past capacity and no conversation gets two
-assignees; a conversation a person is assigning at that moment is skipped (their choice wins).
+One pass holds the tenant's routing lock while it counts and assigns, so under any number of
+router processes no agent goes past capacity; each conversation is taken only while it still
+waits, so it never gets two assignees, and one a person assigns at that moment is theirs.
 Each assignment writes the conversation's trail (``conversation_events``, the system as actor)
 and a ``conversation.updated`` event (``change="assignment"``) for the staff event stream.
 """
@@ -39,7 +39,7 @@ async def request_human(
 async def route_waiting(uow: UnitOfWork, *, now: datetime) -> list[Assignment]:
     """Assign what waits, oldest first, to whoever can take it now; the caller commits."""
     await uow.routing.lock()
-    waiting = await uow.routing.waiting(limit=PASS_LIMIT, lock=True)
+    waiting = await uow.routing.waiting(limit=PASS_LIMIT)
     if not waiting:
         return []
     agents = {row.candidate.user_id: row.candidate for row in await uow.routing.candidates()}
@@ -56,7 +56,10 @@ async def route_waiting(uow: UnitOfWork, *, now: datetime) -> list[Assignment]:
         chosen = choose_agent(list(agents.values()), need, team_id=team_id)
         if chosen is None:
             continue
-        await uow.routing.assign(waiting=item, user_id=chosen.user_id, team_id=team_id, at=now)
+        if not await uow.routing.assign(
+            waiting=item, user_id=chosen.user_id, team_id=team_id, at=now
+        ):
+            continue  # a person assigned it meanwhile
         agents[chosen.user_id] = chosen.took_one(now)
         uow.emit(
             ConversationUpdated(

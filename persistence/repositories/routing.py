@@ -4,7 +4,9 @@ assignment by the router.
 
 Every routing pass of a tenant holds the tenant's routing lock (a transaction-scoped advisory
 lock) from before it counts anyone's open conversations until it commits: two workers never
-count the same free place twice, so no agent goes past capacity.
+count the same free place twice, so no agent goes past capacity. A conversation is taken by a
+conditional UPDATE (still unassigned, still waiting, no person's choice), so it never gets two
+assignees, and a person assigning it at the same moment wins.
 """
 
 from __future__ import annotations
@@ -89,9 +91,8 @@ class RoutingRepository(Repository):
         )
         return cast(int, getattr(result, "rowcount", 0)) > 0
 
-    async def waiting(self, *, limit: int = 500, lock: bool = False) -> list[Waiting]:
-        """The queue, oldest first; ``lock`` takes the rows (skipping any a person is
-        assigning right now)."""
+    async def waiting(self, *, limit: int = 500) -> list[Waiting]:
+        """The queue, oldest first."""
         statement = (
             select(
                 Conversation.id,
@@ -123,8 +124,6 @@ class RoutingRepository(Repository):
             .order_by(Conversation.routing_requested_at, Conversation.id)
             .limit(limit)
         )
-        if lock:
-            statement = statement.with_for_update(of=Conversation, skip_locked=True)
         rows = await self.session.execute(statement)
         return [
             Waiting(
@@ -260,14 +259,22 @@ class RoutingRepository(Repository):
 
     async def assign(
         self, *, waiting: Waiting, user_id: UUID, team_id: UUID | None, at: datetime
-    ) -> None:
+    ) -> bool:
         """The router gives the waiting conversation to ``user_id`` (and ``team_id`` when a
-        rule chose one): the conversation leaves the queue and its trail records the system."""
+        rule chose one): the conversation leaves the queue and its trail records the system.
+
+        False, changing nothing, when it no longer waits: a person assigned it meanwhile (the
+        statement waits for their transaction, then finds the row changed)."""
         team = team_id or waiting.team_id
-        await self.session.execute(
+        taken = await self.session.execute(
             update(Conversation)
             .where(
-                Conversation.tenant_id == self.tenant_id, Conversation.id == waiting.conversation_id
+                Conversation.tenant_id == self.tenant_id,
+                Conversation.id == waiting.conversation_id,
+                Conversation.assignee_id.is_(None),
+                Conversation.assignment_manual.is_(False),
+                Conversation.routing_requested_at.is_not(None),
+                Conversation.status.in_(OPEN_STATUSES),
             )
             .values(
                 assignee_id=user_id,
@@ -277,8 +284,11 @@ class RoutingRepository(Repository):
                 routing_topic=None,
                 updated_at=func.now(),
             )
+            .returning(Conversation.id)
             .execution_options(synchronize_session=False)
         )
+        if taken.first() is None:
+            return False
         trail: list[tuple[str, str | None, str | None]] = [("assignee", None, str(user_id))]
         if team != waiting.team_id:
             trail.append(
@@ -306,6 +316,7 @@ class RoutingRepository(Repository):
             .values(last_assigned_at=at, updated_at=func.now())
         )
         await self.session.flush()
+        return True
 
     async def status(self, *, user_id: UUID) -> AgentStatus | None:
         statement = select(AgentStatus).where(
