@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from workers.admin_cli import register as register_admin_commands
 from workers.dialog.simulate import flow_app
+from workers.limits_cli import limits_app
 from workers.reachability import EXIT_UNAVAILABLE, OperatorError, connection_failure, reaching
 from workers.reports_cli import report
 from workers.routing_cli import routing_app
@@ -217,6 +218,7 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(triggers_app, name="triggers")
 app.add_typer(flow_app, name="flow")
 app.add_typer(routing_app, name="routing")
+app.add_typer(limits_app, name="limits")
 app.command(name="report")(report)
 
 

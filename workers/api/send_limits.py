@@ -14,6 +14,7 @@ from pydantic import Field
 
 from domain.rate_limits import MAX_SENDS_PER_SECOND
 from workers.api.channels import ChannelOut, channel_out, load_channel
+from workers.api.commands.send_limits import set_send_rate
 from workers.api.schemas import Body
 from workers.api.security import Context, require
 
@@ -35,25 +36,15 @@ class SendRate(Body):
     ] = None
 
 
-def _audited(value: Decimal | None) -> dict[str, object]:
-    return {"sends_per_second": None if value is None else str(value)}
-
-
 @router.put("/{channel_id}/send-limit", response_model=ChannelOut)
 async def set_send_limit(channel_id: UUID, body: SendRate, context: Manage) -> ChannelOut:
     """Set the channel's own send rate, or go back to the provider's limit (null)."""
-    row = await load_channel(context, channel_id)
-    old = _audited(row.sends_per_second)
-    row.sends_per_second = body.sends_per_second
-    await context.uow.session.flush()
-    await context.uow.session.refresh(row)
-    await context.uow.audit.add(
+    await load_channel(context, channel_id)
+    row = await set_send_rate(
+        context.uow,
         actor=context.principal.actor,
-        resource="channel",
-        resource_id=row.id,
-        action="set_send_limit",
-        old=old,
-        new=_audited(row.sends_per_second),
+        channel_id=channel_id,
+        sends_per_second=body.sends_per_second,
     )
     out = await channel_out(context, row)
     await context.uow.commit()
