@@ -9,11 +9,12 @@ lock, which the caller's statement (intake's, the inbox command's) already holds
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_, select, text, update
+from sqlalchemy import ColumnElement, exists, literal, or_, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.service_levels import (
@@ -142,6 +143,20 @@ def policy_of(row: SlaPolicy) -> Policy:
         team_ids=frozenset(row.team_ids),
         property_ids=frozenset(row.property_ids),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A running target of a conversation: when it is due, and whether it was breached."""
+
+    conversation_id: UUID
+    status: str
+    priority: str
+    assignee_id: UUID | None
+    team_id: UUID | None
+    kind: Kind
+    due_at: datetime
+    breached: bool
 
 
 class ServiceLevelRepository(Repository):
@@ -354,3 +369,42 @@ class ServiceLevelRepository(Repository):
             .where(Conversation.tenant_id == self.tenant_id, Conversation.id == conversation_id)
             .values(sla_next_check_at=at)
         )
+
+    async def deadlines(self, *, before: datetime, limit: int) -> list[Deadline]:
+        """The running targets due before ``before`` (those passed included), soonest first."""
+        parts = []
+        for kind in KINDS:
+            due = getattr(Conversation, f"{kind}_due_at")
+            breached = exists().where(
+                SlaViolation.tenant_id == Conversation.tenant_id,
+                SlaViolation.conversation_id == Conversation.id,
+                SlaViolation.policy_id == Conversation.sla_policy_id,
+                SlaViolation.kind == kind,
+            )
+            parts.append(
+                select(
+                    Conversation.id,
+                    Conversation.status,
+                    Conversation.priority,
+                    Conversation.assignee_id,
+                    Conversation.team_id,
+                    literal(kind).label("kind"),
+                    due.label("due_at"),
+                    breached.label("breached"),
+                ).where(Conversation.tenant_id == self.tenant_id, due < before)
+            )
+        combined = union_all(*parts).subquery()
+        statement = select(combined).order_by(combined.c.due_at).limit(limit)
+        return [
+            Deadline(
+                conversation_id=row[0],
+                status=row[1],
+                priority=row[2],
+                assignee_id=row[3],
+                team_id=row[4],
+                kind=cast(Kind, row[5]),
+                due_at=row[6],
+                breached=bool(row[7]),
+            )
+            for row in await self.session.execute(statement)
+        ]

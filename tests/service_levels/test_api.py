@@ -4,6 +4,7 @@ written."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -203,3 +204,30 @@ async def test_the_conversation_shows_its_deadlines_and_a_used_policy_is_kept(
     assert again.json()["sla"]["first_response"]["target_minutes"] == 60
     assert (await api.delete(policy_url, headers=admin.headers)).status_code == 409
     assert (await api.get(policy_url, headers=admin.headers)).status_code == 200
+
+
+async def test_deadlines_near_or_passed_within_the_callers_scope(
+    api: httpx.AsyncClient, desk: Any, make_staff: MakeStaff
+) -> None:
+    hotel: Desk = await desk(warning_percent=None)
+    now = datetime.now(UTC)
+    late = await hotel.write("Hello?", now - timedelta(minutes=70))
+    soon = await hotel.write("Hi", now - timedelta(minutes=10), guest="+34612000777")
+    await hotel.write("Later", now + timedelta(days=2), guest="+34612000778")
+    supervisor = await make_staff(hotel.tenant_id, roles=("supervisor",))
+    found = await api.get(
+        f"{API}/sla-deadlines", params={"within_minutes": 120}, headers=supervisor.headers
+    )
+    assert found.status_code == 200, found.text
+    rows = [(row["conversation_id"], row["kind"]) for row in found.json()]
+    assert rows[:2] == [(str(late), "first_response"), (str(soon), "first_response")]
+    assert found.json()[0]["minutes_left"] in (-11, -10)
+    assert 48 <= found.json()[1]["minutes_left"] <= 50
+    assert len(rows) == 2  # the resolution targets are hours away
+    agent = await make_staff(hotel.tenant_id, roles=("agent",))
+    mine = await api.get(f"{API}/sla-deadlines", headers=agent.headers)
+    assert mine.json() == []  # nothing assigned to them, and no team
+    refused = await api.get(
+        f"{API}/sla-deadlines", params={"within_minutes": -1}, headers=supervisor.headers
+    )
+    assert refused.status_code == 422

@@ -26,7 +26,7 @@ from persistence.repositories.inbox import ConversationFilter, ConversationRow
 from workers.api.problems import invalid, not_found
 from workers.api.schemas import Out
 from workers.api.security import Context, require
-from workers.api.service_levels import SlaOut, sla_of
+from workers.api.sla_detail import SlaOut, sla_of
 
 router = APIRouter(prefix="/conversations", tags=["inbox"])
 Read = Annotated[Context, Depends(require("conversations.read"))]

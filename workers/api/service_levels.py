@@ -1,5 +1,6 @@
-"""SLA policies (read with ``reports.read``, changed with ``sla.manage``) and holidays (read
-with ``conversations.read``, changed with ``tenant.manage``).
+"""SLA policies (read with ``reports.read``, changed with ``sla.manage``), holidays (read
+with ``conversations.read``, changed with ``tenant.manage``), and the caller's conversations
+whose SLA deadlines are near or passed (``conversations.read``).
 
 A policy sets first-response, next-response and resolution targets in minutes on a calendar or
 business-hours clock, for the conversations it applies to: the priorities, channels, teams and
@@ -12,19 +13,19 @@ A holiday is a day without business hours at one property, or (no property) at e
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import math
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
-from domain.inbox import Priority
-from domain.service_levels import KINDS
-from persistence.models import Channel, Conversation, Holiday, Property, SlaPolicy, Team
+from domain.inbox import Priority, can_see
+from persistence.models import Channel, Holiday, Property, SlaPolicy, Team
 from persistence.models.base import TenantOwned
-from persistence.uow import UnitOfWork
 from workers.api.config_rows import audited, deleted, found, patch
+from workers.api.conversations import caller_scope
 from workers.api.problems import conflict, invalid
 from workers.api.schemas import Body, Name, Out
 from workers.api.security import Context, require
@@ -218,50 +219,39 @@ async def delete_holiday(holiday_id: UUID, context: ManagingHolidays) -> None:
     await deleted(context, row, "holiday", HolidayOut.model_validate(row).model_dump(mode="json"))
 
 
-class SlaTarget(BaseModel):
-    """One target of a conversation: its deadline while it runs (null: met, not started,
-    paused or stopped), what was left of it when the clock paused, and what was recorded."""
-
-    target_minutes: int | None
-    due_at: datetime | None
-    warn_at: datetime | None
-    paused_minutes_left: int | None
-    warned: bool
+class DeadlineOut(BaseModel):
+    conversation_id: UUID
+    status: str
+    priority: str
+    kind: str
+    due_at: datetime
+    minutes_left: int  # negative: overdue
     breached: bool
 
 
-class SlaOut(BaseModel):
-    """The policy that applied to a conversation, with the terms copied then."""
-
-    policy_id: UUID
-    clock: str
-    warning_percent: int | None
-    bot_reply_counts: bool
-    first_response: SlaTarget
-    next_response: SlaTarget
-    resolution: SlaTarget
-
-
-async def sla_of(uow: UnitOfWork, c: Conversation) -> SlaOut | None:
-    """A conversation's service levels (None: no policy applies to it)."""
-    if c.sla_policy_id is None:
-        return None
-    recorded = await uow.service_levels.recorded(conversation_id=c.id, policy_id=c.sla_policy_id)
-    targets = {}
-    for kind in KINDS:
-        left = getattr(c, f"sla_{kind}_left")
-        targets[kind] = SlaTarget(
-            target_minutes=getattr(c, f"sla_{kind}_minutes"),
-            due_at=getattr(c, f"{kind}_due_at"),
-            warn_at=getattr(c, f"sla_{kind}_warn_at"),
-            paused_minutes_left=None if left is None else int(left.total_seconds() // 60),
-            warned=(kind, "warning") in recorded,
-            breached=(kind, "breach") in recorded,
-        )
-    return SlaOut(
-        policy_id=c.sla_policy_id,
-        clock=c.sla_clock or "calendar",
-        warning_percent=c.sla_warning_percent,
-        bot_reply_counts=c.sla_bot_reply_counts,
-        **targets,
+@router.get("/sla-deadlines", response_model=list[DeadlineOut])
+async def list_deadlines(
+    context: ReadingHolidays,
+    within_minutes: Annotated[int, Query(ge=0, le=10_080)] = 60,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DeadlineOut]:
+    """The running SLA targets of the caller's conversations due within ``within_minutes``
+    (overdue ones included), soonest first."""
+    now = datetime.now(UTC)
+    found_deadlines = await context.uow.service_levels.deadlines(
+        before=now + timedelta(minutes=within_minutes), limit=limit
     )
+    scope = await caller_scope(context)
+    return [
+        DeadlineOut(
+            conversation_id=row.conversation_id,
+            status=row.status,
+            priority=row.priority,
+            kind=row.kind,
+            due_at=row.due_at,
+            minutes_left=math.floor((row.due_at - now).total_seconds() / 60),
+            breached=row.breached,
+        )
+        for row in found_deadlines
+        if can_see(scope, assignee_id=row.assignee_id, team_id=row.team_id)
+    ]
