@@ -18,6 +18,7 @@ from workers.reports_cli import report
 from workers.routing_cli import routing_app
 from workers.scheduler.commands import reservations_app, schedule_app
 from workers.settings import Settings
+from workers.sla_cli import sla_app
 from workers.triggers.commands import triggers_app
 
 
@@ -218,6 +219,7 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(triggers_app, name="triggers")
 app.add_typer(flow_app, name="flow")
 app.add_typer(routing_app, name="routing")
+app.add_typer(sla_app, name="sla")
 app.add_typer(limits_app, name="limits")
 app.command(name="report")(report)
 
