@@ -8,7 +8,6 @@ event stream through the outbox relay.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -19,7 +18,7 @@ import typer
 
 if TYPE_CHECKING:
     from persistence.repositories.access import AuditActor
-    from persistence.uow import UnitOfWork
+    from persistence.uow import UnitOfWork, UnitOfWorkFactory
 
 Work = Callable[["UnitOfWork", "AuditActor"], Awaitable[list[str]]]
 
@@ -28,28 +27,21 @@ TenantOption = Annotated[UUID, typer.Option(help="The tenant id.")]
 
 
 def _run(tenant: UUID, work: Work) -> list[str]:
+    """``work`` in one unit of work of the tenant, committed."""
     from persistence.repositories.access import AuditActor
-    from persistence.uow import UnitOfWorkFactory
-    from workers.logging import configure_logging
-    from workers.settings import Settings
+    from workers.admin_cli import _settings, _with_factory
 
-    settings = Settings()
-    configure_logging(settings)
     actor = AuditActor(kind="system", label="frontdesk routing")
 
-    async def run() -> list[str]:
-        factory = UnitOfWorkFactory.from_settings(settings)
-        try:
-            async with factory(tenant) as uow:
-                if await uow.tenants.get() is None:
-                    raise ValueError(f"no tenant {tenant}")
-                lines = await work(uow, actor)
-                await uow.commit()
-                return lines
-        finally:
-            await factory.dispose()
+    async def run(factory: UnitOfWorkFactory) -> list[str]:
+        async with factory(tenant) as uow:
+            if await uow.tenants.get() is None:
+                raise ValueError(f"no tenant {tenant}")
+            lines = await work(uow, actor)
+            await uow.commit()
+            return lines
 
-    return asyncio.run(run())
+    return _with_factory(_settings(), run)
 
 
 async def _queue(uow: UnitOfWork, actor: AuditActor) -> list[str]:
