@@ -182,6 +182,14 @@ class SystemGateway:
         )
         return [DueSnooze(*row) for row in rows]
 
+    async def due_trigger_tenants(self, *, now: datetime) -> list[UUID]:
+        """Tenants with condition-trigger work for the scheduler: firings waiting until ``now``
+        or triggers on a day after check-out."""
+        rows = await self._require().execute(
+            text("SELECT tenant_id FROM due_trigger_tenants(:now)"), {"now": now}
+        )
+        return [row[0] for row in rows]
+
     async def tenant_ids(self) -> list[UUID]:
         rows = await self._require().execute(text("SELECT tenant_ids()"))
         return [row[0] for row in rows]

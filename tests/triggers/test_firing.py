@@ -20,9 +20,9 @@ from domain.events import (
 from persistence.models import Message, ScheduledMessage, StaffNotification, TriggerFiring
 from persistence.uow import UnitOfWorkFactory
 from tests.conftest import MakeTenant, TenantFixture
-from tests.scheduling.conftest import MakeReservation
+from tests.scheduling.conftest import MakeReservation, changed
 from tests.triggers.conftest import Clock, MakeTalk, MakeTrigger, Talk
-from workers.consumers import triggers
+from workers.consumers import planner, triggers
 from workers.scheduler.handover import Scheduler
 from workers.triggers.sweep import TriggerSweeper
 
@@ -216,6 +216,10 @@ async def test_the_day_after_check_out_sends_a_review_request_once_through_the_s
         assert (
             await scheduler.hand_over(tenant_id=tenant.tenant_id, scheduled_id=row.id)
         ).status == "held"
+    # A change to the stay re-plans its time-based messages and leaves this one alone.
+    async with uow_factory(tenant.tenant_id) as uow:
+        await planner.handle(changed(tenant, staying), uow, clock=lambda: clock.now)
+        await uow.commit()
 
     clock.now = datetime(2026, 5, 13, 8, 31, tzinfo=UTC)
     for _ in range(2):  # a second pass finds nothing left to send
