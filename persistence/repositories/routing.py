@@ -91,6 +91,19 @@ class RoutingRepository(Repository):
         )
         return cast(int, getattr(result, "rowcount", 0)) > 0
 
+    async def leave_queue(self, *, conversation_id: UUID) -> None:
+        """The conversation no longer waits (resolved or closed while in the queue)."""
+        await self.session.execute(
+            update(Conversation)
+            .where(
+                Conversation.tenant_id == self.tenant_id,
+                Conversation.id == conversation_id,
+                Conversation.routing_requested_at.is_not(None),
+            )
+            .values(routing_requested_at=None, routing_topic=None)
+            .execution_options(synchronize_session=False)
+        )
+
     async def waiting(self, *, limit: int = 500) -> list[Waiting]:
         """The queue, oldest first."""
         statement = (

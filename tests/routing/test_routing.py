@@ -392,3 +392,31 @@ async def test_every_assignment_is_in_the_trail_and_on_the_event_stream(
     assert [(t.kind, t.actor_type, t.from_value, t.to_value) for t in trail] == [
         ("assignee", "system", None, str(agent.user_id))
     ]
+
+
+async def test_a_conversation_resolved_while_waiting_leaves_the_queue_for_good(
+    routing: Routing, make_tenant: MakeTenant, make_staff: MakeStaff
+) -> None:
+    tenant = await make_tenant()
+    supervisor = await make_staff(tenant.tenant_id, roles=("supervisor",))
+    conversation = await routing.conversation(tenant)
+    await routing.escalate(tenant.tenant_id, conversation)
+
+    async def waiting_since() -> list[object]:
+        rows = await routing.rows(
+            "SELECT routing_requested_at FROM conversations WHERE id = :c", c=conversation
+        )
+        return [row["routing_requested_at"] for row in rows if row["routing_requested_at"]]
+
+    await eventually(waiting_since, "the conversation queued")
+    url = f"/api/v1/conversations/{conversation}/status"
+    for status in ("resolved", "open"):  # reopened by staff: nobody asked for a human again
+        response = await routing.http.put(url, headers=supervisor.headers, json={"status": status})
+        assert response.status_code == 200, response.text
+
+    async def left() -> bool:
+        return not await waiting_since()
+
+    await eventually(left, "the conversation out of the queue")
+    queue = await routing.http.get("/api/v1/routing/queue", headers=supervisor.headers)
+    assert queue.json() == []

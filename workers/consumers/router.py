@@ -52,8 +52,11 @@ async def handle(event: RouterEvent, uow: UnitOfWork, *, now: datetime) -> None:
             return
         if not await request_human(uow, conversation_id=event.conversation_id, topic=None, now=now):
             return
-    elif isinstance(event, ConversationUpdated) and not frees_capacity(event):
-        return
+    elif isinstance(event, ConversationUpdated):
+        if not frees_capacity(event):
+            return
+        if event.change == "status":  # over: if it was waiting, it waits no more
+            await uow.routing.leave_queue(conversation_id=event.conversation_id)
     await route_waiting(uow, now=now)
 
 
