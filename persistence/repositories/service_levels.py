@@ -243,6 +243,9 @@ class ServiceLevelRepository(Repository):
         at ``at``; False if none matches (or one applies already)."""
         if conversation.sla_policy_id is not None:
             return False
+        policies = await self.policies()
+        if not policies:  # most tenants' messages stop here: one small read
+            return False
         channel = await self._get(Channel, conversation.channel_id)
         facts = Facts(
             priority=conversation.priority,
@@ -250,7 +253,7 @@ class ServiceLevelRepository(Repository):
             team_id=conversation.team_id,
             property_id=channel.property_id if channel else None,
         )
-        policy = applicable(await self.policies(), facts)
+        policy = applicable(policies, facts)
         if policy is None:
             return False
         terms = policy.terms
