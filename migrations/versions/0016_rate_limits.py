@@ -8,9 +8,10 @@ keep to the provider's limits.
 - ``channels.sends_per_second``: a channel's own send rate in place of the provider's
   (NULL: the provider's documented limit).
 - ``staff_notifications.type``: ``rate_limited``, a guest's flood stopped the auto-replies.
-- ``due_outbound``: takes the due sends channel by channel (each channel's oldest first, at
-  most ``PER_CHANNEL`` of a channel), so a throttled channel's backlog never fills the sweep
-  and holds up another channel's reply.
+- ``due_outbound``: takes the due sends in turns, channel by channel and, within a channel,
+  conversation by conversation (each one's oldest first, at most ``PER_CHANNEL`` of a
+  channel), so a throttled channel's backlog never fills the sweep and holds up another
+  channel's reply, nor one chat's backlog (Telegram: one a second per chat) another chat's.
 
 Revision ID: 0016
 Revises: 0015
@@ -43,11 +44,17 @@ DUE_OUTBOUND = """
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {path} AS $$
         SELECT due.tenant_id, due.id
         FROM (
-            SELECT m.tenant_id, m.id, m.send_after,
-                   row_number() OVER (PARTITION BY m.channel_id ORDER BY m.send_after, m.id)
-                       AS turn
-            FROM messages m JOIN tenants t ON t.id = m.tenant_id AND t.active
-            WHERE m.direction = 'outbound' AND m.status = 'pending' AND m.send_after <= now()
+            SELECT chat.tenant_id, chat.id, chat.send_after,
+                   row_number() OVER (PARTITION BY chat.channel_id
+                                      ORDER BY chat.turn, chat.send_after, chat.id) AS turn
+            FROM (
+                SELECT m.tenant_id, m.id, m.channel_id, m.send_after,
+                       row_number() OVER (PARTITION BY m.channel_id, m.conversation_id
+                                          ORDER BY m.send_after, m.id) AS turn
+                FROM messages m JOIN tenants t ON t.id = m.tenant_id AND t.active
+                WHERE m.direction = 'outbound' AND m.status = 'pending'
+                  AND m.send_after <= now()
+            ) chat
         ) due
         WHERE due.turn <= {per_channel}
         ORDER BY due.turn, due.send_after
