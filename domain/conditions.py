@@ -14,6 +14,8 @@ is a condition (``field``, ``op``, ``value``) or a group ``{"all" | "any" | "non
 ``delay_minutes`` evaluates the conditions that many minutes after the event instead of at
 once (``conversation.staff_replied`` then says whether staff answered meanwhile). The
 ``check_out.day`` event happens ``offset_days`` after the check-out day at ``at`` (local).
+``whatsapp_template`` names the approved WhatsApp template a ``send_template`` action uses
+outside WhatsApp's 24-hour window (as a time-based trigger's does).
 
 ``parse`` refuses anything else with every offending part's dotted path (``all.0.op``);
 ``matches`` evaluates a parsed rule against a flat context of ``owner.field`` values.
@@ -21,6 +23,7 @@ once (``conversation.staff_replied`` then says whether staff answered meanwhile)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
@@ -82,7 +85,10 @@ MAX_OFFSET_DAYS = 30
 MAX_DEPTH = 4
 MAX_ITEMS = 50
 MAX_TEXT = 500
-TOP_KEYS = frozenset({"event", *GROUPS, "delay_minutes", "offset_days", "at", "actions"})
+TOP_KEYS = frozenset(
+    {"event", *GROUPS, "delay_minutes", "offset_days", "at", "actions", "whatsapp_template"}
+)
+_WHATSAPP_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +314,12 @@ def parse(raw: object) -> ConditionRule:
     if timed and delay:
         reader.fail("delay_minutes", "check_out.day is timed by offset_days and at")
     actions = _actions(reader, raw.get("actions"))
+    if "whatsapp_template" in raw:
+        name = raw["whatsapp_template"]
+        if not isinstance(name, str) or not _WHATSAPP_NAME.match(name):
+            reader.fail("whatsapp_template", "must be a WhatsApp template name (a-z, 0-9, _)")
+        elif not any(action.type == "send_template" for action in actions):
+            reader.fail("whatsapp_template", "only for a trigger that sends a template")
     if reader.issues:
         raise InvalidConditionsError(reader.issues)
     return ConditionRule(event, groups, actions, delay, offset, at)

@@ -165,11 +165,12 @@ class SystemGateway:
         )
         return [DueSlaCheck(*row) for row in rows]
 
-    async def due_trigger_tenants(self, *, now: datetime) -> list[UUID]:
+    async def due_trigger_tenants(self, *, now: datetime, departures: bool) -> list[UUID]:
         """Tenants with condition-trigger work for the scheduler: firings waiting until ``now``
-        or triggers on a day after check-out."""
+        and, with ``departures``, triggers on a day after check-out."""
         rows = await self._require().execute(
-            text("SELECT tenant_id FROM due_trigger_tenants(:now)"), {"now": now}
+            text("SELECT tenant_id FROM due_trigger_tenants(:now, :departures)"),
+            {"now": now, "departures": departures},
         )
         return [row[0] for row in rows]
 
@@ -181,14 +182,6 @@ class SystemGateway:
             {"now": now, "batch": batch},
         )
         return [DueSnooze(*row) for row in rows]
-
-    async def due_trigger_tenants(self, *, now: datetime) -> list[UUID]:
-        """Tenants with condition-trigger work for the scheduler: firings waiting until ``now``
-        or triggers on a day after check-out."""
-        rows = await self._require().execute(
-            text("SELECT tenant_id FROM due_trigger_tenants(:now)"), {"now": now}
-        )
-        return [row[0] for row in rows]
 
     async def tenant_ids(self) -> list[UUID]:
         rows = await self._require().execute(text("SELECT tenant_ids()"))

@@ -9,7 +9,9 @@ firing recorded once.
   time-based trigger still names one, and a condition trigger's conditions name an event.
 - ``reservations.tags``: labels from the PMS or staff (``VIP``), which conditions can test.
 - ``staff_notifications.type``: ``condition_trigger``, raised by a trigger's action.
-- ``due_trigger_tenants(now)``: the scheduler's one cross-tenant read for the trigger sweep.
+- ``due_trigger_tenants(now, departures)``: the scheduler's one cross-tenant read for the
+  trigger sweep (tenants with waiting firings due, and with ``departures`` those with a
+  day-after-check-out trigger).
 
 Revision ID: 0018
 Revises: 0017
@@ -35,16 +37,16 @@ CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 TABLE = "trigger_firings"
 NOTIFICATION_TYPE = "condition_trigger"
 TYPE_CHECK = "ck_staff_notifications_type"
-DUE = "due_trigger_tenants(timestamp with time zone)"
+DUE = "due_trigger_tenants(timestamp with time zone, boolean)"
 DUE_BODY = """
-    CREATE FUNCTION due_trigger_tenants(p_now timestamptz)
+    CREATE FUNCTION due_trigger_tenants(p_now timestamptz, p_departures boolean)
     RETURNS TABLE (tenant_id uuid)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = {path} AS $$
         SELECT f.tenant_id FROM trigger_firings f JOIN tenants t ON t.id = f.tenant_id AND t.active
         WHERE f.status = 'waiting' AND f.due_at <= p_now
         UNION
         SELECT g.tenant_id FROM triggers g JOIN tenants t ON t.id = g.tenant_id AND t.active
-        WHERE g.active AND g.kind = 'condition_based'
+        WHERE p_departures AND g.active AND g.kind = 'condition_based'
           AND g.conditions ->> 'event' = 'check_out.day'
     $$"""
 

@@ -274,6 +274,8 @@ class ConditionTriggerRepository(Repository):
     async def settle(
         self, *, firing: TriggerFiring, status: str, outcomes: list[dict[str, Any]], at: datetime
     ) -> None:
-        """A waiting firing was looked at: ``fired`` with its outcomes, or ``not_met``."""
+        """A firing was decided: ``fired`` with its outcomes, or ``not_met``; a waiting one's
+        facts (the guest's words among them) are not kept past its decision."""
         firing.status, firing.outcomes, firing.decided_at = status, outcomes, at
+        firing.facts = {}
         await self.session.flush()

@@ -213,3 +213,11 @@ def test_the_demo_condition_triggers_parse() -> None:
     rule = parse(conditions)
     assert name == "Unhappy VIP"
     assert matches(rule, {"message.sentiment_label": "negative", "reservation.tags": ["VIP"]})
+
+
+def test_a_whatsapp_template_name_goes_with_a_template_to_send() -> None:
+    sends = {"type": "send_template", "template_id": str(uuid4())}
+    rule = {"event": "check_out.day", "whatsapp_template": "review_request", "actions": [sends]}
+    assert parse(rule).template_id is not None
+    assert paths({**rule, "whatsapp_template": "Review Request"}) == ["whatsapp_template"]
+    assert paths({**VIP_NEGATIVE, "whatsapp_template": "review_request"}) == ["whatsapp_template"]

@@ -122,11 +122,13 @@ async def occur(
             "conversation_id": subject.conversation.id if subject.conversation else None,
             "reservation_id": subject.reservation.id if subject.reservation else None,
             "message_id": occurrence.message_id,
-            "facts": occurrence.facts,
         }
         if rule.delay_minutes:
+            # What the later look needs of the event (kept only while it waits for it).
             due = occurrence.at + timedelta(minutes=rule.delay_minutes)
-            waiting = await uow.condition_triggers.claim(status="waiting", due_at=due, **claim)
+            waiting = await uow.condition_triggers.claim(
+                status="waiting", due_at=due, facts=occurrence.facts, **claim
+            )
             if waiting is not None:
                 recorded.append(waiting)
             continue

@@ -25,6 +25,7 @@ Clock = Callable[[], datetime]
 CHECK_OUT_EVENT = "check_out.day"
 # How late a day-after-check-out moment may still be acted on.
 GRACE = timedelta(days=1)
+DEPARTURES_EVERY = timedelta(minutes=1)
 
 
 async def departures(uow: UnitOfWork, *, now: datetime) -> int:
@@ -57,28 +58,41 @@ async def departures(uow: UnitOfWork, *, now: datetime) -> int:
 
 
 class TriggerSweeper:
+    """Waiting firings every sweep; departures at most every ``DEPARTURES_EVERY`` (a stay's
+    moment is a time of day: a minute late is on time, and idle tenants cost nothing)."""
+
     def __init__(self, *, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
+        self._departures_due: datetime | None = None
 
     async def run_due(self) -> int:
         """Decide what is due in every tenant; how many firings were decided."""
         now = self._clock()
+        with_departures = self._departures_due is None or now >= self._departures_due
+        if with_departures:
+            self._departures_due = now + DEPARTURES_EVERY
         async with self._uow_factory.system() as system:
-            tenants = await system.due_trigger_tenants(now=now)
+            tenants = await system.due_trigger_tenants(now=now, departures=with_departures)
         decided = 0
         for tenant_id in tenants:
             try:
-                decided += await self.run_tenant(tenant_id, now=now)
+                decided += await self.run_tenant(
+                    tenant_id, now=now, with_departures=with_departures
+                )
             except Exception:  # one tenant's trouble must not stop the others
                 log.exception("condition trigger sweep failed", tenant_id=str(tenant_id))
         return decided
 
-    async def run_tenant(self, tenant_id: UUID, *, now: datetime) -> int:
+    async def run_tenant(
+        self, tenant_id: UUID, *, now: datetime, with_departures: bool = True
+    ) -> int:
         async with self._uow_factory(tenant_id) as uow:
             waiting = await uow.condition_triggers.due_waiting(now=now)
             for firing in waiting:
                 await decide_waiting(uow, firing, now=now)
-            decided = len(waiting) + await departures(uow, now=now)
+            decided = len(waiting)
+            if with_departures:
+                decided += await departures(uow, now=now)
             await uow.commit()
         return decided
