@@ -97,9 +97,7 @@ def _create_tables() -> None:
         table,
         *_key(table),
         sa.Column("user_id", sa.UUID(), nullable=False),
-        sa.Column(
-            "availability", sa.Text(), server_default=sa.text("'offline'"), nullable=False
-        ),
+        sa.Column("availability", sa.Text(), server_default=sa.text("'offline'"), nullable=False),
         sa.Column("capacity", sa.Integer(), server_default=sa.text("5"), nullable=False),
         sa.Column(
             "availability_changed_at",
