@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import func, select
 
 from domain.events import MessageScored, SentimentLabel
-from persistence.models import ConfigAudit, Trigger
+from persistence.models import ConfigAudit, OutboxRow, Trigger
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import MakeStaff
 from tests.triggers.conftest import Hotel, MakeTalk
@@ -180,3 +180,48 @@ async def test_time_based_triggers_are_checked_by_their_own_rules(
     )
     assert made.status_code == 201, made.text
     assert made.json()["template_id"] == template.json()["id"]
+
+
+async def test_a_stay_takes_tags_from_the_pms_and_keeps_them_when_a_put_omits_them(
+    api: httpx.AsyncClient, hotel: Hotel, uow_factory: UnitOfWorkFactory
+) -> None:
+    headers = hotel.admin.headers
+    body = {
+        "property_id": str(hotel.tenant.property_id),
+        "guest_name": "Vera Ip",
+        "phone": "+4915112345678",
+        "check_in": "2030-05-01",
+        "check_out": "2030-05-04",
+    }
+    made = await api.put(
+        "/api/v1/reservations/PMS-VIP-1",
+        json={**body, "tags": ["VIP", " VIP", "late"]},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["tags"] == ["VIP", "late"]
+    kept = await api.put("/api/v1/reservations/PMS-VIP-1", json=body, headers=headers)
+    assert kept.json()["tags"] == ["VIP", "late"]
+    async with uow_factory(hotel.tenant.tenant_id) as uow:
+        changes = await uow.session.execute(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.event_type == "reservation.changed")
+        )
+        before = changes.scalar_one()
+    cleared = await api.put(
+        "/api/v1/reservations/PMS-VIP-1", json={**body, "tags": []}, headers=headers
+    )
+    assert cleared.json()["tags"] == []
+    async with uow_factory(hotel.tenant.tenant_id) as uow:
+        changes = await uow.session.execute(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.event_type == "reservation.changed")
+        )
+        assert changes.scalar_one() == before + 1  # a change of tags is a change of the stay
+    too_long = await api.put(
+        "/api/v1/reservations/PMS-VIP-1", json={**body, "tags": ["x" * 51]}, headers=headers
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["field"] == "tags.0"

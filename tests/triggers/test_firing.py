@@ -11,13 +11,20 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from domain.events import (
+    ConversationUpdated,
     EscalationRequested,
     MessageScored,
     Provider,
     ReservationChanged,
     SentimentLabel,
 )
-from persistence.models import Message, ScheduledMessage, StaffNotification, TriggerFiring
+from persistence.models import (
+    Message,
+    ScheduledMessage,
+    StaffNotification,
+    TriggerFiring,
+    WhatsAppTemplate,
+)
 from persistence.uow import UnitOfWorkFactory
 from tests.conftest import MakeTenant, TenantFixture
 from tests.scheduling.conftest import MakeReservation, changed
@@ -271,3 +278,95 @@ async def test_a_reservation_trigger_tags_the_stay_once_and_keeps_to_its_propert
     firings: list[TriggerFiring] = await rows(uow_factory, tenant, TriggerFiring)
     assert [(f.reservation_id, f.status) for f in firings] == [(long_one, "fired")]
     assert firings[0].outcomes[0]["detail"] == "reservation tagged 'long-stay'"
+
+
+async def test_the_review_request_on_whatsapp_outside_24_hours_goes_as_the_named_template(
+    uow_factory: UnitOfWorkFactory,
+    make_tenant: MakeTenant,
+    make_trigger: MakeTrigger,
+    make_reservation: MakeReservation,
+) -> None:
+    tenant = await make_tenant(timezone="Europe/Madrid")  # Green API (WhatsApp)
+    async with uow_factory(tenant.tenant_id) as uow:
+        template = await uow.templates.add(
+            channel="green_api", rule_key="custom:review", body="How was {{ property.name }}?"
+        )
+        uow.session.add(
+            WhatsAppTemplate(
+                tenant_id=tenant.tenant_id,
+                channel_id=tenant.channel_id,
+                name="review_request",
+                language="en",
+                category="utility",
+                approval_status="approved",
+                body="Hi {{1}}, how was your stay?",
+                components={"body_parameters": ["guest.first_name"]},
+            )
+        )
+        await uow.commit()
+    await make_trigger(
+        tenant,
+        {
+            "event": "check_out.day",
+            "offset_days": 1,
+            "at": "11:00",
+            "whatsapp_template": "review_request",
+            "actions": [{"type": "send_template", "template_id": str(template.id)}],
+        },
+    )
+    stay = await make_reservation(tenant, check_in=date(2026, 6, 1), nights=3)
+    now = datetime(2026, 6, 5, 9, 0, tzinfo=UTC)  # 11:00 in Madrid, the day after check-out
+    sweeper = TriggerSweeper(uow_factory=uow_factory, clock=Clock(now))
+    assert await sweeper.run_tenant(tenant.tenant_id, now=now) == 1
+    [row] = await rows(uow_factory, tenant, ScheduledMessage)
+    scheduler = Scheduler(uow_factory=uow_factory, clock=Clock(now))
+    outcome = await scheduler.hand_over(tenant_id=tenant.tenant_id, scheduled_id=row.id)
+    assert outcome.status == "sent", outcome
+    [message] = [m for m in await rows(uow_factory, tenant, Message) if m.direction == "outbound"]
+    assert (message.content_type, message.content) == ("template", "Hi Anna, how was your stay?")
+    [after] = await rows(uow_factory, tenant, ScheduledMessage)
+    assert (after.reservation_id, after.whatsapp_params["name"]) == (stay, "review_request")
+
+
+async def test_a_resolved_conversation_is_decided_once_per_conversation(
+    uow_factory: UnitOfWorkFactory,
+    make_tenant: MakeTenant,
+    make_talk: MakeTalk,
+    make_trigger: MakeTrigger,
+) -> None:
+    tenant = await make_tenant()
+    await make_trigger(
+        tenant,
+        {
+            "event": "conversation.resolved",
+            "all": [{"field": "reservation.tags", "op": "contains", "value": "vip"}],
+            "actions": [{"type": "add_tag", "tag": "vip-resolved"}],
+        },
+    )
+    vip, other = await make_talk(tenant, tags=["VIP"]), await make_talk(tenant)
+    for talk, to_value in ((vip, "pending"), (vip, "resolved"), (other, "resolved")):
+        update = ConversationUpdated(
+            tenant_id=tenant.tenant_id,
+            conversation_id=talk.conversation_id,
+            change="status",
+            to_value=to_value,
+        )
+        await handled(uow_factory, update)
+    await handled(
+        uow_factory,
+        ConversationUpdated(
+            tenant_id=tenant.tenant_id,
+            conversation_id=vip.conversation_id,
+            change="status",
+            to_value="resolved",
+        ),
+    )
+    async with uow_factory(tenant.tenant_id) as uow:
+        tags = await uow.staff_inbox.tags_of(
+            conversation_ids=[vip.conversation_id, other.conversation_id]
+        )
+    assert tags == {vip.conversation_id: ["vip-resolved"]}
+    firings = await rows(uow_factory, tenant, TriggerFiring)
+    assert [(f.subject, f.status) for f in firings] == [
+        (f"conversation:{vip.conversation_id}", "fired")
+    ]
