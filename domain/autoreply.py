@@ -18,7 +18,8 @@ decision. Rules, first match wins:
 7. Small talk (thanks, greetings, "ok", "no", "are you a bot?", short praise) ->
    Skip("small_talk").
 8. No text (a photo, a location) -> Escalate("low_confidence", detail "no_text").
-9. Knowledge match with confidence >= threshold -> Reply, sent after the response delay.
+9. Knowledge match with confidence >= threshold -> Reply, sent after the response delay (an FAQ
+   item's answer, or a quoted document passage: reason "document_match").
 10. Otherwise -> Escalate("low_confidence"): a wrong answer sent is worse than a human asked.
 
 Quiet hours never hold a reply to a guest who just wrote, nor an emergency; other escalations
@@ -89,7 +90,8 @@ class Reply:
     knowledge_entry_id: str | UUID
     confidence: float
     send_after: datetime
-    reason: Literal["knowledge_match"] = "knowledge_match"
+    # "document_match": the answer quotes a passage of a knowledge document (domain.passages).
+    reason: Literal["knowledge_match", "document_match"] = "knowledge_match"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,7 @@ def decide(
         knowledge_entry_id=match.entry.id,
         confidence=match.confidence,
         send_after=now + timedelta(minutes=settings.response_delay_minutes),
+        reason="knowledge_match" if match.entry.document is None else "document_match",
     )
 
 

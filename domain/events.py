@@ -317,6 +317,17 @@ class CompositionRequested(Event):
     send_after: datetime
 
 
+class KnowledgeDocumentChanged(Event):
+    """A knowledge document was uploaded or replaced: its passages are to be split and embedded
+    (``version``: the content to process; an event for an older version is ignored)."""
+
+    routing_key: ClassVar[str] = "knowledge.document_changed"
+    type: Literal["knowledge.document_changed"] = "knowledge.document_changed"
+
+    document_id: UUID
+    version: int
+
+
 AnyEvent = Annotated[
     InboundMessageReceived
     | DeliveryStatusReceived
@@ -330,7 +341,8 @@ AnyEvent = Annotated[
     | ConversationUpdated
     | AgentAvailabilityChanged
     | ReservationChanged
-    | CompositionRequested,
+    | CompositionRequested
+    | KnowledgeDocumentChanged,
     Field(discriminator="type"),
 ]
 

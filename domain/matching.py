@@ -70,6 +70,8 @@ class KnowledgeEntry:
     question: str
     answer: str
     example_questions: tuple[str, ...] = ()
+    # The title of the document a passage comes from (``domain.passages``); None for an item.
+    document: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

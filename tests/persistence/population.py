@@ -12,11 +12,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+import numpy as np
+
+from domain.documents import Passage
 from domain.events import MessageAccepted
 from persistence import models as m
 from persistence.crypto import SecretCipher
 from persistence.models.bots import BotScenarioVersion
 from persistence.repositories.access import AuditActor
+from persistence.repositories.documents import DocumentContent
 from persistence.sign_in import SignInDirectory
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -102,6 +106,22 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
     category_id = await uow.knowledge.upsert_category(slug="stay", name="Stay")
     await uow.knowledge.upsert_item(
         category_id=category_id, key="wifi", question="Wifi?", answer="Yes"
+    )
+    document = await uow.documents.add(
+        content=DocumentContent(
+            title="House rules",
+            format="text",
+            content="No pets.",
+            size_bytes=8,
+            content_sha256="0" * 64,
+        )
+    )
+    await uow.documents.mark_ready(
+        document,
+        passages=[Passage(0, None, "No pets.")],
+        vectors=np.ones((1, 4), dtype=np.float32),
+        model="test",
+        at=now,
     )
     notification, _ = await uow.notifications.add(
         conversation_id=conversation.id,

@@ -78,6 +78,12 @@ VIOLATIONS: dict[str, dict[str, Any]] = {
     "ck_staff_alert_deliveries_attempt": {"attempt": 0},
     "ck_staff_alert_deliveries_tries": {"tries": 0},
     "ck_api_keys_permissions_not_empty": {"permissions": []},
+    "ck_knowledge_documents_failed_has_reason": {"status": "failed", "failure_reason": None},
+    "ck_knowledge_documents_size_bytes": {"size_bytes": -1},
+    "ck_knowledge_documents_version": {"version": 0},
+    "ck_knowledge_documents_passage_count": {"passage_count": -1},
+    "ck_knowledge_passages_position": {"position": -1},
+    "ck_knowledge_passages_embedding_model": {"embedding_model": None},
 }
 
 # A copied row can break two unique keys at once; these move it off the other one.
