@@ -93,6 +93,11 @@ class Reply:
     # "document_match": the answer quotes a passage of a knowledge document (domain.passages).
     reason: Literal["knowledge_match", "document_match"] = "knowledge_match"
 
+    @property
+    def source(self) -> Literal["item", "passage"]:
+        """What ``knowledge_entry_id`` names: an FAQ item or a document passage."""
+        return "passage" if self.reason == "document_match" else "item"
+
 
 @dataclass(frozen=True, slots=True)
 class Escalate:

@@ -11,17 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from domain.autoreply import Escalate, Reply, decide
+from domain.autoreply import Decision, Escalate, Reply, decide
 from domain.events import (
     EscalationRequested,
     MessageScored,
     SentimentLabel,
 )
+from domain.matching import Match
 from domain.sentiment import SentimentResult
 from persistence.uow import UnitOfWork
 from workers.consumers import inbound_limit
 from workers.consumers.composer import request_composition
-from workers.consumers.tenant_context import TenantContexts
+from workers.consumers.tenant_context import TenantContext, TenantContexts
 from workers.dialog import respond as dialog
 from workers.dialog.respond import knowledge_lookup
 from workers.runtime.consumer import Consumer
@@ -34,6 +35,38 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def decision_for(
+    context: TenantContext,
+    *,
+    text: str,
+    sentiment: SentimentResult,
+    human_takeover: bool,
+    now: datetime,
+    guest_name: str | None = None,
+) -> tuple[Decision, Match | None]:
+    """What the assistant decides for ``text`` with the tenant's current context, and the
+    answer it weighed (the handler and the staff's preview both decide through here)."""
+    match = context.answer(text) if text.strip() else None
+    decision = decide(
+        text=text,
+        sentiment=sentiment,
+        settings=context.ai_settings,
+        match=match,
+        human_takeover=human_takeover,
+        now=now,
+        prompt_published=context.prompt_published,
+        guest_name=guest_name,
+        assistant_name=context.assistant_name,
+        business_name=context.business_name,
+    )
+    return decision, match
+
+
+def source_detail(decision: Reply) -> str:
+    """How a decision record names the answer's source: an FAQ item or a document passage."""
+    return f"{decision.reason} {decision.source}={decision.knowledge_entry_id}"
 
 
 async def handle(
@@ -55,18 +88,13 @@ async def handle(
     lookup = knowledge_lookup(context.matcher, context.ai_settings.confidence_threshold)
     if await dialog.respond(uow, message, now=now, knowledge=lookup):
         return
-    text = message.content or ""
-    decision = decide(
-        text=text,
+    decision, _ = decision_for(
+        context,
+        text=message.content or "",
         sentiment=SentimentResult(event.sentiment_score, SentimentLabel(event.sentiment_label)),
-        settings=context.ai_settings,
-        match=context.matcher.best(text) if text.strip() else None,
         human_takeover=message.human_takeover,
         now=now,
-        prompt_published=context.prompt_published,
         guest_name=message.guest_name,
-        assistant_name=context.assistant_name,
-        business_name=context.business_name,
     )
     if isinstance(decision, Reply) and await uow.composer.enabled():
         # The tenant's own language model words this reply (workers.consumers.composer).
@@ -80,10 +108,7 @@ async def handle(
             send_after=decision.send_after,
             in_reply_to_id=message.message_id,
         )
-        detail = (
-            f"{decision.reason} item={decision.knowledge_entry_id}"
-            f" confidence={decision.confidence:.2f}"
-        )
+        detail = f"{source_detail(decision)} confidence={decision.confidence:.2f}"
         await uow.messages.record_decision(
             message_id=message.message_id, decision="reply", reason=detail, at=now
         )

@@ -68,7 +68,7 @@ async def request_composition(
     """autoreply's Reply when the tenant's model words replies: the decision is recorded and
     the composer asked, with the template answer for when the model cannot be used."""
     detail = (
-        f"{decision.reason} item={decision.knowledge_entry_id}"
+        f"{decision.reason} {decision.source}={decision.knowledge_entry_id}"
         f" confidence={decision.confidence:.2f} composing"
     )
     await uow.messages.record_decision(

@@ -9,6 +9,7 @@ from uuid import UUID
 from domain.composer import CompositionInput, KnowledgeFact, Role, Turn
 from domain.events import CompositionRequested
 from domain.matching import KnowledgeEntry
+from domain.passages import DocumentPassage
 from persistence.models import KnowledgeItem, Message
 from persistence.repositories.composer import GuestSide
 from persistence.uow import UnitOfWork
@@ -33,6 +34,10 @@ async def composition_input(
         decided = await _item(uow, event.knowledge_entry_id)
         if decided is not None:
             ranked.insert(0, KnowledgeEntry(decided.id, "", decided.question, decided.answer))
+        elif (passage := await _passage(uow, event.knowledge_entry_id)) is not None:
+            # A document passage answered: the model words its reply from the passage.
+            question = f"{passage.title}: {passage.heading}" if passage.heading else passage.title
+            ranked.insert(0, KnowledgeEntry(passage.id, "", question, passage.text))
     history = await uow.messages.list_recent(
         conversation_id=event.conversation_id, limit=HISTORY_MESSAGES + 1
     )
@@ -53,6 +58,13 @@ async def _item(uow: UnitOfWork, item_id: str) -> KnowledgeItem | None:
     try:
         return await uow.knowledge.get_item(item_id=UUID(item_id))
     except ValueError:  # an id the matcher made up (tests' in-memory entries)
+        return None
+
+
+async def _passage(uow: UnitOfWork, passage_id: str) -> DocumentPassage | None:
+    try:
+        return await uow.documents.get_passage(passage_id=UUID(passage_id))
+    except ValueError:
         return None
 
 

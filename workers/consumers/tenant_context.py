@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 from domain.autoreply import AiSettings
-from domain.matching import KnowledgeMatcher
+from domain.matching import KnowledgeMatcher, Match
+from domain.passages import PassageMatcher, best_answer
 from domain.semantic import Embedder, shared_embedder
 from persistence.changes import ConfigChange, ConfigChanges
 from persistence.uow import UnitOfWork
@@ -28,6 +29,8 @@ CONTEXT_TABLES = frozenset(
         "prompts",
         "knowledge_items",
         "knowledge_categories",
+        "knowledge_documents",
+        "knowledge_passages",
     }
 )
 
@@ -39,6 +42,14 @@ class TenantContext:
     business_name: str | None
     prompt_published: bool
     matcher: KnowledgeMatcher
+    # The passages of the tenant's ready documents (None: it has none, FAQ items alone answer).
+    passages: PassageMatcher | None = None
+
+    def answer(self, text: str) -> Match | None:
+        """The answer ``decide`` weighs for ``text``: an FAQ item or a document passage."""
+        return best_answer(
+            self.matcher, self.passages, text, threshold=self.ai_settings.confidence_threshold
+        )
 
 
 class TenantContexts:
@@ -124,12 +135,15 @@ class TenantContexts:
         profile = await uow.assistant_profiles.get()
         prompt = await uow.prompts.published()
         entries = await uow.knowledge.list_entries()
+        # Loaded with the tenant's context, so only for tenants whose guests write here.
+        passages = await uow.documents.answer_sources()
         return TenantContext(
             ai_settings=settings,
             assistant_name=profile.assistant_name if profile else None,
             business_name=tenant.name if tenant else None,
             prompt_published=prompt is not None,
             matcher=KnowledgeMatcher(entries, embedder=self._embedder),
+            passages=PassageMatcher(passages, embedder=self._embedder) if passages else None,
         )
 
 
