@@ -43,7 +43,8 @@ async def test_a_guest_asking_for_a_person_is_assigned_to_an_online_agent(
                 "SELECT assignee_id FROM conversations WHERE id = :c",
                 c=message["conversation_id"],
             )
-            return rows[0]["assignee_id"]
+            found: UUID | None = rows[0]["assignee_id"]
+            return found
 
         assert await eventually(assignee, "the conversation assigned") == agent.user_id
         [notification] = await system.notifications(message["id"])
