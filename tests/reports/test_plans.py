@@ -2,12 +2,12 @@
 ``messages`` or ``conversations``: 120,000 messages and 30,000 conversations of four tenants
 over six months are loaded with ``INSERT ... SELECT generate_series`` (seconds, not minutes),
 analysed, and each statement the API runs is EXPLAINed for one tenant's March, as the
-application role under row-level security."""
+application role under row-level security. The load goes to a database of its own."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import text
 from domain.events import Provider
 from domain.inbox import Scope
 from persistence.db import create_engine
+from persistence.migrate import upgrade_async
 from persistence.models import User
 from persistence.repositories.reports import (
     ReportQuery,
@@ -28,6 +29,7 @@ from persistence.repositories.reports import (
     service_levels_statement,
 )
 from persistence.uow import UnitOfWorkFactory
+from tests.conftest import create_database, database_settings, drop_database
 from workers.settings import Settings
 
 TENANTS = 4
@@ -109,24 +111,46 @@ async def _tenant(uow_factory: UnitOfWorkFactory) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Bulk:
+    settings: Settings
+    factory: UnitOfWorkFactory
+
+
 @pytest.fixture(scope="module")
-async def loaded(database: Settings, uow_factory: UnitOfWorkFactory) -> Loaded:
+async def bulk() -> AsyncIterator[Bulk]:
+    """A database of its own, dropped afterwards (deleting 120,000 rows would take longer),
+    so the other tests' database never holds the load."""
+    name = f"frontdesk_test_{uuid4().hex[:16]}"
+    await create_database(name)
+    settings = database_settings(name)
+    try:
+        await upgrade_async(settings)
+        factory = UnitOfWorkFactory.from_settings(settings)
+        yield Bulk(settings, factory)
+        await factory.dispose()
+    finally:
+        await drop_database(name)
+
+
+@pytest.fixture(scope="module")
+async def loaded(bulk: Bulk) -> Loaded:
     """Four tenants' half year, loaded and analysed as the owner (no RLS on the load)."""
-    tenants = [await _tenant(uow_factory) for _ in range(TENANTS)]
+    database = bulk.settings
+    tenants = [await _tenant(bulk.factory) for _ in range(TENANTS)]
     owner = create_engine(database.migration_database_url, schema=database.db_schema, pool_size=1)
     try:
         async with owner.begin() as connection:
-            for ids in tenants:
+            for tenant in tenants:
                 count = {"count": CONVERSATIONS_PER_TENANT}
-                await connection.execute(GUESTS, {**ids, **count})
+                await connection.execute(GUESTS, {**tenant, **count})
                 await connection.execute(
                     CONVERSATIONS,
-                    {**ids, **count, "first_day": FIRST_DAY, "step": STEP_SECONDS},
+                    {**tenant, **count, "first_day": FIRST_DAY, "step": STEP_SECONDS},
                 )
-                await connection.execute(MESSAGES, ids)
-            total = await connection.scalar(text("SELECT count(*) FROM messages"))
-            assert total is not None
-            assert total >= TENANTS * CONVERSATIONS_PER_TENANT * 4
+                await connection.execute(MESSAGES, tenant)
+            loaded_messages = await connection.scalar(text("SELECT count(*) FROM messages"))
+            assert loaded_messages == TENANTS * CONVERSATIONS_PER_TENANT * 4
         # VACUUM (outside a transaction) sets the visibility map the index-only scans rely on.
         async with owner.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
             for table in ("guests", "conversations", "messages"):
@@ -182,7 +206,7 @@ SCOPES = {
     ids=["response_times", "decisions", "service_levels"],
 )
 async def test_a_month_of_one_tenant_is_read_through_the_report_index(
-    uow_factory: UnitOfWorkFactory,
+    bulk: Bulk,
     loaded: Loaded,
     build: Any,
     index: str,
@@ -192,7 +216,7 @@ async def test_a_month_of_one_tenant_is_read_through_the_report_index(
     query = ReportQuery(
         start_at=MARCH[0], end_at=MARCH[1], group_by=group_by, scope=SCOPES[scope](loaded)
     )
-    nodes = await explain(uow_factory, loaded.tenant_id, build(loaded.tenant_id, query))
+    nodes = await explain(bulk.factory, loaded.tenant_id, build(loaded.tenant_id, query))
 
     scanned = [
         (node["Node Type"], node.get("Relation Name"), node.get("Index Name")) for node in nodes
@@ -202,15 +226,13 @@ async def test_a_month_of_one_tenant_is_read_through_the_report_index(
     assert not sequential & {"messages", "conversations"}, scanned
 
 
-async def test_the_figures_of_the_loaded_month_add_up(
-    uow_factory: UnitOfWorkFactory, loaded: Loaded
-) -> None:
+async def test_the_figures_of_the_loaded_month_add_up(bulk: Bulk, loaded: Loaded) -> None:
     """The same statements run: March holds its share of the tenant's conversations, each with
     two guest messages, one of them decided."""
     query = ReportQuery(
         start_at=MARCH[0], end_at=MARCH[1], group_by="team", scope=Scope(everything=True)
     )
-    async with uow_factory(loaded.tenant_id) as uow:
+    async with bulk.factory(loaded.tenant_id) as uow:
         times = await uow.reports.response_times(query=query)
         decisions = await uow.reports.decisions(query=query)
     total = next(row for row in times if row.total)
