@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from domain.conditions import Action, ConditionRule
 from domain.quiet_hours import quiet_hours_end
@@ -30,7 +31,12 @@ def _skipped(action: Action, detail: str) -> Outcome:
 
 
 async def _notify(
-    uow: UnitOfWork, trigger: Trigger, action: Action, subject: Subject, now: datetime
+    uow: UnitOfWork,
+    trigger: Trigger,
+    action: Action,
+    subject: Subject,
+    now: datetime,
+    message_id: UUID | None,
 ) -> Outcome:
     conversation = subject.conversation
     if conversation is None:
@@ -51,8 +57,11 @@ async def _notify(
                 place.timezone if place else "UTC",
             )
     detail = f"{action.detail or 'its conditions were met'} (trigger {trigger.name!r})"
-    notification, _ = await uow.notifications.add(
+    # On the message the event was about, so the alert quotes the guest's words; one such
+    # notification per message (a second trigger on it finds the first).
+    notification, created = await uow.notifications.add(
         conversation_id=conversation.id,
+        message_id=message_id,
         type="condition_trigger",
         urgent=action.urgent,
         detail=detail,
@@ -60,9 +69,10 @@ async def _notify(
     )
     return {
         "action": action.type,
-        "status": "done",
+        "status": "done" if created else "skipped",
+        "detail": "" if created else "staff were already notified about this message",
         "notification_id": str(notification.id),
-        "due_at": due.isoformat(),
+        "due_at": (notification.next_alert_at or due).isoformat(),
     }
 
 
@@ -113,13 +123,20 @@ async def _tag(uow: UnitOfWork, action: Action, subject: Subject) -> Outcome:
 
 
 async def act(
-    uow: UnitOfWork, trigger: Trigger, rule: ConditionRule, subject: Subject, *, now: datetime
+    uow: UnitOfWork,
+    trigger: Trigger,
+    rule: ConditionRule,
+    subject: Subject,
+    *,
+    now: datetime,
+    message_id: UUID | None = None,
 ) -> list[Outcome]:
-    """Carry out the rule's actions in order; the outcome of each."""
+    """Carry out the rule's actions in order; the outcome of each. ``message_id``: the
+    guest's message the event was about, if any."""
     outcomes = []
     for action in rule.actions:
         if action.type == "notify_staff":
-            outcomes.append(await _notify(uow, trigger, action, subject, now))
+            outcomes.append(await _notify(uow, trigger, action, subject, now, message_id))
         elif action.type == "send_template":
             outcomes.append(await _send(uow, trigger, action, subject, now))
         else:

@@ -141,7 +141,7 @@ async def occur(
         firing = await uow.condition_triggers.claim(status="fired", **claim)
         if firing is None:  # fired for this subject before (a redelivery, a repeat)
             continue
-        outcomes = await act(uow, trigger, rule, subject, now=now)
+        outcomes = await act(uow, trigger, rule, subject, now=now, message_id=firing.message_id)
         await uow.condition_triggers.settle(
             firing=firing, status="fired", outcomes=outcomes, at=now
         )
@@ -159,7 +159,8 @@ async def decide_waiting(uow: UnitOfWork, firing: TriggerFiring, *, now: datetim
     """Look at a due waiting firing: fire it or mark it not met; returns the new status."""
     trigger = await uow.condition_triggers.get(trigger_id=firing.trigger_id)
     rule = rule_of(trigger) if trigger is not None and trigger.active else None
-    if trigger is None or rule is None:
+    if trigger is None or rule is None or rule.event != firing.event or not rule.delay_minutes:
+        # Switched off, or changed since to look at something else: what it waited for is gone.
         gone = [
             {"action": "none", "status": "skipped", "detail": "the trigger is no longer active"}
         ]
@@ -172,7 +173,7 @@ async def decide_waiting(uow: UnitOfWork, firing: TriggerFiring, *, now: datetim
     if not matches(rule, context):
         await uow.condition_triggers.settle(firing=firing, status="not_met", outcomes=[], at=now)
         return "not_met"
-    outcomes = await act(uow, trigger, rule, subject, now=now)
+    outcomes = await act(uow, trigger, rule, subject, now=now, message_id=firing.message_id)
     await uow.condition_triggers.settle(firing=firing, status="fired", outcomes=outcomes, at=now)
     log.info("condition trigger fired", trigger_id=str(trigger.id), subject=firing.subject)
     return "fired"
