@@ -11,19 +11,8 @@ from persistence.demo.tenants import DEMO_TENANTS, at_stand_in
 from persistence.seed import SeedReport
 from persistence.seed import seed_demo as seed_demo_tenants
 from persistence.uow import UnitOfWorkFactory
+from workers.providers.registry import webhook_url
 from workers.settings import Settings
-
-WEBHOOK_PATHS = {
-    Provider.GREEN_API: "green-api",
-    Provider.WHATSAPP_CLOUD: "whatsapp",
-    Provider.TWILIO_SMS: "twilio",
-    Provider.TELEGRAM: "telegram",
-    Provider.EMAIL: "email",
-}
-
-
-def webhook_url(base_url: str, provider: Provider, public_id: object) -> str:
-    return f"{base_url.rstrip('/')}/webhooks/{WEBHOOK_PATHS[provider]}/{public_id}"
 
 
 async def seed_demo(settings: Settings) -> SeedReport:

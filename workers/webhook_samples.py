@@ -22,14 +22,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from domain.events import Provider
+from workers.providers import whatsapp_cloud
+from workers.providers.registry import webhook_url
+
 PROVIDERS = ("green_api", "whatsapp_cloud", "twilio_sms", "telegram", "email")
-PATHS = {
-    "green_api": "green-api",
-    "whatsapp_cloud": "whatsapp",
-    "twilio_sms": "twilio",
-    "telegram": "telegram",
-    "email": "email",
-}
 GUEST_FIRST_NAME = "Alex"
 GUEST_NAME = "Alex Morgan"
 
@@ -83,60 +80,6 @@ def resign(channel: SampleChannel, webhook: Webhook, *, base_url: str) -> Webhoo
     return Webhook(webhook.path, webhook.headers, body, webhook.provider_message_id)
 
 
-def whatsapp_payload(
-    *,
-    phone_number_id: str,
-    display_phone_number: str,
-    guest: str,
-    wamid: str,
-    text: str,
-    timestamp: int,
-) -> dict[str, Any]:
-    """A Cloud API notification of one inbound text message, as Meta posts it."""
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": display_phone_number,
-                                "phone_number_id": phone_number_id,
-                            },
-                            "contacts": [{"profile": {"name": GUEST_NAME}, "wa_id": guest}],
-                            "messages": [
-                                {
-                                    "from": guest,
-                                    "id": wamid,
-                                    "timestamp": str(timestamp),
-                                    "type": "text",
-                                    "text": {"body": text},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-
-
-def whatsapp_example() -> dict[str, Any]:
-    """The Cloud API notification the ingress's OpenAPI page shows."""
-    return whatsapp_payload(
-        phone_number_id="106540352242922",
-        display_phone_number="15550783881",
-        guest="16505551234",
-        wamid="wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
-        text="Does it come in another color?",
-        timestamp=1749416383,
-    )
-
-
 def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
     payload = url + "".join(name + value for name, value in sorted(params.items()))
     digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
@@ -144,7 +87,7 @@ def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
 
 
 def _path(channel: SampleChannel) -> str:
-    return f"/webhooks/{PATHS[channel.provider]}/{channel.public_id}"
+    return webhook_url("", Provider(channel.provider), channel.public_id)
 
 
 def _json(
@@ -181,10 +124,11 @@ def _green_api(channel: SampleChannel, seq: int, text: str, _base: str, guest: s
 
 def _whatsapp_cloud(channel: SampleChannel, seq: int, text: str, _base: str, guest: str) -> Webhook:
     wamid = f"wamid.SAMPLE{seq:020d}"
-    payload = whatsapp_payload(
+    payload = whatsapp_cloud.notification(
         phone_number_id=channel.provider_account,
         display_phone_number=channel.address,
         guest=guest,
+        guest_name=GUEST_NAME,
         wamid=wamid,
         text=text,
         timestamp=int(time.time()),

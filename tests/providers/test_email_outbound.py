@@ -15,6 +15,7 @@ from domain.events import Provider
 from tests.providers.factories import make_route
 from workers.providers.base import PermanentSendError, ReplyTo, RetryableSendError
 from workers.providers.email import EmailSender
+from workers.providers.http import SenderSettings
 
 
 class Mailbox:
@@ -59,7 +60,7 @@ def route_for(port: int) -> object:
 
 async def test_sends_with_message_id_from_the_idempotency_key(mailbox: tuple[Mailbox, int]) -> None:
     handler, port = mailbox
-    result = await EmailSender(timeout=5).send(
+    result = await EmailSender(settings=SenderSettings(smtp_timeout=5)).send(
         route=route_for(port),
         to="bob@example.com",
         text="Parking is free.",
@@ -77,7 +78,7 @@ async def test_permanent_refusal(mailbox: tuple[Mailbox, int]) -> None:
     handler, port = mailbox
     handler.refusal = "550 5.1.1 No such user"
     with pytest.raises(PermanentSendError, match="550"):
-        await EmailSender(timeout=5).send(
+        await EmailSender(settings=SenderSettings(smtp_timeout=5)).send(
             route=route_for(port), to="nobody@example.com", text="x", idempotency_key="k1"
         )
     assert handler.received == []
@@ -87,21 +88,21 @@ async def test_temporary_refusal_is_retryable(mailbox: tuple[Mailbox, int]) -> N
     handler, port = mailbox
     handler.refusal = "451 4.3.0 Try again later"
     with pytest.raises(RetryableSendError):
-        await EmailSender(timeout=5).send(
+        await EmailSender(settings=SenderSettings(smtp_timeout=5)).send(
             route=route_for(port), to="bob@example.com", text="x", idempotency_key="k2"
         )
 
 
 async def test_unreachable_server_is_retryable() -> None:
     with pytest.raises(RetryableSendError):
-        await EmailSender(timeout=5).send(
+        await EmailSender(settings=SenderSettings(smtp_timeout=5)).send(
             route=route_for(free_port()), to="bob@example.com", text="x", idempotency_key="k3"
         )
 
 
 async def test_a_reply_threads_under_the_guests_mail(mailbox: tuple[Mailbox, int]) -> None:
     handler, port = mailbox
-    await EmailSender(timeout=5).send(
+    await EmailSender(settings=SenderSettings(smtp_timeout=5)).send(
         route=route_for(port),
         to="bob@example.com",
         text="Yes, parking is free.",
@@ -116,7 +117,7 @@ async def test_a_reply_threads_under_the_guests_mail(mailbox: tuple[Mailbox, int
 
 async def test_a_reply_to_a_reply_keeps_one_re(mailbox: tuple[Mailbox, int]) -> None:
     handler, port = mailbox
-    await EmailSender(timeout=5).send(
+    await EmailSender(settings=SenderSettings(smtp_timeout=5)).send(
         route=route_for(port),
         to="bob@example.com",
         text="You are welcome.",

@@ -26,7 +26,7 @@ from workers.providers.base import (
     UncertainSendError,
 )
 from workers.providers.green_api import GreenApiSender
-from workers.providers.http import RetryPolicy
+from workers.providers.http import RetryPolicy, SenderSettings
 from workers.providers.registry import build_senders
 from workers.providers.telegram import TelegramSender
 from workers.providers.twilio_sms import TwilioSmsSender
@@ -87,7 +87,7 @@ CASES = [
     # https://green-api.com/en/docs/api/sending/SendMessage/ (response {"idMessage": ...})
     Case(
         Provider.GREEN_API,
-        lambda c, p: GreenApiSender(c, policy=p),
+        lambda c, p: GreenApiSender(c, SenderSettings(policy=p)),
         "api_url",
         "+14155550100",
         {"idMessage": "3EB0C767D097B7C7C030"},
@@ -97,7 +97,7 @@ CASES = [
     # https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages (response)
     Case(
         Provider.WHATSAPP_CLOUD,
-        lambda c, p: WhatsAppCloudSender(c, policy=p),
+        lambda c, p: WhatsAppCloudSender(c, SenderSettings(policy=p)),
         "api_base_url",
         "+14155550100",
         {
@@ -111,7 +111,7 @@ CASES = [
     # https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource
     Case(
         Provider.TWILIO_SMS,
-        lambda c, p: TwilioSmsSender(c, policy=p),
+        lambda c, p: TwilioSmsSender(c, SenderSettings(policy=p)),
         "api_base_url",
         "+14155550100",
         {"sid": "SMXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "status": "queued", "body": "See you at 3pm"},
@@ -121,7 +121,7 @@ CASES = [
     # https://core.telegram.org/bots/api#sendmessage (returns the sent Message)
     Case(
         Provider.TELEGRAM,
-        lambda c, p: TelegramSender(c, policy=p),
+        lambda c, p: TelegramSender(c, SenderSettings(policy=p)),
         "api_base_url",
         "993903016",
         {
@@ -275,7 +275,7 @@ async def test_missing_credentials_are_permanent(
 ) -> None:
     route = make_route(Provider.TELEGRAM, bot_token="")
     with pytest.raises(PermanentSendError, match="bot_token"):
-        await TelegramSender(client, policy=policy).send(
+        await TelegramSender(client, SenderSettings(policy=policy)).send(
             route=route, to="1", text="x", idempotency_key="k"
         )
 

@@ -1,10 +1,13 @@
-"""OpenAPI descriptions of the webhook bodies, which the routes read raw to check signatures."""
+"""OpenAPI descriptions of the webhook routes, from each provider's ``WebhookDoc``: the routes
+read their bodies raw to check signatures, so FastAPI cannot describe them by itself."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from workers.webhook_samples import whatsapp_example
+from workers.providers.spec import Handshake, WebhookDoc
+
+HANDSHAKE = "The provider's subscription handshake: echoes the challenge if the token matches."
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Body is not valid JSON or form data."},
@@ -42,73 +45,21 @@ def responses() -> dict[int | str, dict[str, Any]]:
     return dict(_REFUSALS)
 
 
-GREEN_API = json_body(
-    "A Green API webhook (incomingMessageReceived, outgoingMessageStatus; others ignored).",
-    {
-        "typeWebhook": "incomingMessageReceived",
-        "instanceData": {"idInstance": 1234, "wid": "11001234567@c.us", "typeInstance": "whatsapp"},
-        "timestamp": 1588091580,
-        "idMessage": "F7AEC1B7086ECDC7E6E45923F5EDB825",
-        "senderData": {"chatId": "79001234568@c.us", "sender": "79001234568@c.us"},
-        "messageData": {"typeMessage": "textMessage", "textMessageData": {"textMessage": "Hi"}},
-    },
-)
+def operation(doc: WebhookDoc) -> dict[str, Any]:
+    """A webhook route's request body and the authentication headers it reads."""
+    if doc.example is not None:
+        extra = json_body(doc.body, dict(doc.example))
+    else:
+        extra = form_body(doc.body, dict(doc.fields or {}), multipart=doc.multipart)
+    if doc.headers:
+        extra["parameters"] = [_parameter(name, "header") for name in doc.headers]
+    return extra
 
-WHATSAPP = json_body(
-    "A WhatsApp Cloud API notification: entries of changes with messages and statuses.",
-    whatsapp_example(),
-)
 
-TELEGRAM = json_body(
-    "A Telegram Update (message and edited_message handled; others ignored).",
-    {
-        "update_id": 99737762,
-        "message": {
-            "message_id": 3746,
-            "from": {"id": 993903016, "is_bot": False, "first_name": "Mher"},
-            "chat": {"id": 993903016, "type": "private"},
-            "date": 1639926765,
-            "text": "Sample message contents",
-        },
-    },
-)
+def handshake(handshake: Handshake) -> dict[str, Any]:
+    """A handshake route's query parameters."""
+    return {"parameters": [_parameter(name, "query") for name in handshake.query]}
 
-TWILIO_INBOUND = form_body(
-    "Twilio's incoming message webhook.",
-    {
-        "MessageSid": "Message SID, the dedup key.",
-        "From": "Sender's phone number (E.164).",
-        "To": "The channel's number.",
-        "Body": "Message text.",
-        "NumMedia": "Number of media items.",
-        "MediaUrl0": "URL of the first media item.",
-        "MediaContentType0": "MIME type of the first media item.",
-    },
-)
 
-TWILIO_STATUS = form_body(
-    "Twilio's status callback for an outbound message.",
-    {
-        "MessageSid": "Message SID of the outbound message.",
-        "MessageStatus": "queued, sent, delivered, undelivered, failed or read.",
-        "ErrorCode": "Twilio error code when undelivered or failed.",
-    },
-)
-
-EMAIL = form_body(
-    "A Mailgun inbound route forward (urlencoded, or multipart with attachments).",
-    {
-        "sender": "Envelope sender.",
-        "from": "From header.",
-        "recipient": "Envelope recipient (the channel's mailbox).",
-        "subject": "Subject.",
-        "body-plain": "Text body.",
-        "stripped-text": "Text body without quoted parts and signature.",
-        "Message-Id": "Message-ID header, the dedup key.",
-        "message-headers": "JSON list of [name, value] header pairs.",
-        "timestamp": "Unix time of signing.",
-        "token": "Random, single-use token.",
-        "signature": "Hex HMAC-SHA256 of timestamp + token with the signing key.",
-    },
-    multipart=True,
-)
+def _parameter(name: str, location: str) -> dict[str, Any]:
+    return {"name": name, "in": location, "required": False, "schema": {"type": "string"}}

@@ -1,11 +1,20 @@
-"""Webhook routes, one per provider: the channel and the body come as dependencies, the route
-checks the signature, parses and publishes (``accept``)."""
+"""Webhook routes, made from each provider's spec (``workers.providers.registry``): the channel
+and the body come as dependencies, the route checks the signature, parses and publishes
+(``accept``).
+
+Per spec: ``POST /webhooks/<route>/{channel_id}``, a status route beside it when the provider
+posts delivery statuses elsewhere, and ``GET`` on the same path when it verifies the endpoint
+with a handshake.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from domain.channels import ChannelRoute
@@ -17,159 +26,129 @@ from workers.ingress.dependencies import Accept, Body, channel_for
 from workers.ingress.errors import IngressError, malformed
 from workers.ingress.metrics import RequestOutcome
 from workers.ingress.replay import ReplayGuard
-from workers.providers import email, green_api, telegram, twilio_sms, whatsapp_cloud
-from workers.providers.base import ParsedEvent, UploadedFile, WebhookForbidden
-
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-OptionalHeader = Annotated[str | None, Header()]
-
-GreenApiChannel = Annotated[ChannelRoute, Depends(channel_for(Provider.GREEN_API))]
-WhatsAppChannel = Annotated[ChannelRoute, Depends(channel_for(Provider.WHATSAPP_CLOUD))]
-TwilioChannel = Annotated[ChannelRoute, Depends(channel_for(Provider.TWILIO_SMS))]
-TelegramChannel = Annotated[ChannelRoute, Depends(channel_for(Provider.TELEGRAM))]
-EmailChannel = Annotated[ChannelRoute, Depends(channel_for(Provider.EMAIL))]
-
-router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=openapi.responses())
+from workers.providers.base import UploadedFile, WebhookForbidden
+from workers.providers.registry import SPECS
+from workers.providers.spec import BodyFormat, Handshake, Parse, ProviderSpec, WebhookRequest
 
 
-def _accepted(events: list[ParsedEvent]) -> JSONResponse:
-    return JSONResponse({"accepted": len(events)})
+def _for_provider(endpoint: Callable[..., Any], provider: Provider) -> inspect.Signature:
+    """``endpoint``'s signature with its ``route`` parameter given by ``channel_for(provider)``:
+    the dependencies FastAPI reads, the channel's being the provider's own."""
+    signature = inspect.signature(endpoint, eval_str=True)
+    channel = Annotated[ChannelRoute, Depends(channel_for(provider))]
+    parameters = [
+        parameter.replace(annotation=channel) if parameter.name == "route" else parameter
+        for parameter in signature.parameters.values()
+    ]
+    return signature.replace(parameters=parameters)
 
 
-@router.post("/green-api/{channel_id}", openapi_extra=openapi.GREEN_API)
-async def green_api_webhook(
-    request: Request,
-    route: GreenApiChannel,
-    body: Body,
-    accept: Accept,
-    authorization: OptionalHeader = None,
-) -> JSONResponse:
-    """Green API webhooks, authenticated by ``Authorization: Bearer <webhookUrlToken>``."""
-    verified(green_api.verify, route, authorization=authorization)
-    events = parsed(green_api.parse_inbound, route, parse_json_object(body))
-    await accept.publish(request, route, events)
-    return _accepted(events)
+class WebhookRoute:
+    """One provider's POST route: the body read as its spec says, checked, parsed by ``parse``,
+    published, answered."""
+
+    def __init__(self, spec: ProviderSpec, parse: Parse) -> None:
+        self.spec = spec
+        self.parse = parse
+        self.__signature__ = _for_provider(self.__call__, spec.provider)
+
+    async def __call__(
+        self, request: Request, route: ChannelRoute, body: Body, accept: Accept
+    ) -> Response:
+        webhook = await self._checked(request, route, body, accept)
+        token = self.spec.single_use_token
+        key = f"{route.channel_id}:{token(webhook)}" if token is not None else None
+        if key is not None:
+            verified(_claim, accept.replay, key)
+        try:
+            events = parsed(self.parse, route, webhook)
+            await accept.publish(request, route, events)
+        except IngressError:
+            if key is not None:
+                # Mailgun retries a refused POST with the same token; let that retry through.
+                accept.replay.release(key)
+            raise
+        reply = self.spec.reply(webhook, events) if self.spec.reply is not None else None
+        if reply is None:
+            return JSONResponse({"accepted": len(events)})
+        if isinstance(reply.content, str):
+            return Response(reply.content, media_type=reply.media_type)
+        return JSONResponse(dict(reply.content), media_type=reply.media_type)
+
+    async def _checked(
+        self, request: Request, route: ChannelRoute, body: bytes, accept: Acceptance
+    ) -> WebhookRequest:
+        """The webhook once its signature holds: over the raw bytes (then decoded) for JSON,
+        over the decoded fields for a form."""
+        query = request.url.query
+        url = accept.public_base_url + request.url.path + (f"?{query}" if query else "")
+        webhook = WebhookRequest(url=url, headers=request.headers, body=body)
+        if self.spec.body_format is BodyFormat.JSON:
+            verified(self.spec.verify, route, webhook)
+            return replace(webhook, payload=parse_json_object(body))
+        files: list[UploadedFile] = []
+        params = await parse_form(request, body, files)
+        webhook = replace(webhook, params=tuple(params), files=tuple(files))
+        verified(self.spec.verify, route, webhook)
+        return webhook
 
 
-@router.get("/whatsapp/{channel_id}", response_class=PlainTextResponse)
-async def whatsapp_subscription(
-    request: Request,
-    route: WhatsAppChannel,
-    mode: Annotated[str | None, Query(alias="hub.mode")] = None,
-    verify_token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
-    challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
-) -> PlainTextResponse:
-    """Meta's subscription handshake: echoes ``hub.challenge`` if the verify token matches."""
-    verified(whatsapp_cloud.verify_subscription, route, mode=mode, token=verify_token)
-    if not challenge:
-        raise malformed("hub.challenge is missing")
-    request.state.outcome = RequestOutcome.VERIFIED
-    return PlainTextResponse(challenge)
+class HandshakeRoute:
+    """A provider's GET handshake: echoes the challenge once the query's token holds."""
 
+    def __init__(self, provider: Provider, handshake: Handshake) -> None:
+        self.handshake = handshake
+        self.__signature__ = _for_provider(self.__call__, provider)
 
-@router.post("/whatsapp/{channel_id}", openapi_extra=openapi.WHATSAPP)
-async def whatsapp_webhook(
-    request: Request,
-    route: WhatsAppChannel,
-    body: Body,
-    accept: Accept,
-    x_hub_signature_256: OptionalHeader = None,
-) -> JSONResponse:
-    """WhatsApp Cloud API notifications, signed with ``X-Hub-Signature-256``."""
-    verified(whatsapp_cloud.verify, route, body=body, signature=x_hub_signature_256)
-    events = parsed(whatsapp_cloud.parse_inbound, route, parse_json_object(body))
-    await accept.publish(request, route, events)
-    return _accepted(events)
-
-
-@router.post("/twilio/{channel_id}", openapi_extra=openapi.TWILIO_INBOUND)
-async def twilio_inbound(
-    request: Request,
-    route: TwilioChannel,
-    body: Body,
-    accept: Accept,
-    x_twilio_signature: OptionalHeader = None,
-) -> Response:
-    """Twilio incoming messages, signed with ``X-Twilio-Signature``; answers empty TwiML."""
-    form = await _signed_twilio_form(request, route, body, accept, x_twilio_signature)
-    await accept.publish(request, route, parsed(twilio_sms.parse_inbound, route, form))
-    return Response(EMPTY_TWIML, media_type="text/xml")
-
-
-@router.post("/twilio/{channel_id}/status", openapi_extra=openapi.TWILIO_STATUS)
-async def twilio_status(
-    request: Request,
-    route: TwilioChannel,
-    body: Body,
-    accept: Accept,
-    x_twilio_signature: OptionalHeader = None,
-) -> Response:
-    """Twilio status callbacks for outbound messages, signed like inbound ones."""
-    form = await _signed_twilio_form(request, route, body, accept, x_twilio_signature)
-    await accept.publish(request, route, parsed(twilio_sms.parse_status, route, form))
-    return Response(EMPTY_TWIML, media_type="text/xml")
-
-
-async def _signed_twilio_form(
-    request: Request,
-    route: ChannelRoute,
-    body: bytes,
-    accept: Acceptance,
-    signature: str | None,
-) -> dict[str, str]:
-    """The form, once its signature over the public URL (query included) and params holds."""
-    params = await parse_form(request, body)
-    query = request.url.query
-    url = accept.public_base_url + request.url.path + (f"?{query}" if query else "")
-    verified(twilio_sms.verify, route, url=url, params=params, signature=signature)
-    return dict(params)
-
-
-@router.post("/telegram/{channel_id}", openapi_extra=openapi.TELEGRAM)
-async def telegram_webhook(
-    request: Request,
-    route: TelegramChannel,
-    body: Body,
-    accept: Accept,
-    x_telegram_bot_api_secret_token: OptionalHeader = None,
-) -> JSONResponse:
-    """Telegram updates, authenticated by ``X-Telegram-Bot-Api-Secret-Token``."""
-    verified(telegram.verify, route, secret_token=x_telegram_bot_api_secret_token)
-    payload = parse_json_object(body)
-    events = parsed(telegram.parse_inbound, route, payload)
-    await accept.publish(request, route, events)
-    answer = telegram.webhook_answer(payload)  # a button press: stop its spinner
-    return JSONResponse(answer) if answer else _accepted(events)
-
-
-@router.post("/email/{channel_id}", openapi_extra=openapi.EMAIL)
-async def email_webhook(
-    request: Request, route: EmailChannel, body: Body, accept: Accept
-) -> JSONResponse:
-    """Mailgun inbound mail, signed with HMAC-SHA256 of timestamp and a single-use token."""
-    files: list[UploadedFile] = []
-    form = dict(await parse_form(request, body, files))
-    token = form.get("token", "")
-    verified(
-        email.verify,
-        route,
-        timestamp=form.get("timestamp"),
-        token=token,
-        signature=form.get("signature"),
-    )
-    key = f"{route.channel_id}:{token}"
-    verified(_claim, accept.replay, key)
-    try:
-        events = parsed(email.parse_inbound, route, form, files)
-        await accept.publish(request, route, events)
-    except IngressError:
-        # Mailgun retries a refused POST with the same token; let that retry through.
-        accept.replay.release(key)
-        raise
-    return _accepted(events)
+    async def __call__(self, request: Request, route: ChannelRoute) -> PlainTextResponse:
+        query = request.query_params
+        verified(self.handshake.verify, route, query)
+        challenge = query.get(self.handshake.challenge)
+        if not challenge:
+            raise malformed(f"{self.handshake.challenge} is missing")
+        request.state.outcome = RequestOutcome.VERIFIED
+        return PlainTextResponse(challenge)
 
 
 def _claim(replay: ReplayGuard, key: str) -> None:
     if not replay.claim(key):
         raise WebhookForbidden("token was already used")
+
+
+def webhook_router(specs: list[ProviderSpec]) -> APIRouter:
+    """The webhook routes of ``specs``."""
+    router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=openapi.responses())
+    for spec in specs:
+        path = f"/{spec.route}/{{channel_id}}"
+        name = spec.provider.value
+        if spec.verify_subscription is not None:
+            router.add_api_route(
+                path,
+                HandshakeRoute(spec.provider, spec.verify_subscription),
+                methods=["GET"],
+                name=f"{name}_subscription",
+                response_class=PlainTextResponse,
+                description=openapi.HANDSHAKE,
+                openapi_extra=openapi.handshake(spec.verify_subscription),
+            )
+        router.add_api_route(
+            path,
+            WebhookRoute(spec, spec.parse_inbound),
+            methods=["POST"],
+            name=f"{name}_webhook",
+            description=spec.doc.summary,
+            openapi_extra=openapi.operation(spec.doc),
+        )
+        if spec.status is not None:
+            router.add_api_route(
+                f"{path}/{spec.status.path}",
+                WebhookRoute(spec, spec.status.parse),
+                methods=["POST"],
+                name=f"{name}_status",
+                description=spec.status.doc.summary,
+                openapi_extra=openapi.operation(spec.status.doc),
+            )
+    return router
+
+
+router = webhook_router(list(SPECS.values()))

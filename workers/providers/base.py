@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict
+
 from domain.channels import ChannelRoute
 from domain.events import DeliveryStatusReceived, InboundMessageReceived, OutboundMessageObserved
 
@@ -100,6 +102,19 @@ class UploadedFile:
     size_bytes: int
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One message the dispatcher hands a sender: what ``Sender.send`` takes, in one value."""
+
+    route: ChannelRoute
+    to: str
+    text: str
+    idempotency_key: str
+    template: TemplateRef | None = None
+    reply_to: ReplyTo | None = None
+    options: Sequence[tuple[str, str]] = ()
+
+
 class Sender(Protocol):
     async def send(
         self,
@@ -114,6 +129,17 @@ class Sender(Protocol):
     ) -> SendResult: ...
 
 
+class OutboundSender:
+    """A ``Sender`` that takes the message as one ``OutboundMessage``: every provider's sender
+    (HTTP or SMTP) implements ``deliver`` and inherits ``send``."""
+
+    async def send(self, **message: Any) -> SendResult:
+        return await self.deliver(OutboundMessage(**message))
+
+    async def deliver(self, message: OutboundMessage) -> SendResult:
+        raise NotImplementedError
+
+
 @runtime_checkable
 class SentLookup(Protocol):
     async def find_sent(
@@ -122,6 +148,13 @@ class SentLookup(Protocol):
         """The provider's ids of messages with ``text`` sent to ``to`` since ``since``, newest
         first; raises ``SendError`` when the provider cannot be asked."""
         ...
+
+
+class LooseModel(BaseModel):
+    """A provider's webhook model: fields it does not name are kept (``model_extra``), and
+    fields are read by their alias or their own name."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
 # Deeper JSON than this is no provider's format; it is also past what the event's JSON encoding

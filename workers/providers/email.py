@@ -48,17 +48,18 @@ from email.utils import format_datetime, parseaddr, parsedate_to_datetime
 from typing import Any
 
 import aiosmtplib
+import httpx
 
 from domain.channels import ChannelRoute
 from domain.events import ContentType, InboundMessageReceived, Media, Provider
 from workers.providers.base import (
     MalformedPayload,
+    OutboundMessage,
+    OutboundSender,
     ParsedEvent,
     PermanentSendError,
-    ReplyTo,
     RetryableSendError,
     SendResult,
-    TemplateRef,
     UncertainSendError,
     UploadedFile,
     WebhookForbidden,
@@ -68,6 +69,8 @@ from workers.providers.base import (
     secrets_equal,
     storable,
 )
+from workers.providers.http import SenderSettings
+from workers.providers.spec import BodyFormat, ProviderSpec, WebhookDoc, WebhookRequest
 
 # Mailgun's retry schedule for route POSTs spans 8 hours; the slack covers the last retry's
 # own delay in Mailgun's queue.
@@ -241,31 +244,26 @@ def message_id_for(idempotency_key: str, from_address: str) -> str:
     return f"<{idempotency_key}@{domain}>"
 
 
-class EmailSender:
-    """Sends over the channel's SMTP server; ``timeout`` bounds each connection."""
+class EmailSender(OutboundSender):
+    """Sends over the channel's SMTP server; ``settings.smtp_timeout`` bounds each connection.
+    It takes the shared HTTP client like every sender, and has no use for it."""
 
-    def __init__(self, *, timeout: float = 30.0) -> None:
-        self._timeout = timeout
+    def __init__(
+        self, client: httpx.AsyncClient | None = None, settings: SenderSettings | None = None
+    ) -> None:
+        del client
+        self._timeout = (settings or SenderSettings()).smtp_timeout
 
-    async def send(
-        self,
-        *,
-        route: ChannelRoute,
-        to: str,
-        text: str,
-        idempotency_key: str,
-        template: TemplateRef | None = None,
-        reply_to: ReplyTo | None = None,
-        options: Sequence[tuple[str, str]] = (),
-    ) -> SendResult:
-        del options  # numbered in the text: a mail has no buttons
+    async def deliver(self, outbound: OutboundMessage) -> SendResult:
+        # A bot question's options are numbered in the text: a mail has no buttons.
+        route, template, reply_to = outbound.route, outbound.template, outbound.reply_to
         creds = route.credentials
         from_address = creds.get("from_address") or route.address
-        message = EmailMessage()
-        message["From"] = from_address
-        message["To"] = to
+        mail = EmailMessage()
+        mail["From"] = from_address
+        mail["To"] = outbound.to
         answered = " ".join((reply_to.subject or "").split()) if reply_to else ""
-        message["Subject"] = (
+        mail["Subject"] = (
             reply_subject(answered)
             if answered
             else (
@@ -274,14 +272,14 @@ class EmailSender:
                 or (f"Message from {from_address}")
             )
         )
-        message["Date"] = format_datetime(datetime.now().astimezone())
-        message["Message-ID"] = message_id_for(idempotency_key, from_address)
+        mail["Date"] = format_datetime(datetime.now().astimezone())
+        mail["Message-ID"] = message_id_for(outbound.idempotency_key, from_address)
         parent = (reply_to.message_id or "").strip().strip("<>") if reply_to else ""
         if parent and not any(ch.isspace() or ch in "<>" for ch in parent):
             # The guest's mail client threads the answer under the message it answers.
-            message["In-Reply-To"] = f"<{parent}>"
-            message["References"] = f"<{parent}>"
-        message.set_content(text)
+            mail["In-Reply-To"] = f"<{parent}>"
+            mail["References"] = f"<{parent}>"
+        mail.set_content(outbound.text)
         # smtp_tls: "tls" (implicit, port 465), "starttls" (default, port 587) or "none".
         tls = (creds.get("smtp_tls") or "starttls").lower()
         try:
@@ -290,7 +288,7 @@ class EmailSender:
             raise PermanentSendError("smtp_port is not a number") from exc
         try:
             await aiosmtplib.send(
-                message,
+                mail,
                 hostname=credential(route, "smtp_host"),
                 port=port,
                 username=creds.get("smtp_username") or None,
@@ -316,4 +314,53 @@ class EmailSender:
             raise UncertainSendError(f"smtp: {type(exc).__name__}: {exc}") from exc
         except aiosmtplib.SMTPException as exc:
             raise RetryableSendError(f"smtp: {type(exc).__name__}: {exc}") from exc
-        return SendResult(provider_message_id=message["Message-ID"].strip("<>"))
+        return SendResult(provider_message_id=mail["Message-ID"].strip("<>"))
+
+
+def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+    form = webhook.form
+    verify(
+        route,
+        timestamp=form.get("timestamp"),
+        token=form.get("token", ""),
+        signature=form.get("signature"),
+    )
+
+
+def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+    return parse_inbound(route, webhook.form, webhook.files)
+
+
+def _token(webhook: WebhookRequest) -> str:
+    """Mailgun's token, accepted once (see the module docstring)."""
+    return webhook.form.get("token", "")
+
+
+SPEC = ProviderSpec(
+    provider=Provider.EMAIL,
+    route="email",
+    body_format=BodyFormat.FORM,
+    verify=_verify_webhook,
+    parse_inbound=_parse_webhook,
+    sender=EmailSender,
+    doc=WebhookDoc(
+        summary="Mailgun inbound mail, signed with HMAC-SHA256 of timestamp and a single-use "
+        "token.",
+        body="A Mailgun inbound route forward (urlencoded, or multipart with attachments).",
+        fields={
+            "sender": "Envelope sender.",
+            "from": "From header.",
+            "recipient": "Envelope recipient (the channel's mailbox).",
+            "subject": "Subject.",
+            "body-plain": "Text body.",
+            "stripped-text": "Text body without quoted parts and signature.",
+            "Message-Id": "Message-ID header, the dedup key.",
+            "message-headers": "JSON list of [name, value] header pairs.",
+            "timestamp": "Unix time of signing.",
+            "token": "Random, single-use token.",
+            "signature": "Hex HMAC-SHA256 of timestamp + token with the signing key.",
+        },
+        multipart=True,
+    ),
+    single_use_token=_token,
+)

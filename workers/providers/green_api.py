@@ -27,12 +27,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.channels import ChannelRoute
 from domain.events import (
@@ -46,14 +44,12 @@ from domain.events import (
     OutboundMessageObserved,
     Provider,
 )
-from workers.providers import http
 from workers.providers.base import (
+    LooseModel,
     MalformedPayload,
+    OutboundMessage,
     ParsedEvent,
     PermanentSendError,
-    ReplyTo,
-    SendResult,
-    TemplateRef,
     WebhookForbidden,
     WebhookUnauthorized,
     credential,
@@ -61,6 +57,8 @@ from workers.providers.base import (
     secrets_equal,
     storable,
 )
+from workers.providers.http import HttpCall, HttpSender
+from workers.providers.spec import BodyFormat, ProviderSpec, WebhookDoc, WebhookRequest
 
 DEFAULT_API_URL = "https://api.green-api.com"
 LOOKUP_SKEW_SECONDS = 60.0
@@ -90,26 +88,22 @@ _OUTGOING: dict[str, Via] = {
 _VCARD_PHONE = re.compile(r"^TEL[^:]*:(.+)$", re.MULTILINE | re.IGNORECASE)
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-class InstanceData(_Loose):
+class InstanceData(LooseModel):
     id_instance: int = Field(alias="idInstance")
 
 
-class SenderData(_Loose):
+class SenderData(LooseModel):
     chat_id: str = Field(alias="chatId", min_length=1)
     sender: str | None = None
     sender_name: str | None = Field(default=None, alias="senderName")
     sender_contact_name: str | None = Field(default=None, alias="senderContactName")
 
 
-class Webhook(_Loose):
+class Webhook(LooseModel):
     type_webhook: str = Field(alias="typeWebhook")
 
 
-class IncomingMessage(_Loose):
+class IncomingMessage(LooseModel):
     instance_data: InstanceData = Field(alias="instanceData")
     timestamp: datetime
     id_message: str = Field(alias="idMessage", min_length=1)
@@ -117,7 +111,7 @@ class IncomingMessage(_Loose):
     message_data: dict[str, Any] = Field(alias="messageData")
 
 
-class OutgoingStatus(_Loose):
+class OutgoingStatus(LooseModel):
     instance_data: InstanceData = Field(alias="instanceData")
     chat_id: str = Field(alias="chatId", min_length=1)
     id_message: str = Field(alias="idMessage", min_length=1)
@@ -299,64 +293,38 @@ def chat_id_of(to: str) -> str:
     return f"{digits}@c.us"
 
 
-class GreenApiSender:
-    def __init__(self, client: httpx.AsyncClient, *, policy: http.RetryPolicy | None = None):
-        self._client = client
-        self._policy = policy or http.RetryPolicy()
+class GreenApiSender(HttpSender):
+    """``sendMessage``; a send whose answer was lost is looked up with ``find_sent``."""
 
-    async def send(
-        self,
-        *,
-        route: ChannelRoute,
-        to: str,
-        text: str,
-        idempotency_key: str,
-        template: TemplateRef | None = None,
-        reply_to: ReplyTo | None = None,
-        options: Sequence[tuple[str, str]] = (),
-    ) -> SendResult:
-        # No idempotency key exists in Green API's sendMessage; see the module docstring.
-        del idempotency_key, template, reply_to, options  # options are numbered in the text
-        base = (route.credentials.get("api_url") or DEFAULT_API_URL).rstrip("/")
-        instance = credential(route, "id_instance")
-        token = credential(route, "api_token_instance")
-        chat_id = chat_id_of(to)
-        response = await http.request(
-            self._client,
-            "POST",
-            f"{base}/waInstance{instance}/sendMessage/{token}",
-            label="green_api sendMessage",
-            policy=self._policy,
-            # Staff alerts carry acknowledgement links: no preview fetches or shows them.
-            json={"chatId": chat_id, "message": text, "linkPreview": False},
-        )
-        return SendResult(provider_message_id=_id_message(response))
+    def request_for(self, message: OutboundMessage) -> HttpCall:
+        # No idempotency key exists in Green API's sendMessage, nor templates; a bot question's
+        # options are numbered in the text.
+        body = {"chatId": chat_id_of(message.to), "message": message.text, "linkPreview": False}
+        # Staff alerts carry acknowledgement links: no preview fetches or shows them.
+        return HttpCall("POST", _url(message.route, "sendMessage"), _SEND, {"json": body})
+
+    def message_id(self, answer: Any) -> str:
+        if not isinstance(answer, dict) or not isinstance(answer.get("idMessage"), str):
+            raise PermanentSendError(f"{_SEND} answered without idMessage: {answer!r}")
+        return str(answer["idMessage"])
 
     async def find_sent(
         self, *, route: ChannelRoute, to: str, text: str, since: datetime
     ) -> list[str]:
         """Ids of messages with ``text`` the instance sent to ``to`` since ``since``."""
-        base = (route.credentials.get("api_url") or DEFAULT_API_URL).rstrip("/")
-        instance = credential(route, "id_instance")
-        token = credential(route, "api_token_instance")
         chat_id = chat_id_of(to)
         # The journal's timestamps are the instance's clock: allow a minute either way.
         earliest = since.timestamp() - LOOKUP_SKEW_SECONDS
         minutes = min(1440, max(1, math.ceil((time.time() - earliest) / 60) + 1))
-        response = await http.request(
-            self._client,
-            "GET",
-            f"{base}/waInstance{instance}/lastOutgoingMessages/{token}",
-            label="green_api lastOutgoingMessages",
-            policy=self._policy,
-            params={"minutes": minutes},
-        )
+        label = "green_api lastOutgoingMessages"
+        url = _url(route, "lastOutgoingMessages")
+        response = await self.call(HttpCall("GET", url, label, {"params": {"minutes": minutes}}))
         try:
             entries = response.json()
         except ValueError as exc:
-            raise PermanentSendError("green_api lastOutgoingMessages answered non-JSON") from exc
+            raise PermanentSendError(f"{label} answered non-JSON") from exc
         if not isinstance(entries, list):
-            raise PermanentSendError("green_api lastOutgoingMessages answered no list")
+            raise PermanentSendError(f"{label} answered no list")
         found: list[tuple[float, str]] = []
         for entry in entries:
             if not isinstance(entry, dict) or entry.get("chatId") != chat_id:
@@ -378,11 +346,48 @@ class GreenApiSender:
         return [id_message for _, id_message in sorted(found, reverse=True)]
 
 
-def _id_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise PermanentSendError("green_api sendMessage answered non-JSON") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("idMessage"), str):
-        raise PermanentSendError(f"green_api sendMessage answered without idMessage: {body!r}")
-    return str(body["idMessage"])
+_SEND = "green_api sendMessage"
+
+
+def _url(route: ChannelRoute, method: str) -> str:
+    """``{apiUrl}/waInstance{idInstance}/{method}/{apiTokenInstance}``."""
+    base = (route.credentials.get("api_url") or DEFAULT_API_URL).rstrip("/")
+    instance = credential(route, "id_instance")
+    token = credential(route, "api_token_instance")
+    return f"{base}/waInstance{instance}/{method}/{token}"
+
+
+def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+    verify(route, authorization=webhook.header("authorization"))
+
+
+def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+    return parse_inbound(route, webhook.payload)
+
+
+SPEC = ProviderSpec(
+    provider=Provider.GREEN_API,
+    route="green-api",
+    body_format=BodyFormat.JSON,
+    verify=_verify_webhook,
+    parse_inbound=_parse_webhook,
+    sender=GreenApiSender,
+    doc=WebhookDoc(
+        summary="Green API webhooks, authenticated by ``Authorization: Bearer <webhookUrlToken>``.",
+        body="A Green API webhook (incomingMessageReceived, outgoingMessageStatus; others "
+        "ignored).",
+        example={
+            "typeWebhook": "incomingMessageReceived",
+            "instanceData": {
+                "idInstance": 1234,
+                "wid": "11001234567@c.us",
+                "typeInstance": "whatsapp",
+            },
+            "timestamp": 1588091580,
+            "idMessage": "F7AEC1B7086ECDC7E6E45923F5EDB825",
+            "senderData": {"chatId": "79001234568@c.us", "sender": "79001234568@c.us"},
+            "messageData": {"typeMessage": "textMessage", "textMessageData": {"textMessage": "Hi"}},
+        },
+        headers=("Authorization",),
+    ),
+)

@@ -8,12 +8,17 @@ could not be made, and answers saying so (429 with a Retry-After short enough to
 got no answer (a read timeout, a dropped connection) or a 504 from the provider's gateway may
 have been acted on: that is ``UncertainSendError``, not retried, since most providers take no
 idempotency key and a second request would reach the guest twice.
+
+``HttpSender`` is what every HTTP provider's sender is: it holds the shared client and the
+``SenderSettings``, and runs one send as build the request (the provider's ``request_for``),
+call it here with retries and the provider's ``classify``, read the message id from the answer
+(the provider's ``message_id``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -26,7 +31,14 @@ from tenacity import (
     wait_exponential,
 )
 
-from workers.providers.base import PermanentSendError, RetryableSendError, UncertainSendError
+from workers.providers.base import (
+    OutboundMessage,
+    OutboundSender,
+    PermanentSendError,
+    RetryableSendError,
+    SendResult,
+    UncertainSendError,
+)
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # The request never left: no connection was made (or none was free in the pool).
@@ -42,6 +54,18 @@ class RetryPolicy:
     backoff_max: float = 2.0
     # A provider asking for a longer pause than this is answered later, by the dispatcher.
     max_retry_after: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SenderSettings:
+    """What every sender is built with, from the process's settings: the retry policy, where
+    providers reach the ingress (Twilio's status callbacks), the WhatsApp Graph API version
+    (``None``: the module's default) and how long one SMTP connection may take."""
+
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    public_base_url: str | None = None
+    whatsapp_graph_version: str | None = None
+    smtp_timeout: float = 30.0
 
 
 class _Transient(Exception):
@@ -139,3 +163,55 @@ async def request(
             f"{label}: {type(exc).__name__} after the request went out: {exc}"
         ) from exc
     raise AssertionError("unreachable: tenacity either returns or reraises")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """One request to a provider: ``options`` are httpx's (``json``, ``data``, ``headers``,
+    ``auth``, ``params``); ``label`` names it in errors, never with the URL (tokens)."""
+
+    method: str
+    url: str
+    label: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class HttpSender(OutboundSender):
+    """A provider's sender over HTTP; a subclass says how to ask and how to read the answer."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: SenderSettings | None = None) -> None:
+        self._client = client
+        self._settings = settings or SenderSettings()
+
+    async def deliver(self, message: OutboundMessage) -> SendResult:
+        call = self.request_for(message)
+        response = await self.call(call)
+        try:
+            return SendResult(provider_message_id=self.message_id(response.json()))
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise PermanentSendError(f"{call.label} answered without a message id") from exc
+
+    async def call(self, call: HttpCall) -> httpx.Response:
+        """The 2xx answer to ``call``, retried as the module docstring says."""
+        return await request(
+            self._client,
+            call.method,
+            call.url,
+            label=call.label,
+            policy=self._settings.policy,
+            classifier=self.classify,
+            **call.options,
+        )
+
+    def request_for(self, message: OutboundMessage) -> HttpCall:
+        """The request that sends ``message``."""
+        raise NotImplementedError
+
+    def message_id(self, answer: Any) -> str:
+        """The provider's id of the sent message, from its decoded JSON answer; a missing key
+        or a wrong type means the provider answered without one."""
+        raise NotImplementedError
+
+    def classify(self, response: httpx.Response) -> tuple[bool, float | None] | None:
+        """A provider's own reading of a refusal (see ``Classifier``); ``None``: the generic."""
+        return None

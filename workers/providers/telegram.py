@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.channels import ChannelRoute
 from domain.events import (
@@ -44,20 +44,25 @@ from domain.events import (
 )
 from domain.flows.model import Option
 from domain.flows.render import CALLBACK_PREFIX, telegram_keyboard
-from workers.providers import http
 from workers.providers.base import (
+    LooseModel,
     MalformedPayload,
+    OutboundMessage,
     ParsedEvent,
-    PermanentSendError,
-    ReplyTo,
-    SendResult,
-    TemplateRef,
     WebhookForbidden,
     WebhookUnauthorized,
     credential,
     require_secret,
     secrets_equal,
     storable,
+)
+from workers.providers.http import HttpCall, HttpSender
+from workers.providers.spec import (
+    BodyFormat,
+    ProviderSpec,
+    WebhookDoc,
+    WebhookReply,
+    WebhookRequest,
 )
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
@@ -71,22 +76,18 @@ _FILES = {
 }
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-class Chat(_Loose):
+class Chat(LooseModel):
     id: int
 
 
-class User(_Loose):
+class User(LooseModel):
     id: int
     first_name: str = ""
     last_name: str | None = None
     username: str | None = None
 
 
-class Message(_Loose):
+class Message(LooseModel):
     message_id: int
     date: datetime
     chat: Chat
@@ -96,7 +97,7 @@ class Message(_Loose):
     edit_date: datetime | None = None
 
 
-class CallbackQuery(_Loose):
+class CallbackQuery(LooseModel):
     """An inline keyboard button pressed under one of the bot's messages."""
 
     id: str
@@ -105,7 +106,7 @@ class CallbackQuery(_Loose):
     data: str | None = None
 
 
-class Update(_Loose):
+class Update(LooseModel):
     update_id: int
     message: Message | None = None
     edited_message: Message | None = None
@@ -259,48 +260,30 @@ def _file_url(file: dict[str, Any]) -> str:
     return f"telegram-file:{file_id}"
 
 
-def _classify(response: httpx.Response) -> tuple[bool, float | None] | None:
-    # The Bot API puts its flood-wait in the body: {"parameters": {"retry_after": 5}}.
-    try:
-        retry_after = float(response.json()["parameters"]["retry_after"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    return True, retry_after
+class TelegramSender(HttpSender):
+    """``sendMessage`` with the bot's token in the path."""
 
+    def request_for(self, message: OutboundMessage) -> HttpCall:
+        # The Bot API has no idempotency key, templates or replies to another chat's message.
+        base = (message.route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
+        token = credential(message.route, "bot_token")
+        body = message_body(to=message.to, text=message.text, options=message.options)
+        return HttpCall("POST", f"{base}/bot{token}/sendMessage", _LABEL, {"json": body})
 
-class TelegramSender:
-    def __init__(self, client: httpx.AsyncClient, *, policy: http.RetryPolicy | None = None):
-        self._client = client
-        self._policy = policy or http.RetryPolicy()
+    def message_id(self, answer: Any) -> str:
+        result = answer["result"]
+        return f"{result['chat']['id']}:{result['message_id']}"
 
-    async def send(
-        self,
-        *,
-        route: ChannelRoute,
-        to: str,
-        text: str,
-        idempotency_key: str,
-        template: TemplateRef | None = None,
-        reply_to: ReplyTo | None = None,
-        options: Sequence[tuple[str, str]] = (),
-    ) -> SendResult:
-        del idempotency_key, template, reply_to  # none exists in the Bot API
-        base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
-        token = credential(route, "bot_token")
-        response = await http.request(
-            self._client,
-            "POST",
-            f"{base}/bot{token}/sendMessage",
-            label="telegram sendMessage",
-            policy=self._policy,
-            classifier=_classify,
-            json=message_body(to=to, text=text, options=options),
-        )
+    def classify(self, response: httpx.Response) -> tuple[bool, float | None] | None:
+        # The Bot API puts its flood-wait in the body: {"parameters": {"retry_after": 5}}.
         try:
-            result = response.json()["result"]
-            return SendResult(provider_message_id=f"{result['chat']['id']}:{result['message_id']}")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentSendError("telegram answered without a message id") from exc
+            retry_after = float(response.json()["parameters"]["retry_after"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return True, retry_after
+
+
+_LABEL = "telegram sendMessage"
 
 
 def message_body(*, to: str, text: str, options: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
@@ -314,3 +297,43 @@ def message_body(*, to: str, text: str, options: Sequence[tuple[str, str]] = ())
     if options:
         body["reply_markup"] = telegram_keyboard([Option(value=v, label=n) for v, n in options])
     return body
+
+
+def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+    verify(route, secret_token=webhook.header("x-telegram-bot-api-secret-token"))
+
+
+def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+    return parse_inbound(route, webhook.payload)
+
+
+def _reply(webhook: WebhookRequest, events: list[ParsedEvent]) -> WebhookReply | None:
+    """A button press is answered with ``answerCallbackQuery``, which stops its spinner."""
+    answer = webhook_answer(webhook.payload)
+    return WebhookReply(answer) if answer else None
+
+
+SPEC = ProviderSpec(
+    provider=Provider.TELEGRAM,
+    route="telegram",
+    body_format=BodyFormat.JSON,
+    verify=_verify_webhook,
+    parse_inbound=_parse_webhook,
+    sender=TelegramSender,
+    doc=WebhookDoc(
+        summary="Telegram updates, authenticated by ``X-Telegram-Bot-Api-Secret-Token``.",
+        body="A Telegram Update (message and edited_message handled; others ignored).",
+        example={
+            "update_id": 99737762,
+            "message": {
+                "message_id": 3746,
+                "from": {"id": 993903016, "is_bot": False, "first_name": "Mher"},
+                "chat": {"id": 993903016, "type": "private"},
+                "date": 1639926765,
+                "text": "Sample message contents",
+            },
+        },
+        headers=("X-Telegram-Bot-Api-Secret-Token",),
+    ),
+    reply=_reply,
+)

@@ -19,10 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-import httpx
 
 from domain.channels import ChannelRoute
 from domain.events import (
@@ -34,20 +32,25 @@ from domain.events import (
     Media,
     Provider,
 )
-from workers.providers import http
 from workers.providers.base import (
     MalformedPayload,
+    OutboundMessage,
     ParsedEvent,
-    PermanentSendError,
-    ReplyTo,
-    SendResult,
-    TemplateRef,
     WebhookForbidden,
     WebhookUnauthorized,
     credential,
     require_secret,
     secrets_equal,
     storable,
+)
+from workers.providers.http import HttpCall, HttpSender
+from workers.providers.spec import (
+    BodyFormat,
+    ProviderSpec,
+    StatusRoute,
+    WebhookDoc,
+    WebhookReply,
+    WebhookRequest,
 )
 
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
@@ -173,59 +176,92 @@ def parse_status(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEve
     ]
 
 
-class TwilioSmsSender:
-    """``public_base_url`` is where Twilio reaches the ingress; without it no status callbacks
-    are asked for."""
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        policy: http.RetryPolicy | None = None,
-        public_base_url: str | None = None,
-    ):
-        self._client = client
-        self._policy = policy or http.RetryPolicy()
-        self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
+class TwilioSmsSender(HttpSender):
+    """``Messages.json`` with basic auth; without a ``public_base_url`` in the settings (where
+    Twilio reaches the ingress) no status callbacks are asked for."""
 
     def status_callback_url(self, route: ChannelRoute) -> str | None:
-        if self._public_base_url is None:
+        base = self._settings.public_base_url
+        if base is None or SPEC.status is None:
             return None
-        return f"{self._public_base_url}/webhooks/twilio/{route.public_id}/status"
+        return f"{SPEC.webhook_url(base, route.public_id)}/{SPEC.status.path}"
 
-    def _form(self, route: ChannelRoute, *, to: str, sender: str, text: str) -> dict[str, str]:
-        form = {"To": to, "From": sender, "Body": text}
-        callback = self.status_callback_url(route)
-        if callback is not None:
-            form["StatusCallback"] = callback
-        return form
-
-    async def send(
-        self,
-        *,
-        route: ChannelRoute,
-        to: str,
-        text: str,
-        idempotency_key: str,
-        template: TemplateRef | None = None,
-        reply_to: ReplyTo | None = None,
-        options: Sequence[tuple[str, str]] = (),
-    ) -> SendResult:
-        del idempotency_key, template, reply_to, options  # none exists for SMS
+    def request_for(self, message: OutboundMessage) -> HttpCall:
+        # SMS has no idempotency key, templates, threads or buttons: the text is sent as it is.
+        route = message.route
         base = (route.credentials.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/")
         account_sid = credential(route, "account_sid")
         auth_token = credential(route, "auth_token")
         sender = route.credentials.get("from_number") or route.address
-        response = await http.request(
-            self._client,
-            "POST",
-            f"{base}/2010-04-01/Accounts/{account_sid}/Messages.json",
-            label="twilio Messages.json",
-            policy=self._policy,
-            auth=(account_sid, auth_token),
-            data=self._form(route, to=to, sender=sender, text=text),
-        )
-        try:
-            return SendResult(provider_message_id=str(response.json()["sid"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentSendError("twilio answered without a message sid") from exc
+        form = {"To": message.to, "From": sender, "Body": message.text}
+        callback = self.status_callback_url(route)
+        if callback is not None:
+            form["StatusCallback"] = callback
+        url = f"{base}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        options = {"auth": (account_sid, auth_token), "data": form}
+        return HttpCall("POST", url, "twilio Messages.json", options)
+
+    def message_id(self, answer: Any) -> str:
+        return str(answer["sid"])
+
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+    """The signature covers the public URL, query included, and every form field."""
+    signature = webhook.header("x-twilio-signature")
+    verify(route, url=webhook.url, params=webhook.params, signature=signature)
+
+
+def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+    return parse_inbound(route, webhook.form)
+
+
+def _parse_status(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+    return parse_status(route, webhook.form)
+
+
+def _reply(webhook: WebhookRequest, events: list[ParsedEvent]) -> WebhookReply:
+    """Empty TwiML: Twilio would otherwise log a warning for every message."""
+    return WebhookReply(EMPTY_TWIML, media_type="text/xml")
+
+
+SPEC = ProviderSpec(
+    provider=Provider.TWILIO_SMS,
+    route="twilio",
+    body_format=BodyFormat.FORM,
+    verify=_verify_webhook,
+    parse_inbound=_parse_webhook,
+    sender=TwilioSmsSender,
+    doc=WebhookDoc(
+        summary="Twilio incoming messages, signed with ``X-Twilio-Signature``; answers empty "
+        "TwiML.",
+        body="Twilio's incoming message webhook.",
+        fields={
+            "MessageSid": "Message SID, the dedup key.",
+            "From": "Sender's phone number (E.164).",
+            "To": "The channel's number.",
+            "Body": "Message text.",
+            "NumMedia": "Number of media items.",
+            "MediaUrl0": "URL of the first media item.",
+            "MediaContentType0": "MIME type of the first media item.",
+        },
+        headers=("X-Twilio-Signature",),
+    ),
+    status=StatusRoute(
+        path="status",
+        parse=_parse_status,
+        doc=WebhookDoc(
+            summary="Twilio status callbacks for outbound messages, signed like inbound ones.",
+            body="Twilio's status callback for an outbound message.",
+            fields={
+                "MessageSid": "Message SID of the outbound message.",
+                "MessageStatus": "queued, sent, delivered, undelivered, failed or read.",
+                "ErrorCode": "Twilio error code when undelivered or failed.",
+            },
+            headers=("X-Twilio-Signature",),
+        ),
+    ),
+    reply=_reply,
+)

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.channels import ChannelRoute
 from domain.events import (
@@ -55,11 +55,10 @@ from domain.flows.model import Option
 from domain.flows.render import CALLBACK_PREFIX, whatsapp_interactive
 from workers.providers import http
 from workers.providers.base import (
+    LooseModel,
     MalformedPayload,
+    OutboundMessage,
     ParsedEvent,
-    PermanentSendError,
-    ReplyTo,
-    SendResult,
     TemplateRef,
     WebhookForbidden,
     WebhookUnauthorized,
@@ -68,6 +67,7 @@ from workers.providers.base import (
     secrets_equal,
     storable,
 )
+from workers.providers.spec import BodyFormat, Handshake, ProviderSpec, WebhookDoc, WebhookRequest
 
 GRAPH_URL = "https://graph.facebook.com"
 # Meta lists v25.0 (February 2026) as available until July 2028.
@@ -93,18 +93,14 @@ _IGNORED = {"reaction"}
 _THROTTLED = {4, 80007, 130429, 131048, 131056}
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-class Message(_Loose):
+class Message(LooseModel):
     sender: str = Field(alias="from", min_length=1)
     id: str = Field(min_length=1)
     timestamp: datetime
     type: str
 
 
-class Echo(_Loose):
+class Echo(LooseModel):
     """A message the business sent from the WhatsApp Business app or a linked device (a number
     on Cloud API and the app at once, "coexistence"), reported in ``smb_message_echoes``."""
 
@@ -115,7 +111,7 @@ class Echo(_Loose):
     type: str
 
 
-class Status(_Loose):
+class Status(LooseModel):
     id: str = Field(min_length=1)
     status: str
     timestamp: datetime | None = None
@@ -123,11 +119,11 @@ class Status(_Loose):
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class Metadata(_Loose):
+class Metadata(LooseModel):
     phone_number_id: str | None = None
 
 
-class Value(_Loose):
+class Value(LooseModel):
     metadata: Metadata = Field(default_factory=Metadata)
     contacts: list[dict[str, Any]] = Field(default_factory=list)
     messages: list[Message] = Field(default_factory=list)
@@ -135,16 +131,16 @@ class Value(_Loose):
     message_echoes: list[Echo] = Field(default_factory=list)
 
 
-class Change(_Loose):
+class Change(LooseModel):
     field: str | None = None
     value: Value = Field(default_factory=Value)
 
 
-class Entry(_Loose):
+class Entry(LooseModel):
     changes: list[Change] = Field(default_factory=list)
 
 
-class Notification(_Loose):
+class Notification(LooseModel):
     object: str | None = None
     entry: list[Entry]
 
@@ -316,60 +312,38 @@ def _e164(wa_id: str) -> str:
     return f"+{wa_id}" if wa_id.isdigit() else wa_id
 
 
-def _classify(response: httpx.Response) -> tuple[bool, float | None] | None:
-    try:
-        error = response.json().get("error", {})
-        code = int(error.get("code"))
-    except (ValueError, TypeError, AttributeError):
-        return None
-    if code in _THROTTLED:
-        return True, http.parse_retry_after(response.headers.get("Retry-After"))
-    return None
+class WhatsAppCloudSender(http.HttpSender):
+    """``POST /{phone_number_id}/messages`` with the channel's bearer token."""
 
-
-class WhatsAppCloudSender:
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        policy: http.RetryPolicy | None = None,
-        graph_version: str = DEFAULT_GRAPH_VERSION,
-    ):
-        self._client = client
-        self._policy = policy or http.RetryPolicy()
-        self._graph_url = f"{GRAPH_URL}/{graph_version}"
-
-    async def send(
-        self,
-        *,
-        route: ChannelRoute,
-        to: str,
-        text: str,
-        idempotency_key: str,
-        template: TemplateRef | None = None,
-        reply_to: ReplyTo | None = None,
-        options: Sequence[tuple[str, str]] = (),
-    ) -> SendResult:
-        del idempotency_key, reply_to  # the Cloud API takes neither
-        token = credential(route, "access_token")
-        response = await http.request(
-            self._client,
-            "POST",
-            self.messages_url(route),
-            label="whatsapp_cloud messages",
-            policy=self._policy,
-            classifier=_classify,
-            headers={"Authorization": f"Bearer {token}"},
-            json=message_body(to=to, text=text, template=template, options=options),
+    def request_for(self, message: OutboundMessage) -> http.HttpCall:
+        # The Cloud API takes neither an idempotency key nor a message to reply to.
+        token = credential(message.route, "access_token")
+        body = message_body(
+            to=message.to, text=message.text, template=message.template, options=message.options
         )
+        options = {"headers": {"Authorization": f"Bearer {token}"}, "json": body}
+        return http.HttpCall("POST", self.messages_url(message.route), _LABEL, options)
+
+    def message_id(self, answer: Any) -> str:
+        return str(answer["messages"][0]["id"])
+
+    def classify(self, response: httpx.Response) -> tuple[bool, float | None] | None:
         try:
-            return SendResult(provider_message_id=str(response.json()["messages"][0]["id"]))
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise PermanentSendError("whatsapp_cloud answered without a message id") from exc
+            error = response.json().get("error", {})
+            code = int(error.get("code"))
+        except (ValueError, TypeError, AttributeError):
+            return None
+        if code in _THROTTLED:
+            return True, http.parse_retry_after(response.headers.get("Retry-After"))
+        return None
 
     def messages_url(self, route: ChannelRoute) -> str:
-        base = (route.credentials.get("api_base_url") or self._graph_url).rstrip("/")
+        version = self._settings.whatsapp_graph_version or DEFAULT_GRAPH_VERSION
+        base = (route.credentials.get("api_base_url") or f"{GRAPH_URL}/{version}").rstrip("/")
         return f"{base}/{credential(route, 'phone_number_id')}/messages"
+
+
+_LABEL = "whatsapp_cloud messages"
 
 
 def message_body(
@@ -405,3 +379,87 @@ def message_body(
         },
     )
     return body
+
+
+def notification(
+    *,
+    phone_number_id: str,
+    display_phone_number: str,
+    guest: str,
+    guest_name: str,
+    wamid: str,
+    text: str,
+    timestamp: int,
+) -> dict[str, Any]:
+    """A Cloud API notification of one inbound text message, as Meta posts it."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": display_phone_number,
+                                "phone_number_id": phone_number_id,
+                            },
+                            "contacts": [{"profile": {"name": guest_name}, "wa_id": guest}],
+                            "messages": [
+                                {
+                                    "from": guest,
+                                    "id": wamid,
+                                    "timestamp": str(timestamp),
+                                    "type": "text",
+                                    "text": {"body": text},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+    verify(route, body=webhook.body, signature=webhook.header("x-hub-signature-256"))
+
+
+def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+    return parse_inbound(route, webhook.payload)
+
+
+def _verify_handshake(route: ChannelRoute, query: Mapping[str, str]) -> None:
+    verify_subscription(route, mode=query.get("hub.mode"), token=query.get("hub.verify_token"))
+
+
+SPEC = ProviderSpec(
+    provider=Provider.WHATSAPP_CLOUD,
+    route="whatsapp",
+    body_format=BodyFormat.JSON,
+    verify=_verify_webhook,
+    parse_inbound=_parse_webhook,
+    sender=WhatsAppCloudSender,
+    doc=WebhookDoc(
+        summary="WhatsApp Cloud API notifications, signed with ``X-Hub-Signature-256``.",
+        body="A WhatsApp Cloud API notification: entries of changes with messages and statuses.",
+        example=notification(
+            phone_number_id="106540352242922",
+            display_phone_number="15550783881",
+            guest="16505551234",
+            guest_name="Alex Morgan",
+            wamid="wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+            text="Does it come in another color?",
+            timestamp=1749416383,
+        ),
+        headers=("X-Hub-Signature-256",),
+    ),
+    verify_subscription=Handshake(
+        verify=_verify_handshake,
+        challenge="hub.challenge",
+        query=("hub.mode", "hub.verify_token", "hub.challenge"),
+    ),
+)
