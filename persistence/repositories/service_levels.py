@@ -25,12 +25,14 @@ from domain.service_levels import (
     Kind,
     Policy,
     Shift,
-    SlaState,
-    Stage,
-    Target,
     Terms,
     applicable,
     clock_for,
+)
+from domain.sla_targets import (
+    SlaState,
+    Stage,
+    Target,
     follow_status,
     guest_wrote,
     next_check,

@@ -1,6 +1,6 @@
-"""The domain clock alone: business minutes added and measured across shift boundaries, split
-and overnight shifts, holidays and daylight-saving changes; the targets' state as a
-conversation is paused, resumed and answered; which policy applies."""
+"""The domain alone: business minutes added and measured across shift boundaries, split and
+overnight shifts, holidays and daylight-saving changes; the targets' state as a conversation is
+paused, resumed and answered; which policy applies."""
 
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ from domain.service_levels import (
     Terms,
     applicable,
     clock_for,
+    overlapping_shifts,
+    shift_problem,
+)
+from domain.sla_targets import (
     due_stages,
     follow_status,
     guest_wrote,
     next_check,
-    overlapping_shifts,
     responded,
-    shift_problem,
     start,
 )
 

@@ -19,7 +19,8 @@ from uuid import UUID
 import structlog
 
 from domain.events import ConversationUpdated, EscalationRequested
-from domain.service_levels import Kind, due_stages, next_check
+from domain.service_levels import Kind
+from domain.sla_targets import due_stages, next_check
 from persistence.repositories.service_levels import state_of
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
 from workers.consumers import escalation
