@@ -254,6 +254,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(apikey_app, name="apikey")
     app.add_typer(kb_app, name="kb")
+    from workers.kb_cli import kb_ask, kb_documents
+
+    kb_app.command("ask")(kb_ask)
+    kb_app.command("documents")(kb_documents)
 
 
 def management_api_lines(settings: Settings, tenant_slugs: set[str]) -> list[str]:
