@@ -10,6 +10,7 @@ test_buckets.py`` moves time by hand)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -26,6 +27,17 @@ FLOOD_TITLE = "A guest is sending a flood of messages"
 def rate_limited(message: dict[str, Any]) -> bool:
     reason = str(message["ai_decision_reason"] or "")
     return message["ai_decision"] == "skip" and reason.startswith("rate_limited")
+
+
+async def flood_escalations(system: System, guest: GuestChannel) -> int:
+    """Flood alerts staged with the decisions: final once every message is decided (each
+    decision commits with its outbox rows), unlike the notifications a consumer writes later."""
+    rows = await system.rows(
+        "SELECT count(*) AS n FROM outbox WHERE tenant_id = :t"
+        " AND event_type = 'escalation.requested' AND payload->>'reason' = 'rate_limited'",
+        t=guest.tenant_id,
+    )
+    return int(rows[0]["n"])
 
 
 async def flood_alerts(system: System, guest: GuestChannel) -> list[dict[str, Any]]:
@@ -54,7 +66,8 @@ async def test_a_flood_stops_auto_replies_stores_every_message_and_alerts_staff_
     assert [m["ai_decision"] for m in answered] == ["reply"] * 3
     for message in held_back:
         assert await system.replies(message["id"]) == []
-    [alert] = await flood_alerts(system, guest)
+    assert await flood_escalations(system, guest) == 1
+    [alert] = await eventually(partial(flood_alerts, system, guest), "the flood alert")
     conversation_id = decided[0]["conversation_id"]
     assert alert["conversation_id"] == conversation_id
     assert alert["message_id"] in {m["id"] for m in held_back}
@@ -104,7 +117,9 @@ async def test_two_auto_responders_answering_each_other_stop_at_the_limit(
 
     assert len(written) == 5
     assert await replies_in_chat() == 4
-    assert len(await flood_alerts(system, guest)) == 1
+    assert await flood_escalations(system, guest) == 1
+    alerts = await eventually(partial(flood_alerts, system, guest), "the flood alert")
+    assert len(alerts) == 1
 
 
 def _count_at_least(
