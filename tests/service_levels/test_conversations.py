@@ -5,7 +5,7 @@ waits on the guest and stopped on resolve, staff and bot replies, and next-respo
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import update
 
@@ -285,3 +285,19 @@ async def test_editing_a_policy_leaves_an_existing_conversations_targets_alone(
         5,
         local(2030, 1, 7, 10, 5),
     )
+
+
+async def test_a_business_hours_deadline_across_the_spring_daylight_saving_change(
+    desk: MakeDesk,
+) -> None:
+    # Madrid springs forward on Sunday 31 March 2030 at 02:00: four real hours of the Saturday
+    # night shift from 01:00 end at 06:00 on the wall clock, not 05:00; in autumn at 04:00.
+    hotel = await desk(clock="business_hours", first_response_minutes=240, resolution_minutes=None)
+    await hotel.hours((6, time(22), time(8)), overnight=True)  # Saturday night
+    row = await hotel.conversation(await hotel.write("Locked out", local(2030, 3, 31, 1)))
+    assert row.first_response_due_at == local(2030, 3, 31, 6)
+    assert row.first_response_due_at - local(2030, 3, 31, 1).astimezone(UTC) == timedelta(hours=4)
+    autumn = await hotel.conversation(
+        await hotel.write("Locked out again", local(2030, 10, 27, 1), guest="+34612000444")
+    )
+    assert autumn.first_response_due_at == local(2030, 10, 27, 4)  # 03:00 came twice
