@@ -185,7 +185,7 @@ class _Reader:
             self.fail(f"{path}.{extra[0]}", "unknown key; a condition has field, op and value")
             return None
         name, op = raw.get("field"), raw.get("op")
-        if name not in FIELDS:
+        if not isinstance(name, str) or name not in FIELDS:
             self.fail(f"{path}.field", f"unknown field {name!r}; known: {', '.join(FIELDS)}")
             return None
         owner = str(name).split(".", 1)[0]
@@ -193,7 +193,7 @@ class _Reader:
             self.fail(f"{path}.field", f"{name} is not known on this event")
             return None
         kind = FIELDS[name]
-        if op not in OPERATORS or kind not in OPERATORS[op]:
+        if not isinstance(op, str) or op not in OPERATORS or kind not in OPERATORS[op]:
             usable = [o for o, kinds in OPERATORS.items() if kind in kinds]
             self.fail(f"{path}.op", f"must be one of {', '.join(usable)} for {name}")
             return None
@@ -246,7 +246,7 @@ def _action(reader: _Reader, raw: object, path: str) -> Action | None:
         "send_template": {"type", "template_id"},
         "add_tag": {"type", "tag", "to"},
     }
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         reader.fail(f"{path}.type", f"must be one of {', '.join(ACTIONS)}")
         return None
     extra = sorted(set(raw) - allowed[kind])
@@ -294,7 +294,7 @@ def parse(raw: object) -> ConditionRule:
     if not isinstance(raw, dict):
         raise InvalidConditionsError([Issue("", "must be an object")])
     event = raw.get("event")
-    if event not in EVENTS:
+    if not isinstance(event, str) or event not in EVENTS:
         raise InvalidConditionsError([Issue("event", f"must be one of {', '.join(EVENTS)}")])
     reader = _Reader(EVENTS[event])
     for name in sorted(set(raw) - TOP_KEYS):

@@ -8,8 +8,10 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from domain.conditions import InvalidConditionsError, event_of, matches, parse
+from domain.conditions import EVENTS, InvalidConditionsError, event_of, matches, parse
 
 VIP_NEGATIVE: dict[str, Any] = {
     "event": "message.scored",
@@ -179,6 +181,20 @@ def test_the_day_after_check_out_carries_its_offset_and_time() -> None:
             {"event": "check_out.day", "at": "25:00", "actions": VIP_NEGATIVE["actions"]},
             ["at"],
         ),
+        ({"event": ["message.scored"]}, ["event"]),
+        (
+            {**VIP_NEGATIVE, "all": [{"field": {"a": 1}, "op": "eq", "value": 1}]},
+            ["all.0.field"],
+        ),
+        (
+            {**VIP_NEGATIVE, "all": [{"field": "guest.language", "op": ["eq"], "value": "de"}]},
+            ["all.0.op"],
+        ),
+        ({**VIP_NEGATIVE, "actions": [{"type": {"x": 1}}]}, ["actions.0.type"]),
+        (
+            {**VIP_NEGATIVE, "actions": [{"type": "add_tag", "tag": "x", "to": ["guest"]}]},
+            ["actions.0.to"],
+        ),
     ],
 )
 def test_invalid_conditions_name_the_offending_part(raw: object, expected: list[str]) -> None:
@@ -221,3 +237,29 @@ def test_a_whatsapp_template_name_goes_with_a_template_to_send() -> None:
     assert parse(rule).template_id is not None
     assert paths({**rule, "whatsapp_template": "Review Request"}) == ["whatsapp_template"]
     assert paths({**VIP_NEGATIVE, "whatsapp_template": "review_request"}) == ["whatsapp_template"]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+NAMES = st.sampled_from(["event", "all", "any", "none", "field", "op", "value", "actions", "type"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(NAMES, JSON, max_size=5)
+    | st.fixed_dictionaries({"event": st.sampled_from(sorted(EVENTS))}, optional={"all": JSON})
+)
+def test_any_json_is_a_rule_or_a_list_of_issues(raw: dict[str, Any]) -> None:
+    try:
+        rule = parse(raw)
+    except InvalidConditionsError as exc:
+        issues = exc.issues
+    else:
+        issues = ()
+        matches(rule, {})  # a parsed rule can always be evaluated
+    assert all(isinstance(issue.path, str) and issue.message for issue in issues)
