@@ -20,7 +20,7 @@ FORMATS: tuple[DocumentFormat, ...] = ("text", "markdown", "html")
 # A passage is what the assistant quotes: long enough for a rule with its conditions, short
 # enough to read in a chat bubble and to embed as one idea.
 MAX_PASSAGE_CHARS = 700
-MIN_PASSAGE_CHARS = 2
+MIN_PASSAGE_CHARS = 1
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SETEXT = re.compile(r"^(=+|-+)\s*$")
@@ -243,7 +243,8 @@ class _TextOf(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
-            self.parts.append(data.replace("\n", " ") if self._heading else data)
+            # A line break in HTML's text is a space; the tags mark the blocks.
+            self.parts.append(data.replace("\n", " "))
 
 
 def _html_text(raw: str) -> str:

@@ -30,7 +30,7 @@ from domain.text import content_tokens, fold
 
 # Calibration of a passage's confidence, chosen on hand-written rules, menus and guides
 # (tests/documents): the similarity at which confidence is one half, and how steeply it rises.
-SIMILARITY_MIDPOINT = 0.815
+SIMILARITY_MIDPOINT = 0.825
 SIMILARITY_STEEPNESS = 60.0
 COVERAGE_WEIGHT = 1.5
 # Lead over the runner-up passage needed for full confidence.
