@@ -38,11 +38,13 @@ from domain.sla_targets import (
     next_check,
     start,
 )
+from domain.sla_targets import responded as answered
 from persistence.models import (
     BusinessHours,
     Channel,
     Conversation,
     Holiday,
+    Message,
     Property,
     SlaPolicy,
     SlaViolation,
@@ -240,9 +242,18 @@ class ServiceLevelRepository(Repository):
         clock = await self.clock(conversation, business_hours=state.terms.business_hours)
         await self._store(conversation, guest_wrote(state, conversation.status, at, clock))
 
-    async def apply(self, conversation: Conversation, *, at: datetime) -> bool:
+    async def apply(
+        self,
+        conversation: Conversation,
+        *,
+        at: datetime,
+        now: datetime | None = None,
+        answered_since: bool = False,
+    ) -> bool:
         """Copy the first matching policy's terms onto the conversation and start its targets
-        at ``at``; False if none matches (or one applies already)."""
+        at ``at`` (their clock following the status as of ``now``, by default ``at``); with
+        ``answered_since``, staff answered since ``at``, and the response targets are met.
+        False if none matches (or one applies already)."""
         if conversation.sla_policy_id is not None:
             return False
         policies = await self.policies()
@@ -267,9 +278,36 @@ class ServiceLevelRepository(Repository):
         conversation.sla_warning_percent = terms.warning_percent
         conversation.sla_bot_reply_counts = terms.bot_reply_counts
         clock = await self.clock(conversation, business_hours=terms.business_hours)
-        state = follow_status(start(terms, at, clock), conversation.status, at, clock)
-        await self._store(conversation, state)
+        state = start(terms, at, clock)
+        if answered_since:
+            state = answered(state, by_bot=False)
+        await self._store(conversation, follow_status(state, conversation.status, now or at, clock))
         return True
+
+    async def reconsider(self, *, conversation_id: UUID, now: datetime) -> bool:
+        """The conversation's team or priority changed: if no policy applies yet, the first
+        one matching now applies as from the guest's first message (a staff reply since meets
+        its response targets). False if none applies."""
+        conversation = await self.locked(conversation_id=conversation_id)
+        if (
+            conversation is None
+            or conversation.sla_policy_id is not None
+            or conversation.first_message_at is None
+        ):
+            return False
+        staff_replied = exists().where(
+            Message.tenant_id == self.tenant_id,
+            Message.conversation_id == conversation.id,
+            Message.direction == "outbound",
+            Message.sender_type == "staff",
+            Message.status != "cancelled",
+        )
+        return await self.apply(
+            conversation,
+            at=conversation.first_message_at,
+            now=now,
+            answered_since=bool(await self.session.scalar(select(staff_replied))),
+        )
 
     async def status_changed(self, *, conversation_id: UUID, now: datetime) -> None:
         """Pause the targets while the conversation waits on the guest or is resolved, and

@@ -301,3 +301,43 @@ async def test_a_business_hours_deadline_across_the_spring_daylight_saving_chang
         await hotel.write("Locked out again", local(2030, 10, 27, 1), guest="+34612000444")
     )
     assert autumn.first_response_due_at == local(2030, 10, 27, 4)  # 03:00 came twice
+
+
+async def test_a_teams_policy_applies_when_the_conversation_joins_the_team(
+    desk: MakeDesk, uow_factory: UnitOfWorkFactory
+) -> None:
+    hotel = await desk(name="Any", priorities=["urgent"])
+    async with uow_factory(hotel.tenant_id) as uow:
+        team = await uow.configuration.add(Team, name="Concierge")
+        await uow.configuration.add(
+            SlaPolicy,
+            name="Concierge",
+            team_ids=[team.id],
+            first_response_minutes=20,
+            resolution_minutes=600,
+            warning_percent=None,
+        )
+        await uow.commit()
+    waiting = await hotel.write("Theatre tickets?", local(2030, 1, 7, 10))
+    answered = await hotel.write("A taxi?", local(2030, 1, 7, 10), guest="+34612000555")
+    await staff_reply(uow_factory, hotel.tenant_id, answered, local(2030, 1, 7, 10, 5))
+    assert (await hotel.conversation(waiting)).sla_policy_id is None
+    for conversation_id in (waiting, answered):
+        async with uow_factory(hotel.tenant_id) as uow:
+            conversation = await uow.conversations.get(conversation_id=conversation_id)
+            assert conversation is not None
+            await commands.assign(
+                uow,
+                conversation=conversation,
+                assignee_id=None,
+                team_id=team.id,
+                actor_user_id=None,
+            )
+            await uow.commit()
+    joined = await hotel.conversation(waiting)
+    assert joined.sla_first_response_minutes == 20
+    assert joined.first_response_due_at == local(2030, 1, 7, 10, 20)  # from the guest's message
+    assert joined.resolution_due_at == local(2030, 1, 7, 20)
+    met = await hotel.conversation(answered)
+    assert (met.sla_first_response_minutes, met.first_response_due_at) == (20, None)
+    assert met.resolution_due_at == local(2030, 1, 7, 20)

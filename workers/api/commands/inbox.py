@@ -5,7 +5,7 @@ commits, so they land together or not at all)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from domain.events import ConversationUpdated
@@ -220,6 +220,8 @@ async def assign(
             str(team_id) if team_id else None,
             actor_user_id,
         )
+        # A policy for the team may apply now (when none did).
+        await uow.service_levels.reconsider(conversation_id=conversation.id, now=datetime.now(UTC))
     _changed(
         uow,
         conversation,
@@ -268,6 +270,7 @@ async def set_priority(
     await uow.staff_inbox.set_priority(
         conversation=conversation, priority=priority, actor_user_id=actor_user_id
     )
+    await uow.service_levels.reconsider(conversation_id=conversation.id, now=datetime.now(UTC))
     _changed(uow, conversation, "priority", actor_user_id, from_value=previous, to_value=priority)
     return True
 
