@@ -18,19 +18,21 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.events import MessageScored, Provider, decode
+from domain.events import EscalationRequested, MessageScored, Provider, decode
 from persistence.db import create_engine
 from persistence.models import Trigger
 from persistence.uow import UnitOfWorkFactory
 from tests.conftest import MakeTenant
 from tests.pipeline.conftest import _delete_topology, free_port, serve
 from tests.support.waiting import eventually
+from tests.triggers.conftest import Clock, MakeTalk, MakeTrigger
 from workers.consumers import intake, sentiment, triggers
 from workers.ingress.server import build_app
 from workers.runtime.publisher import Publisher
 from workers.runtime.runner import run_workers
 from workers.runtime.topology import declare_for
 from workers.settings import Settings
+from workers.triggers.sweep import TriggerSweeper
 from workers.webhook_samples import SampleChannel, build
 
 BOT_TOKEN = "424242:test-bot-token"
@@ -210,3 +212,67 @@ async def test_an_unhappy_vip_raises_one_notification_through_the_broker(
         "SELECT subject, status FROM trigger_firings WHERE tenant_id = :t", t=tenant.tenant_id
     )
     assert firings == [{"subject": f"message:{unhappy['id']}", "status": "fired"}]
+
+
+async def test_no_staff_reply_within_15_minutes_of_an_escalation_through_the_broker(
+    running: Running,
+    make_tenant: MakeTenant,
+    make_talk: MakeTalk,
+    make_trigger: MakeTrigger,
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    tenant = await make_tenant()
+    await make_trigger(
+        tenant,
+        {
+            "event": "escalation.raised",
+            "delay_minutes": 15,
+            "none": [{"field": "conversation.staff_replied", "op": "eq", "value": True}],
+            "actions": [{"type": "notify_staff", "detail": "Nobody answered in 15 minutes"}],
+        },
+    )
+    ignored, answered = await make_talk(tenant), await make_talk(tenant)
+    raised_at = datetime.now(UTC) - timedelta(minutes=1)
+    escalations = [
+        EscalationRequested(
+            tenant_id=tenant.tenant_id,
+            conversation_id=talk.conversation_id,
+            message_id=talk.message_id,
+            reason="human_requested",
+            occurred_at=raised_at,
+        )
+        for talk in (ignored, answered)
+    ]
+    publisher = Publisher.from_settings(running.settings)
+    try:
+        await publisher.publish_many([*escalations, *escalations])  # each one twice
+    finally:
+        await publisher.close()
+
+    async def waiting() -> list[dict[str, Any]]:
+        found = await running.rows(
+            "SELECT * FROM trigger_firings WHERE tenant_id = :t AND status = 'waiting'",
+            t=tenant.tenant_id,
+        )
+        return found if len(found) == 2 else []
+
+    await eventually(waiting, "two waiting firings")
+    async with uow_factory(tenant.tenant_id) as uow:
+        await uow.messages.add_outbound(
+            conversation_id=answered.conversation_id,
+            channel_id=tenant.channel_id,
+            content="Sorry for the wait, how can I help?",
+            send_after=datetime.now(UTC),
+            sender_type="staff",
+        )
+        await uow.commit()
+    clock = Clock(raised_at + timedelta(minutes=15))
+    sweeper = TriggerSweeper(uow_factory=uow_factory, clock=clock)
+    assert await sweeper.run_tenant(tenant.tenant_id, now=clock.now) == 2
+    assert await sweeper.run_tenant(tenant.tenant_id, now=clock.now) == 0
+    raised = await running.rows(
+        "SELECT conversation_id FROM staff_notifications"
+        " WHERE tenant_id = :t AND type = 'condition_trigger'",
+        t=tenant.tenant_id,
+    )
+    assert raised == [{"conversation_id": ignored.conversation_id}]
