@@ -18,7 +18,6 @@ from workers.reports_cli import report
 from workers.routing_cli import routing_app
 from workers.scheduler.commands import reservations_app, schedule_app
 from workers.settings import Settings
-from workers.triggers.commands import triggers_app
 from workers.sla_cli import sla_app
 from workers.triggers.commands import triggers_app
 
