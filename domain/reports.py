@@ -7,9 +7,11 @@ starts the day at the first instant that exists (zoneinfo's ``fold=0`` rule).
 
 What each figure counts:
 
-- a conversation belongs to the period in which the guest first wrote (``first_message_at``);
-  its first response is the first reply sent by staff or the assistant, its resolution the time
-  it was resolved or closed, both measured from the guest's first message;
+- a conversation belongs to the period in which it opened (``first_message_at``); its first
+  response is the first reply sent by staff or the assistant, its resolution the time it was
+  resolved or closed, both measured from its opening. Response times count only the
+  conversations in which the guest wrote before that first response: one a pre-arrival message
+  opened has both times set by that message, which measures no one;
 - a decision belongs to the period in which its inbound message arrived; the rates are shares
   of the decided inbound messages (an undecided one is counted apart, in no rate);
 - service levels: a conversation with a target of a kind complies unless a breach of that kind

@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array
@@ -172,10 +173,29 @@ def response_times_statement(tenant_id: UUID, query: ReportQuery) -> Statement:
         _percentiles(first).label("first_response"),
         func.count(Conversation.closed_at).label("resolved"),
         _percentiles(resolution).label("resolution"),
-    ).where(*_opened_in(tenant_id, query))
+    ).where(*_opened_in(tenant_id, query), _guest_wrote_first())
     if query.group_by == "property":
         statement = statement.select_from(Conversation).join(Channel, _channel_join())
     return _grouped(statement, _conversation_key(query.group_by))
+
+
+def _guest_wrote_first() -> ColumnElement[bool]:
+    """The guest wrote before the first response: a conversation a pre-arrival message (or a
+    reply sent from a phone) opened has its first_message_at and first_response_at set by
+    that message, and its 0 s would be no response time of anyone."""
+    return (
+        select(Message.id)
+        .where(
+            Message.tenant_id == Conversation.tenant_id,
+            Message.conversation_id == Conversation.id,
+            Message.direction == "inbound",
+            or_(
+                Conversation.first_response_at.is_(None),
+                Message.created_at <= Conversation.first_response_at,
+            ),
+        )
+        .exists()
+    )
 
 
 def _opened_in(tenant_id: UUID, query: ReportQuery) -> list[ColumnElement[bool]]:

@@ -96,6 +96,8 @@ SPECS = (
          targets=(FR,), breaches=(FR,)),
     Spec("c7", at("2026-03-31T21:59:59"), "b", None, None, 30, 600, ("reply",),
          targets=(FR, RES)),
+    # A pre-arrival message opened it and the guest never wrote: no one's response time.
+    Spec("proactive", at("2026-03-12T09:00:00"), "a", "t1", "u1", 0, None, ()),
     # Outside Madrid's March, though some are inside UTC's: they must not count.
     Spec("before", at("2026-02-28T22:59:59"), "a", "t1", "u1", 5, 5, ("escalate",),
          targets=(FR,)),
