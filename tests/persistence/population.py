@@ -281,3 +281,13 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
     await uow.schedule.opt_out(
         guest_id=guest.id, kind="telegram", keyword="STOP", message_id=inbound.id, at=now
     )
+    await uow.condition_triggers.claim(
+        trigger_id=trigger.id,
+        subject=f"reservation:{stay.id}",
+        event="check_out.day",
+        status="fired",
+        event_at=now,
+        conversation_id=conversation.id,
+        reservation_id=stay.id,
+        message_id=inbound.id,
+    )
