@@ -138,6 +138,8 @@ async def test_shifts_split_overnight_and_a_teams_own_and_a_shift_ending_when_it
         ]
     }
     assert field_of(await api.put(url, json=overlapping, headers=headers)) == "days.1.opens_at"
+    offset = {"days": [{"weekday": 2, "opens_at": "09:00+02:00", "closes_at": "17:00"}]}
+    assert field_of(await api.put(url, json=offset, headers=headers)) == "days.0.opens_at"
     assert (await api.get(url, headers=headers)).json() == put.json()
 
     team = await api.post(f"{API}/teams", json={"name": "Night desk"}, headers=headers)

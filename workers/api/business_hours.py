@@ -13,7 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from domain.service_levels import Shift, overlapping_shifts, shift_problem
 from persistence.models import BusinessHours, Property, Team
@@ -23,14 +23,23 @@ from workers.api.schemas import Body, Out
 from workers.api.security import Context, require
 
 router = APIRouter(tags=["properties"])
+
+
+def _local(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("give the local time without an offset (the property's time zone)")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local)]
 Read = Annotated[Context, Depends(require("conversations.read"))]
 Manage = Annotated[Context, Depends(require("tenant.manage"))]
 
 
 class DayIn(Body):
     weekday: Annotated[int, Field(ge=1, le=7, description="ISO weekday: 1 = Monday")]
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTime
+    closes_at: LocalTime
     overnight: Annotated[
         bool, Field(description="the shift ends the next day (closes_at <= opens_at)")
     ] = False
