@@ -169,7 +169,7 @@ async def build_summary(
     group_times = {row.key: row for row in times if not row.total}
     group_decisions = {row.key: row for row in decisions if not row.total}
     group_levels = {row.key: row for row in levels if not row.total}
-    keys = set(group_times) | set(group_decisions)
+    keys = set(group_times) | set(group_decisions) | set(group_levels)
     labels = await uow.reports.labels(group_by=group_by, keys=[k for k in keys if k is not None])
     groups = [
         _row(
