@@ -19,7 +19,7 @@ from pydantic import Field, StringConstraints
 
 from domain.autoreply import Escalate, Reply
 from workers.api.commands.assistant_preview import Preview, preview
-from workers.api.schemas import Body, Out
+from workers.api.schemas import Body, Name, Out
 from workers.api.security import Context, require
 
 router = APIRouter(prefix="/assistant", tags=["assistant"])
@@ -34,6 +34,9 @@ class PreviewRequest(Body):
     ) = Field(default=None, description="Shown back only: the matcher reads any language")
     channel_id: UUID | None = Field(
         default=None, description="The channel the guest writes on: its property's time zone"
+    )
+    guest_name: Name | None = Field(
+        default=None, description="The guest's name, as the reply would greet them"
     )
 
 
@@ -59,6 +62,9 @@ class PreviewOut(Out):
     confidence: float | None = None
     reply_text: str | None = Field(
         default=None, description="What the guest would get (the template's wording)"
+    )
+    answer: str | None = Field(
+        default=None, description="The source's answer: the item's, or the quoted passage"
     )
     source: SourceOut | None = None
     composed_by_model: bool = Field(
@@ -90,6 +96,7 @@ def present(result: Preview, *, language: str | None = None) -> PreviewOut:
     if isinstance(decision, Reply):
         out.confidence = decision.confidence
         out.reply_text = decision.text
+        out.answer = decision.answer
         out.source = SourceOut(kind=decision.source, id=str(decision.knowledge_entry_id))
         out.send_after = decision.send_after
     elif isinstance(decision, Escalate):
@@ -105,6 +112,10 @@ def present(result: Preview, *, language: str | None = None) -> PreviewOut:
 async def preview_reply(body: PreviewRequest, context: Read) -> PreviewOut:
     """What the assistant would decide for this message now; nothing is written or sent."""
     result = await preview(
-        context.uow, text=body.text, now=datetime.now(UTC), channel_id=body.channel_id
+        context.uow,
+        text=body.text,
+        now=datetime.now(UTC),
+        channel_id=body.channel_id,
+        guest_name=body.guest_name,
     )
     return present(result, language=body.language)

@@ -63,6 +63,7 @@ async def preview(
     text: str,
     now: datetime,
     channel_id: UUID | None = None,
+    guest_name: str | None = None,
     contexts: TenantContexts | None = None,
 ) -> Preview:
     """The decision for ``text`` as autoreply would make it now, with the candidates weighed."""
@@ -71,7 +72,12 @@ async def preview(
     context = await (contexts or TenantContexts(ttl=0.0)).get(uow, timezone=timezone)
     sentiment = scorer().score(text)
     decision, _ = decision_for(
-        context, text=text, sentiment=sentiment, human_takeover=False, now=now
+        context,
+        text=text,
+        sentiment=sentiment,
+        human_takeover=False,
+        now=now,
+        guest_name=guest_name,
     )
     candidates: list[Candidate] = []
     if text.strip():
