@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
+from pydantic import Field
 
 from domain.conditions import InvalidConditionsError, parse
 from domain.scheduling import InvalidRuleError, rule_from_conditions
@@ -34,12 +35,39 @@ Kind = Literal["time_based", "condition_based"]
 _SEND_TIMES = {"T_MINUS_3": time(10), "T_MINUS_1": time(10), "DAY_OF": time(9)}
 
 
+CONDITIONS_HELP = (
+    "time_based: anchor, offset_days, send_at, offset_minutes, late_booking, min_nights, "
+    "max_nights, languages, whatsapp_template. condition_based: event (reservation.created, "
+    "reservation.changed, message.scored, escalation.raised, conversation.resolved, "
+    "check_out.day), all / any / none lists of {field, op, value} or nested groups, "
+    "delay_minutes, offset_days and at (check_out.day), whatsapp_template, and 1-5 actions: "
+    "notify_staff {detail, urgent}, send_template {template_id}, add_tag {tag, to: "
+    "conversation | reservation}."
+)
+Conditions = Annotated[
+    dict[str, Any],
+    Field(
+        description=CONDITIONS_HELP,
+        examples=[
+            {
+                "event": "message.scored",
+                "all": [
+                    {"field": "message.sentiment_label", "op": "eq", "value": "negative"},
+                    {"field": "reservation.tags", "op": "contains", "value": "VIP"},
+                ],
+                "actions": [{"type": "notify_staff", "detail": "Unhappy VIP", "urgent": True}],
+            }
+        ],
+    ),
+]
+
+
 class TriggerIn(Body):
     name: Name
     kind: Kind = "condition_based"
     template_id: UUID | None = None
     property_id: UUID | None = None
-    conditions: dict[str, Any]
+    conditions: Conditions
     active: bool = True
 
 
@@ -47,7 +75,7 @@ class TriggerPatch(Body):
     name: Name | None = None
     template_id: UUID | None = None
     property_id: UUID | None = None
-    conditions: dict[str, Any] | None = None
+    conditions: Conditions | None = None
     active: bool | None = None
 
 
