@@ -65,6 +65,8 @@ class DueSlaCheck:
 
 @dataclass(frozen=True, slots=True)
 class DueSnooze:
+    """A conversation one of the scheduler's sweeps has to look at."""
+
     tenant_id: UUID
     conversation_id: UUID
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Numeric, UniqueConstraint, text
+from sqlalchemy import Index, Numeric, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
@@ -68,6 +68,12 @@ class BotDialogState(Base, TenantOwned):
         tenant_fk("version_id", "bot_scenario_versions"),
         one_of("status", DIALOG_STATUSES),
         check("retries", "retries >= 0"),
+        # The scheduler's sweep of idle dialogues across tenants (0019).
+        Index(
+            "ix_bot_dialog_states_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'active'"),
+        ),
     )
 
     conversation_id: Mapped[UUID]

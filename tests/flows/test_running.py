@@ -22,6 +22,7 @@ from tests.flows.conftest import FlowSystem, eventually
 from workers.consumers import autoreply
 from workers.consumers.tenant_context import TenantContexts
 from workers.dialog.respond import EarlierMessagePending
+from workers.scheduler.dialogues import DialogueExpirer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -236,3 +237,59 @@ async def test_taking_over_pauses_the_dialogue_and_handing_back_resumes_it(
     await takeover(False)
     _, reply = await flows.reply_to(await guests.say("tomorrow 20:00", guest=8))
     assert reply == "For how many people?"
+
+
+async def test_an_idle_dialogue_is_expired_by_the_scheduler_once_with_its_message(
+    flows: FlowSystem, make_tenant: MakeTenant
+) -> None:
+    guests = await flows.restaurant(make_tenant, ("table_booking", TABLE_BOOKING))
+    row, _ = await flows.reply_to(await guests.say("book a table", guest=8))
+    conversation_id = row["conversation_id"]
+    uow_factory = flows.system.uow_factory
+    not_yet = DialogueExpirer(
+        uow_factory=uow_factory, clock=lambda: flows.clock() + timedelta(minutes=29)
+    )
+    assert await not_yet.expire(tenant_id=guests.tenant_id, conversation_id=conversation_id) == 0
+    later = DialogueExpirer(
+        uow_factory=uow_factory, clock=lambda: flows.clock() + timedelta(minutes=31)
+    )
+    # Two schedulers at once: one expires it and drafts the timeout message.
+    done = await asyncio.gather(
+        later.expire(tenant_id=guests.tenant_id, conversation_id=conversation_id),
+        later.expire(tenant_id=guests.tenant_id, conversation_id=conversation_id),
+    )
+    assert sorted(done) == [0, 1]
+    state = await flows.dialog(conversation_id)
+    assert (state["status"], state["ended_reason"]) == ("expired", "timeout")
+    notices = await flows.system.rows(
+        "SELECT content, sender_type FROM messages WHERE conversation_id = :c"
+        " AND direction = 'outbound' AND content LIKE 'Your table request timed out.%'",
+        c=conversation_id,
+    )
+    assert [n["sender_type"] for n in notices] == ["bot"]
+    # The guest writing afterwards gets no second timeout message: the knowledge base decides.
+    flows.clock.advance(timedelta(minutes=31))
+    try:
+        answer = await flows.system.decided(await guests.say("tomorrow 20:00", guest=8))
+    finally:
+        flows.clock.advance(timedelta(minutes=-31))
+    assert not answer["ai_decision_reason"].startswith("dialog")
+    replies = await flows.system.replies(answer["id"])
+    assert not [r for r in replies if r["content"].startswith("Your table request timed out.")]
+
+
+async def test_a_dialogue_paused_by_a_takeover_is_not_expired_by_the_scheduler(
+    flows: FlowSystem, make_tenant: MakeTenant
+) -> None:
+    guests = await flows.restaurant(make_tenant, ("table_booking", TABLE_BOOKING))
+    row, _ = await flows.reply_to(await guests.say("book a table", guest=9))
+    conversation_id = row["conversation_id"]
+    await flows.system.rows(
+        "UPDATE conversations SET human_takeover = true WHERE id = :c RETURNING id",
+        c=conversation_id,
+    )
+    later = DialogueExpirer(
+        uow_factory=flows.system.uow_factory, clock=lambda: flows.clock() + timedelta(hours=2)
+    )
+    assert await later.expire(tenant_id=guests.tenant_id, conversation_id=conversation_id) == 0
+    assert (await flows.dialog(conversation_id))["status"] == "active"

@@ -96,7 +96,7 @@ async def respond(
         text = pressed  # a button: the option's value, which the answer readers know
     expired_notice: Say | None = None
     if state.status == "active" and state.expires_at is not None and state.expires_at <= now:
-        expired_notice = await _expire(uow, state)
+        expired_notice = await expire(uow, state)
     if state.status == "active":
         flow, name = await _running(uow, state)
         session = Session(state.current_step or "", dict(state.collected), state.retries)
@@ -174,7 +174,7 @@ async def _triggered(
     return None
 
 
-async def _expire(uow: UnitOfWork, state: BotDialogState) -> Say | None:
+async def expire(uow: UnitOfWork, state: BotDialogState) -> Say | None:
     """The dialogue timed out: it ends, with the flow's timeout message if it has one."""
     flow, _ = await _running(uow, state)
     state.status, state.ended_reason, state.current_step = "expired", "timeout", None

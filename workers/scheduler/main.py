@@ -1,6 +1,7 @@
 """`frontdesk scheduler`: the loop that hands due scheduled messages to the dispatcher and
-records SLA warnings and breaches as they fall due (``workers.scheduler.service_levels``), and
-wakes snoozed conversations whose time has come (``workers.scheduler.snooze``).
+records SLA warnings and breaches as they fall due (``workers.scheduler.service_levels``), wakes
+snoozed conversations whose time has come (``workers.scheduler.snooze``) and expires idle bot
+dialogues (``workers.scheduler.dialogues``).
 
 Run as many as you like: each row is claimed with ``FOR UPDATE SKIP LOCKED`` and settled in the
 transaction that claims it, so every reservation and rule makes one message at most.
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 import structlog
 
 from persistence.uow import UnitOfWorkFactory
+from workers.scheduler.dialogues import DialogueExpirer
 from workers.scheduler.handover import Scheduler
 from workers.scheduler.service_levels import ServiceLevelSweeper
 from workers.scheduler.snooze import SnoozeWaker
@@ -36,12 +38,13 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event) -> None:
     triggers = TriggerSweeper(uow_factory=uow_factory, clock=utc_now)
     sweeper = ServiceLevelSweeper(uow_factory=uow_factory, clock=utc_now)
     waker = SnoozeWaker(uow_factory=uow_factory, clock=utc_now)
+    dialogues = DialogueExpirer(uow_factory=uow_factory, clock=utc_now)
     log.info("scheduler started")
     try:
         while not stop.is_set():
             try:
                 decided = await triggers.run_due()
-                woken = await waker.run_due()
+                woken = await waker.run_due() + await dialogues.run_due()
                 busy = decided + woken + len(await scheduler.run_due()) + await sweeper.run_due()
             except Exception:  # the database is away: log once per sweep, go on
                 log.exception("scheduler sweep failed")
