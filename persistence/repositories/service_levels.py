@@ -2,9 +2,12 @@
 and resumed with the status, response targets met by replies, and warnings and breaches
 recorded once (``sla_warnings`` / ``sla_violations``, one per conversation, policy and kind).
 
-The state lives on the conversation row (``domain.service_levels.SlaState`` read from and
+The state lives on the conversation row (``domain.sla_targets.SlaState`` read from and
 written to its ``sla_*`` and ``*_due_at`` columns); every change here is made under the row's
 lock, which the caller's statement (intake's, the inbox command's) already holds or takes.
+A reply meeting the response targets is one statement (``response_met``, what
+``domain.sla_targets.responded`` does to the state), so the dispatcher records a bot's reply
+in the statement that records the send.
 """
 
 from __future__ import annotations
