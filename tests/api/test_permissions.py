@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from persistence.demo.flows import TABLE_BOOKING
 from persistence.flows import install
+from persistence.repositories.documents import DocumentContent
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import CLI, ROLES, World, build_world, client_for
 from tests.providers.fake_provider import FakeProvider
@@ -34,6 +35,8 @@ OPERATIONS = [
 PROTECTED = [(m, p, permission) for m, p, permission in OPERATIONS if p not in PUBLIC_PATHS]
 # Bodies that pass validation for routes naming an object, so the lookup (404) is reached.
 VALID_BODIES = {
+    ("PUT", "/api/v1/knowledge/documents/{document_id}"): {"title": "Rules", "content": "No pets."},
+    ("POST", "/api/v1/assistant/preview"): {"text": "What time is check-in?"},
     ("PUT", "/api/v1/users/{user_id}/roles"): {"roles": ["agent"]},
     ("PUT", "/api/v1/templates/{template_id}"): {"body": "Hi {{ guest.first_name }}"},
     ("PATCH", "/api/v1/flows/scenarios/{scenario_id}"): {"active": True},
@@ -96,7 +99,19 @@ async def worlds(uow_factory: UnitOfWorkFactory, provider: FakeProvider) -> tupl
     )
     for world in built:
         await add_scenario(uow_factory, world)
+        await add_document(uow_factory, world)
     return built
+
+
+async def add_document(uow_factory: UnitOfWorkFactory, world: World) -> None:
+    """A knowledge document (the document routes' ``{document_id}``)."""
+    content = DocumentContent(
+        title="House rules", format="text", content="No pets.", size_bytes=8, content_sha256="0"
+    )
+    async with uow_factory(world.tenant_id) as uow:
+        document = await uow.documents.add(content=content)
+        await uow.commit()
+    world.ids["document_id"] = str(document.id)
 
 
 async def add_scenario(uow_factory: UnitOfWorkFactory, world: World) -> None:
