@@ -190,11 +190,30 @@ def _storable(value: Any, depth: int) -> Any:
     return value
 
 
+def from_channel(route: ChannelRoute) -> dict[str, Any]:
+    """The fields every event a webhook makes takes from the channel it came to."""
+    return {
+        "tenant_id": route.tenant_id,
+        "provider": route.provider,
+        "channel_id": route.channel_id,
+    }
+
+
 def secrets_equal(presented: str | bytes, expected: str | bytes) -> bool:
     """Constant-time comparison of two secrets of any length."""
     left = presented.encode() if isinstance(presented, str) else presented
     right = expected.encode() if isinstance(expected, str) else expected
     return hmac.compare_digest(left, right)
+
+
+def check_presented(presented: str | None, expected: str, *, missing: str, wrong: str) -> None:
+    """A credential a webhook presents, against ``expected`` in constant time: none presented is
+    ``WebhookUnauthorized(missing)``, another one ``WebhookForbidden(wrong)``. White space
+    around it is not part of it (an HTTP header's value arrives without any)."""
+    if not presented:
+        raise WebhookUnauthorized(missing)
+    if not secrets_equal(presented.strip(), expected):
+        raise WebhookForbidden(wrong)
 
 
 def require_secret(route: ChannelRoute) -> str:

@@ -65,6 +65,7 @@ from workers.providers.base import (
     WebhookForbidden,
     WebhookUnauthorized,
     credential,
+    from_channel,
     require_secret,
     secrets_equal,
     storable,
@@ -120,17 +121,22 @@ def _headers(form: Mapping[str, str]) -> dict[str, str]:
     raw = form.get("message-headers")
     if not raw:
         return {}
-    try:
-        pairs = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedPayload("message-headers is not JSON") from exc
-    if not isinstance(pairs, list):
-        raise MalformedPayload("message-headers must be a list of [name, value] pairs")
     headers: dict[str, str] = {}
-    for pair in pairs:
+    for pair in _json_list(raw, "message-headers", "[name, value] pairs"):
         if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair):
             headers.setdefault(pair[0].lower(), pair[1])
     return headers
+
+
+def _json_list(value: str, field: str, items: str) -> list[Any]:
+    """The form field ``field``, a JSON list (of ``items``, as its error says)."""
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedPayload(f"{field} is not JSON") from exc
+    if not isinstance(parsed, list):
+        raise MalformedPayload(f"{field} must be a list of {items}")
+    return parsed
 
 
 def message_id_of(form: Mapping[str, str], headers: Mapping[str, str]) -> str:
@@ -175,9 +181,7 @@ def parse_inbound(
         )
     return [
         InboundMessageReceived(
-            tenant_id=route.tenant_id,
-            provider=Provider.EMAIL,
-            channel_id=route.channel_id,
+            **from_channel(route),
             provider_event_id=message_id,
             provider_message_id=message_id,
             sender_handle=sender.lower(),
@@ -208,14 +212,8 @@ def _stored(value: str | None) -> list[Media]:
     """A ``store()`` notification's ``attachments``: JSON objects with Mailgun's URL each."""
     if not value:
         return []
-    try:
-        items = json.loads(value)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedPayload("attachments is not JSON") from exc
-    if not isinstance(items, list):
-        raise MalformedPayload("attachments must be a list of objects")
     media: list[Media] = []
-    for item in storable(items):
+    for item in storable(_json_list(value, "attachments", "objects")):
         url = item.get("url") if isinstance(item, dict) else None
         if not isinstance(url, str) or not url:
             raise MalformedPayload("every attachment needs a url")
@@ -317,7 +315,7 @@ class EmailSender(OutboundSender):
         return SendResult(provider_message_id=mail["Message-ID"].strip("<>"))
 
 
-def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+def _verify_signed_fields(route: ChannelRoute, webhook: WebhookRequest) -> None:
     form = webhook.form
     verify(
         route,
@@ -327,7 +325,7 @@ def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
     )
 
 
-def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+def _parse_mail(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
     return parse_inbound(route, webhook.form, webhook.files)
 
 
@@ -340,8 +338,8 @@ SPEC = ProviderSpec(
     provider=Provider.EMAIL,
     route="email",
     body_format=BodyFormat.FORM,
-    verify=_verify_webhook,
-    parse_inbound=_parse_webhook,
+    verify=_verify_signed_fields,
+    parse_inbound=_parse_mail,
     sender=EmailSender,
     doc=WebhookDoc(
         summary="Mailgun inbound mail, signed with HMAC-SHA256 of timestamp and a single-use "

@@ -53,6 +53,7 @@ from workers.providers.base import (
     WebhookForbidden,
     WebhookUnauthorized,
     credential,
+    from_channel,
     require_secret,
     secrets_equal,
     storable,
@@ -68,10 +69,10 @@ _STATUSES = {
     "sent": DeliveryStatus.SENT,
     "delivered": DeliveryStatus.DELIVERED,
     "read": DeliveryStatus.READ,
-    "failed": DeliveryStatus.FAILED,
-    "noActiveSession": DeliveryStatus.FAILED,
-    "incorrectLocation": DeliveryStatus.FAILED,
-    "incorrectFileType": DeliveryStatus.FAILED,
+    **dict.fromkeys(
+        ("failed", "noActiveSession", "incorrectLocation", "incorrectFileType"),
+        DeliveryStatus.FAILED,
+    ),
 }
 _FILE_TYPES = {
     "imageMessage": ContentType.IMAGE,
@@ -211,9 +212,7 @@ def _inbound(
     sender = message.sender_data
     instance = message.instance_data.id_instance
     return InboundMessageReceived(
-        tenant_id=route.tenant_id,
-        provider=Provider.GREEN_API,
-        channel_id=route.channel_id,
+        **from_channel(route),
         provider_event_id=f"{instance}:{sender.chat_id}:{message.id_message}",
         sender_handle=handle_of(sender.sender or sender.chat_id),
         sender_name=sender.sender_contact_name or sender.sender_name or None,
@@ -231,9 +230,7 @@ def _outgoing(
     if parsed is None or parsed.edited_at is not None:
         return None  # reactions, polls, edits of the business's own messages: not stored
     return OutboundMessageObserved(
-        tenant_id=route.tenant_id,
-        provider=Provider.GREEN_API,
-        channel_id=route.channel_id,
+        **from_channel(route),
         provider_event_id=parsed.provider_event_id,
         provider_message_id=parsed.provider_message_id,
         recipient_handle=handle_of(message.sender_data.chat_id),
@@ -254,9 +251,7 @@ def _status(route: ChannelRoute, status: OutgoingStatus, raw: dict[str, Any]) ->
     failed = mapped is DeliveryStatus.FAILED
     return [
         DeliveryStatusReceived(
-            tenant_id=route.tenant_id,
-            provider=Provider.GREEN_API,
-            channel_id=route.channel_id,
+            **from_channel(route),
             provider_event_id=f"{instance}:{status.chat_id}:{status.id_message}:{status.status}",
             provider_message_id=status.id_message,
             status=mapped,
@@ -357,11 +352,11 @@ def _url(route: ChannelRoute, method: str) -> str:
     return f"{base}/waInstance{instance}/{method}/{token}"
 
 
-def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+def _verify_bearer(route: ChannelRoute, webhook: WebhookRequest) -> None:
     verify(route, authorization=webhook.header("authorization"))
 
 
-def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+def _parse_payload(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
     return parse_inbound(route, webhook.payload)
 
 
@@ -369,8 +364,8 @@ SPEC = ProviderSpec(
     provider=Provider.GREEN_API,
     route="green-api",
     body_format=BodyFormat.JSON,
-    verify=_verify_webhook,
-    parse_inbound=_parse_webhook,
+    verify=_verify_bearer,
+    parse_inbound=_parse_payload,
     sender=GreenApiSender,
     doc=WebhookDoc(
         summary="Green API webhooks, authenticated by ``Authorization: Bearer <webhookUrlToken>``.",

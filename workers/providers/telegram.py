@@ -49,11 +49,10 @@ from workers.providers.base import (
     MalformedPayload,
     OutboundMessage,
     ParsedEvent,
-    WebhookForbidden,
-    WebhookUnauthorized,
+    check_presented,
     credential,
+    from_channel,
     require_secret,
-    secrets_equal,
     storable,
 )
 from workers.providers.http import HttpCall, HttpSender
@@ -114,11 +113,12 @@ class Update(LooseModel):
 
 
 def verify(route: ChannelRoute, *, secret_token: str | None) -> None:
-    secret = require_secret(route)
-    if not secret_token:
-        raise WebhookUnauthorized("missing X-Telegram-Bot-Api-Secret-Token header")
-    if not secrets_equal(secret_token, secret):
-        raise WebhookForbidden("X-Telegram-Bot-Api-Secret-Token does not match")
+    check_presented(
+        secret_token,
+        require_secret(route),
+        missing="missing X-Telegram-Bot-Api-Secret-Token header",
+        wrong="X-Telegram-Bot-Api-Secret-Token does not match",
+    )
 
 
 def bot_id(route: ChannelRoute) -> str:
@@ -140,19 +140,28 @@ def parse_inbound(route: ChannelRoute, payload: Any) -> list[ParsedEvent]:
     if update.message is None:
         # Telegram always dates an edit; the update's arrival stands in should it not.
         fields["edited_at"] = message.edit_date or utcnow()
-    sender = message.sender
-    name = " ".join(p for p in (sender.first_name, sender.last_name) if p) if sender else ""
+    return _received(
+        route,
+        update,
+        message.sender,
+        provider_message_id=f"{message.chat.id}:{message.message_id}",
+        sender_handle=str(message.chat.id),
+        sent_at=message.date,
+        raw=payload,
+        **fields,
+    )
+
+
+def _received(
+    route: ChannelRoute, update: Update, user: User | None, **fields: Any
+) -> list[ParsedEvent]:
+    """The one event ``update`` makes: a guest's message from ``user``."""
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) if user else ""
     return [
         InboundMessageReceived(
-            tenant_id=route.tenant_id,
-            provider=Provider.TELEGRAM,
-            channel_id=route.channel_id,
+            **from_channel(route),
             provider_event_id=f"{bot_id(route)}:{update.update_id}",
-            provider_message_id=f"{message.chat.id}:{message.message_id}",
-            sender_handle=str(message.chat.id),
             sender_name=name or None,
-            sent_at=message.date,
-            raw=payload,
             **fields,
         )
     ]
@@ -166,22 +175,16 @@ def _pressed(
     if query.message is None or not (query.data or "").startswith(CALLBACK_PREFIX):
         log.info("telegram_callback_ignored", channel_id=str(route.channel_id))
         return []
-    sender = query.sender
-    name = " ".join(p for p in (sender.first_name, sender.last_name) if p) if sender else ""
-    return [
-        InboundMessageReceived(
-            tenant_id=route.tenant_id,
-            provider=Provider.TELEGRAM,
-            channel_id=route.channel_id,
-            provider_event_id=f"{bot_id(route)}:{update.update_id}",
-            provider_message_id=f"{query.message.chat.id}:callback:{query.id}"[:255],
-            sender_handle=str(query.message.chat.id),
-            sender_name=name or None,
-            sent_at=utcnow(),
-            text=query.data,
-            raw=payload,
-        )
-    ]
+    return _received(
+        route,
+        update,
+        query.sender,
+        provider_message_id=f"{query.message.chat.id}:callback:{query.id}"[:255],
+        sender_handle=str(query.message.chat.id),
+        sent_at=utcnow(),
+        text=query.data,
+        raw=payload,
+    )
 
 
 def webhook_answer(payload: Any) -> dict[str, str] | None:
@@ -299,11 +302,11 @@ def message_body(*, to: str, text: str, options: Sequence[tuple[str, str]] = ())
     return body
 
 
-def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+def _verify_secret_token(route: ChannelRoute, webhook: WebhookRequest) -> None:
     verify(route, secret_token=webhook.header("x-telegram-bot-api-secret-token"))
 
 
-def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+def _parse_payload(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
     return parse_inbound(route, webhook.payload)
 
 
@@ -317,8 +320,8 @@ SPEC = ProviderSpec(
     provider=Provider.TELEGRAM,
     route="telegram",
     body_format=BodyFormat.JSON,
-    verify=_verify_webhook,
-    parse_inbound=_parse_webhook,
+    verify=_verify_secret_token,
+    parse_inbound=_parse_payload,
     sender=TelegramSender,
     doc=WebhookDoc(
         summary="Telegram updates, authenticated by ``X-Telegram-Bot-Api-Secret-Token``.",

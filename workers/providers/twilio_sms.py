@@ -36,11 +36,10 @@ from workers.providers.base import (
     MalformedPayload,
     OutboundMessage,
     ParsedEvent,
-    WebhookForbidden,
-    WebhookUnauthorized,
+    check_presented,
     credential,
+    from_channel,
     require_secret,
-    secrets_equal,
     storable,
 )
 from workers.providers.http import HttpCall, HttpSender
@@ -57,16 +56,11 @@ DEFAULT_API_BASE_URL = "https://api.twilio.com"
 MAX_MEDIA = 10
 
 _STATUSES = {
-    "accepted": DeliveryStatus.PENDING,
-    "scheduled": DeliveryStatus.PENDING,
-    "queued": DeliveryStatus.PENDING,
-    "sending": DeliveryStatus.PENDING,
+    **dict.fromkeys(("accepted", "scheduled", "queued", "sending"), DeliveryStatus.PENDING),
     "sent": DeliveryStatus.SENT,
     "delivered": DeliveryStatus.DELIVERED,
     "read": DeliveryStatus.READ,
-    "undelivered": DeliveryStatus.FAILED,
-    "failed": DeliveryStatus.FAILED,
-    "canceled": DeliveryStatus.FAILED,
+    **dict.fromkeys(("undelivered", "failed", "canceled"), DeliveryStatus.FAILED),
 }
 
 
@@ -85,10 +79,12 @@ def verify(
     signature: str | None,
 ) -> None:
     secret = require_secret(route)
-    if not signature:
-        raise WebhookUnauthorized("missing X-Twilio-Signature header")
-    if not secrets_equal(signature.strip(), signature_of(secret, url, params)):
-        raise WebhookForbidden("X-Twilio-Signature does not match the URL and parameters")
+    check_presented(
+        signature,
+        signature_of(secret, url, params) if signature else "",
+        missing="missing X-Twilio-Signature header",
+        wrong="X-Twilio-Signature does not match the URL and parameters",
+    )
 
 
 def _required(form: Mapping[str, str], name: str) -> str:
@@ -125,9 +121,7 @@ def parse_inbound(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEv
         )
     return [
         InboundMessageReceived(
-            tenant_id=route.tenant_id,
-            provider=Provider.TWILIO_SMS,
-            channel_id=route.channel_id,
+            **from_channel(route),
             provider_event_id=sid,
             provider_message_id=sid,
             sender_handle=_required(form, "From"),
@@ -163,9 +157,7 @@ def parse_status(route: ChannelRoute, form: Mapping[str, str]) -> list[ParsedEve
         return []  # receiving/received describe inbound messages, not ours
     return [
         DeliveryStatusReceived(
-            tenant_id=route.tenant_id,
-            provider=Provider.TWILIO_SMS,
-            channel_id=route.channel_id,
+            **from_channel(route),
             provider_event_id=f"{sid}:{raw_status}",
             provider_message_id=sid,
             status=status,
@@ -208,17 +200,17 @@ class TwilioSmsSender(HttpSender):
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+def _verify_signed_form(route: ChannelRoute, webhook: WebhookRequest) -> None:
     """The signature covers the public URL, query included, and every form field."""
     signature = webhook.header("x-twilio-signature")
     verify(route, url=webhook.url, params=webhook.params, signature=signature)
 
 
-def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+def _parse_form(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
     return parse_inbound(route, webhook.form)
 
 
-def _parse_status(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+def _parse_status_form(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
     return parse_status(route, webhook.form)
 
 
@@ -231,8 +223,8 @@ SPEC = ProviderSpec(
     provider=Provider.TWILIO_SMS,
     route="twilio",
     body_format=BodyFormat.FORM,
-    verify=_verify_webhook,
-    parse_inbound=_parse_webhook,
+    verify=_verify_signed_form,
+    parse_inbound=_parse_form,
     sender=TwilioSmsSender,
     doc=WebhookDoc(
         summary="Twilio incoming messages, signed with ``X-Twilio-Signature``; answers empty "
@@ -251,7 +243,7 @@ SPEC = ProviderSpec(
     ),
     status=StatusRoute(
         path="status",
-        parse=_parse_status,
+        parse=_parse_status_form,
         doc=WebhookDoc(
             summary="Twilio status callbacks for outbound messages, signed like inbound ones.",
             body="Twilio's status callback for an outbound message.",

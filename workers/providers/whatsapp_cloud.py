@@ -61,13 +61,20 @@ from workers.providers.base import (
     ParsedEvent,
     TemplateRef,
     WebhookForbidden,
-    WebhookUnauthorized,
+    check_presented,
     credential,
+    from_channel,
     require_secret,
     secrets_equal,
     storable,
 )
-from workers.providers.spec import BodyFormat, Handshake, ProviderSpec, WebhookDoc, WebhookRequest
+from workers.providers.spec import (
+    BodyFormat,
+    Handshake,
+    ProviderSpec,
+    WebhookDoc,
+    WebhookRequest,
+)
 
 GRAPH_URL = "https://graph.facebook.com"
 # Meta lists v25.0 (February 2026) as available until July 2028.
@@ -147,11 +154,12 @@ class Notification(LooseModel):
 
 def verify(route: ChannelRoute, *, body: bytes, signature: str | None) -> None:
     secret = require_secret(route)
-    if not signature:
-        raise WebhookUnauthorized("missing X-Hub-Signature-256 header")
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not secrets_equal(signature.strip(), expected):
-        raise WebhookForbidden("X-Hub-Signature-256 does not match the body")
+    check_presented(
+        signature,
+        "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+        missing="missing X-Hub-Signature-256 header",
+        wrong="X-Hub-Signature-256 does not match the body",
+    )
 
 
 def verify_subscription(route: ChannelRoute, *, mode: str | None, token: str | None) -> None:
@@ -207,9 +215,7 @@ def _inbound(route: ChannelRoute, message: Message, names: dict[str, str]) -> Pa
     else:
         fields.update(_content(message.type, part))
     return InboundMessageReceived(
-        tenant_id=route.tenant_id,
-        provider=Provider.WHATSAPP_CLOUD,
-        channel_id=route.channel_id,
+        **from_channel(route),
         provider_event_id=message.id,
         sender_handle=_e164(message.sender),
         sender_name=names.get(message.sender),
@@ -226,9 +232,7 @@ def _echo(route: ChannelRoute, echo: Echo) -> OutboundMessageObserved:
     content.pop("location", None)
     content.pop("contact", None)
     return OutboundMessageObserved(
-        tenant_id=route.tenant_id,
-        provider=Provider.WHATSAPP_CLOUD,
-        channel_id=route.channel_id,
+        **from_channel(route),
         provider_event_id=f"echo:{echo.id}",
         provider_message_id=echo.id,
         recipient_handle=_e164(echo.to),
@@ -292,9 +296,7 @@ def _status(route: ChannelRoute, status: Status) -> ParsedEvent:
     error = status.errors[0] if status.errors else {}
     code = error.get("code")
     return DeliveryStatusReceived(
-        tenant_id=route.tenant_id,
-        provider=Provider.WHATSAPP_CLOUD,
-        channel_id=route.channel_id,
+        **from_channel(route),
         provider_event_id=f"{status.id}:{status.status}",
         provider_message_id=status.id,
         status=_STATUSES[status.status],
@@ -424,11 +426,11 @@ def notification(
     }
 
 
-def _verify_webhook(route: ChannelRoute, webhook: WebhookRequest) -> None:
+def _verify_body_signature(route: ChannelRoute, webhook: WebhookRequest) -> None:
     verify(route, body=webhook.body, signature=webhook.header("x-hub-signature-256"))
 
 
-def _parse_webhook(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
+def _parse_payload(route: ChannelRoute, webhook: WebhookRequest) -> list[ParsedEvent]:
     return parse_inbound(route, webhook.payload)
 
 
@@ -440,8 +442,8 @@ SPEC = ProviderSpec(
     provider=Provider.WHATSAPP_CLOUD,
     route="whatsapp",
     body_format=BodyFormat.JSON,
-    verify=_verify_webhook,
-    parse_inbound=_parse_webhook,
+    verify=_verify_body_signature,
+    parse_inbound=_parse_payload,
     sender=WhatsAppCloudSender,
     doc=WebhookDoc(
         summary="WhatsApp Cloud API notifications, signed with ``X-Hub-Signature-256``.",
