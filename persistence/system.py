@@ -176,6 +176,15 @@ class SystemGateway:
         )
         return [row[0] for row in rows]
 
+    async def due_expired_dialogues(self, *, now: datetime, batch: int) -> list[DueSnooze]:
+        """Active bot dialogues whose inactivity timeout passed by ``now``, earliest first (not
+        locked: the scheduler expires each under its conversation's dialogue lock)."""
+        rows = await self._require().execute(
+            text("SELECT tenant_id, conversation_id FROM due_expired_dialogues(:now, :batch)"),
+            {"now": now, "batch": batch},
+        )
+        return [DueSnooze(*row) for row in rows]
+
     async def due_snoozes(self, *, now: datetime, batch: int) -> list[DueSnooze]:
         """Snoozed conversations whose ``snoozed_until`` has passed by ``now``, earliest first
         (not locked: the scheduler wakes each in its tenant's transaction)."""
