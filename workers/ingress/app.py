@@ -22,8 +22,14 @@ from workers.ingress.health import ReadinessCheck
 from workers.ingress.limits import SHED_RETRY_AFTER_SECONDS, LoadShedding
 from workers.ingress.metrics import IngressMetrics
 from workers.ingress.replay import ReplayGuard
-from workers.providers.email import MAX_AGE_SECONDS
+from workers.providers.registry import SPECS
 from workers.settings import Settings
+
+
+def _replay_ttl() -> float:
+    """How long single-use webhook tokens are remembered: as long as any provider needs."""
+    tokens = [spec.single_use_token for spec in SPECS.values()]
+    return max((token.remember_seconds for token in tokens if token is not None), default=0.0)
 
 
 def create_app(
@@ -44,8 +50,7 @@ def create_app(
         publish_timeout=settings.publish_timeout_seconds,
         max_body_bytes=settings.max_body_bytes,
         public_base_url=settings.public_base_url,
-        # Tokens older than the timestamp window are refused anyway; keep them that long.
-        replay=ReplayGuard(ttl=2 * MAX_AGE_SECONDS),
+        replay=ReplayGuard(ttl=_replay_ttl()),
     )
     app = FastAPI(
         title="frontdesk ingress",

@@ -57,7 +57,7 @@ class WebhookRoute:
     ) -> Response:
         webhook = await self._checked(request, route, body, accept)
         token = self.spec.single_use_token
-        key = f"{route.channel_id}:{token(webhook)}" if token is not None else None
+        key = f"{route.channel_id}:{token.of(webhook)}" if token is not None else None
         if key is not None:
             verified(_claim, accept.replay, key)
         try:

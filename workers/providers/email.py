@@ -71,7 +71,13 @@ from workers.providers.base import (
     storable,
 )
 from workers.providers.http import SenderSettings
-from workers.providers.spec import BodyFormat, ProviderSpec, WebhookDoc, WebhookRequest
+from workers.providers.spec import (
+    BodyFormat,
+    ProviderSpec,
+    SingleUseToken,
+    WebhookDoc,
+    WebhookRequest,
+)
 
 # Mailgun's retry schedule for route POSTs spans 8 hours; the slack covers the last retry's
 # own delay in Mailgun's queue.
@@ -360,5 +366,6 @@ SPEC = ProviderSpec(
         },
         multipart=True,
     ),
-    single_use_token=_token,
+    # Tokens older than the timestamp window are refused anyway; keep them that long.
+    single_use_token=SingleUseToken(of=_token, remember_seconds=2 * MAX_AGE_SECONDS),
 )

@@ -103,6 +103,15 @@ class Handshake:
 
 
 @dataclass(frozen=True, slots=True)
+class SingleUseToken:
+    """A token a webhook may present once: ``of`` reads it, and the ingress remembers it for
+    ``remember_seconds`` (past the time its signature could still be accepted)."""
+
+    of: Callable[[WebhookRequest], str]
+    remember_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSpec:
     """One provider, as everything outside its module sees it.
 
@@ -110,7 +119,7 @@ class ProviderSpec:
     ``MalformedPayload`` (or pydantic's ``ValidationError``). Optional parts:
     ``verify_subscription`` is a GET handshake on the webhook route;
     ``status`` is a status-callback route; ``reply`` answers the webhook otherwise than with
-    the count of events; ``single_use_token`` names the token a webhook may present once.
+    the count of events; ``single_use_token`` is a token a webhook may present only once.
     """
 
     provider: Provider
@@ -123,7 +132,7 @@ class ProviderSpec:
     verify_subscription: Handshake | None = None
     status: StatusRoute | None = None
     reply: Callable[[WebhookRequest, list[ParsedEvent]], WebhookReply | None] | None = None
-    single_use_token: Callable[[WebhookRequest], str] | None = None
+    single_use_token: SingleUseToken | None = None
 
     def webhook_url(self, base_url: str, public_id: object) -> str:
         """Where the provider posts a channel's webhooks."""
