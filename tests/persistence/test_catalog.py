@@ -17,8 +17,10 @@ FUNCTIONS = {
     "tenant_ids",
     "sign_in_candidates",
     "use_api_key",
+    "due_expired_dialogues",
     "due_scheduled_messages",
     "due_sla_checks",
+    "due_snoozed_conversations",
     "due_trigger_tenants",
     "config_changed",
 }
