@@ -114,7 +114,9 @@ async def upload_guide(api: httpx.AsyncClient, admin: Staff) -> dict[str, Any]:
         document: dict[str, Any] = (await api.get(url, headers=admin.headers)).json()
         return document if document["status"] == "ready" else None
 
-    return await eventually(ready, "the document ready")
+    found = await eventually(ready, "the document ready")
+    assert found is not None
+    return found
 
 
 async def preview(api: httpx.AsyncClient, staff: Staff, text: str) -> dict[str, Any]:
