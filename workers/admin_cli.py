@@ -214,9 +214,9 @@ def kb_import(
     reason) means nothing is written, and the exit status is 1."""
     from persistence.repositories.access import AuditActor
     from workers.api.commands import CommandError
-    from workers.api.commands.knowledge_io import ImportReport, import_items, parse
+    from workers.api.commands.knowledge_io import Format, ImportReport, import_items, parse
 
-    fmt = "json" if file.name.lower().endswith(".json") else "csv"
+    fmt: Format = "json" if file.name.lower().endswith(".json") else "csv"
     actor = AuditActor(kind="system", label="frontdesk cli")
 
     async def work(factory: UnitOfWorkFactory) -> ImportReport:

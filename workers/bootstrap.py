@@ -40,7 +40,9 @@ async def _owner_rows(settings: Settings, query: str) -> list[tuple[object, ...]
 
 async def count_tenants(settings: Settings) -> int:
     rows = await _owner_rows(settings, "SELECT count(*) FROM tenants")
-    return int(rows[0][0])  # type: ignore[call-overload]
+    count = rows[0][0]
+    assert isinstance(count, int)
+    return count
 
 
 async def webhook_urls(settings: Settings) -> list[tuple[str, str, str]]:
@@ -50,6 +52,10 @@ async def webhook_urls(settings: Settings) -> list[tuple[str, str, str]]:
         "JOIN tenants t ON t.id = c.tenant_id ORDER BY t.slug, c.provider",
     )
     return [
-        (str(slug), str(provider), webhook_url(settings.public_base_url, Provider(provider), pid))
+        (
+            str(slug),
+            str(provider),
+            webhook_url(settings.public_base_url, Provider(str(provider)), pid),
+        )
         for slug, provider, pid in rows
     ]

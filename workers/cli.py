@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -26,7 +25,8 @@ class Commands(TyperGroup):
     """Every command: what the operator must fix (a database or broker that cannot be reached,
     a port already taken) is one line, not a traceback."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    # The context is typer's click (vendored in newer typer, the click package in older ones).
+    def invoke(self, ctx: Any) -> object:
         try:
             return super().invoke(ctx)
         except OperatorError as exc:

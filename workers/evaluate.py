@@ -245,7 +245,11 @@ def evaluate_one(
         reason=decision.reason,
         matched_item=str(match.entry.id) if match else None,
         confidence=match.confidence if match else None,
-        replied_item=str(decision.knowledge_entry_id) if knowledge_reply else None,
+        replied_item=(
+            str(decision.knowledge_entry_id)
+            if knowledge_reply and isinstance(decision, Reply)
+            else None
+        ),
         urgent=isinstance(decision, Escalate) and decision.urgent,
         sentiment=sentiment.label.value,
     )

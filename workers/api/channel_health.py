@@ -24,7 +24,7 @@ from workers.api.problems import Problem, invalid
 from workers.api.provider_webhooks import ProviderCallError
 from workers.api.schemas import Out
 from workers.api.security import Context, require
-from workers.bootstrap import webhook_url
+from workers.providers.registry import webhook_url
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 Manage = Annotated[Context, Depends(require("channels.manage"))]

@@ -19,7 +19,7 @@ from workers.api.channel_credentials import ChannelCreate, Secret
 from workers.api.problems import invalid, not_found
 from workers.api.schemas import Body, Name, Out
 from workers.api.security import Context, require
-from workers.bootstrap import webhook_url
+from workers.providers.registry import webhook_url
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 Manage = Annotated[Context, Depends(require("channels.manage"))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
@@ -100,8 +101,8 @@ async def _audit(
     resource: str,
     row_id: UUID,
     action: str,
-    old: dict[str, object] | None,
-    new: dict[str, object] | None,
+    old: Mapping[str, object] | None,
+    new: Mapping[str, object] | None,
 ) -> None:
     await context.uow.audit.add(
         actor=context.principal.actor,

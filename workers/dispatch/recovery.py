@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal
 from uuid import UUID
 
@@ -78,7 +79,9 @@ class Settler:
                     guarded(
                         self.settle(
                             s.tenant_id,
-                            lambda uow, s=s: self._reconcile(uow, s.message_id, s.attempt_id),
+                            partial(
+                                self._reconcile, message_id=s.message_id, attempt_id=s.attempt_id
+                            ),
                         )
                     )
                     for s in stale

@@ -84,14 +84,15 @@ def check_template(source: str) -> None:
         if node.ctx == "load" and node.name not in FIELDS and node.name not in assigned:
             known = ", ".join(FIELDS)
             raise TemplateFieldError(f"unknown field {node.name!r}; known: {known}")
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        owner = node.node
+    for access in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(access, nodes.Getattr | nodes.Getitem)
+        owner = access.node
         if not isinstance(owner, nodes.Name) or owner.name not in FIELDS:
             continue
-        if isinstance(node, nodes.Getattr):
-            attribute = node.attr
-        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            attribute = node.arg.value
+        if isinstance(access, nodes.Getattr):
+            attribute = access.attr
+        elif isinstance(access.arg, nodes.Const) and isinstance(access.arg.value, str):
+            attribute = access.arg.value
         else:
             raise TemplateFieldError(f"fields of {owner.name} are named, not computed")
         if attribute not in FIELDS[owner.name]:

@@ -82,7 +82,7 @@ def parse(data: bytes, fmt: Format) -> list[dict[str, Any]]:
     if fmt == "json":
         try:
             loaded = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise CommandError(f"the file is not JSON ({exc.msg}, line {exc.lineno})") from None
         if isinstance(loaded, dict) and isinstance(loaded.get("items"), list):
             loaded = loaded["items"]
