@@ -315,6 +315,8 @@ class CompositionRequested(Event):
     confidence: float
     template_text: str
     send_after: datetime
+    # What ``knowledge_entry_id`` names: an FAQ item, or a passage of a knowledge document.
+    source: Literal["item", "passage"] = "item"
 
 
 class KnowledgeDocumentChanged(Event):

@@ -5,12 +5,14 @@ and deleting take its passages away at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import httpx
 import pytest
 
 from domain.events import KnowledgeDocumentChanged
+from domain.semantic import Vectors
 from persistence.uow import UnitOfWorkFactory
 from tests.api.conftest import Hotel, MakeStaff
 from tests.documents.conftest import GUIDE, Owner
@@ -262,3 +264,32 @@ async def test_agents_cannot_manage_documents(
     response = await api.post(URL, headers=agent.headers, json={"title": "Guide", "content": GUIDE})
 
     assert response.status_code == 403
+
+
+class BrokenEmbedder:
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        raise RuntimeError("no model")
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        raise RuntimeError("no model")
+
+
+async def test_a_document_that_cannot_be_processed_is_failed_with_the_reason(
+    api: httpx.AsyncClient, hotel: Hotel, owner: Owner, uow_factory: UnitOfWorkFactory
+) -> None:
+    tenant_id = hotel.tenant.tenant_id
+    document = (
+        await api.post(URL, headers=hotel.admin.headers, json={"title": "Guide", "content": GUIDE})
+    ).json()
+    event = KnowledgeDocumentChanged(
+        tenant_id=tenant_id, document_id=UUID(document["id"]), version=document["version"]
+    )
+    async with uow_factory(tenant_id) as uow:
+        await documents.handle(event, uow, embedder=BrokenEmbedder())
+        await uow.commit()
+
+    detail = (await api.get(f"{URL}/{document['id']}", headers=hotel.admin.headers)).json()
+    assert detail["status"] == "failed"
+    assert detail["failure_reason"] == "the passages could not be embedded (RuntimeError)"
+    assert detail["passages"] == []
+    assert await owner.count("knowledge_passages", tenant_id) == 0

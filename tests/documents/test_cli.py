@@ -9,15 +9,10 @@ import subprocess
 import sys
 from uuid import UUID, uuid4
 
-from domain.documents import extract_text
-from domain.events import KnowledgeDocumentChanged
-from domain.semantic import shared_embedder
-from persistence.repositories.documents import DocumentContent
 from persistence.uow import UnitOfWorkFactory
 from tests.conftest import MakeTenant
-from tests.documents.conftest import GUIDE
+from tests.documents.conftest import add_guide
 from tests.pipeline.conftest import KNOWLEDGE
-from workers.consumers import documents
 from workers.settings import Settings
 
 
@@ -55,21 +50,8 @@ async def tenant_with_guide(make_tenant: MakeTenant, uow_factory: UnitOfWorkFact
                 )
         prompt = await uow.prompts.add(body="You are the restaurant's assistant.")
         await uow.prompts.publish(version=prompt.version)
-        content = extract_text(GUIDE, "markdown")
-        document = await uow.documents.add(
-            content=DocumentContent(
-                title="Guest guide",
-                format="markdown",
-                content=content,
-                size_bytes=len(GUIDE),
-                content_sha256="0" * 64,
-            )
-        )
-        event = KnowledgeDocumentChanged(
-            tenant_id=tenant.tenant_id, document_id=document.id, version=document.version
-        )
-        await documents.handle(event, uow, embedder=shared_embedder())
         await uow.commit()
+    await add_guide(uow_factory, tenant.tenant_id)
     return tenant.tenant_id
 
 

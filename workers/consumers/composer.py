@@ -81,6 +81,7 @@ async def request_composition(
             conversation_id=message.conversation_id,
             channel_id=message.channel_id,
             knowledge_entry_id=str(decision.knowledge_entry_id),
+            source=decision.source,
             confidence=decision.confidence,
             template_text=decision.text,
             send_after=decision.send_after,
@@ -219,9 +220,8 @@ class Composer:
         if composition.status == "drafted":
             return
         now = self._clock()
-        decided = (
-            f"knowledge_match item={event.knowledge_entry_id} confidence={event.confidence:.2f}"
-        )
+        matched = "document_match passage" if event.source == "passage" else "knowledge_match item"
+        decided = f"{matched}={event.knowledge_entry_id} confidence={event.confidence:.2f}"
         reason = composition.reason or ""
         if composition.outcome == "escalated":
             await uow.messages.record_decision(

@@ -58,7 +58,12 @@ async def handle(
     vectors: np.ndarray | None = None
     if embedder is not None:
         texts = [embedded_text(p.heading, p.text) for p in passages]
-        vectors = await asyncio.to_thread(_embed, embedder, texts)
+        try:
+            vectors = await asyncio.to_thread(_embed, embedder, texts)
+        except Exception as error:  # the model runs here: trying again gives the same result
+            reason = f"the passages could not be embedded ({type(error).__name__})"
+            await uow.documents.mark_failed(row, reason=reason, at=clock())
+            return
     await uow.documents.mark_ready(
         row,
         passages=passages,
