@@ -45,8 +45,8 @@ from persistence.repositories.pipeline import (
     OutboxRepository,
     WebhookEventRepository,
 )
-from persistence.repositories.reports import ReportRepository
 from persistence.repositories.rate_limits import RateLimitRepository
+from persistence.repositories.reports import ReportRepository
 from persistence.repositories.reservations import ReservationRepository
 from persistence.repositories.routing import RoutingRepository
 from persistence.repositories.scheduling import ScheduleRepository

@@ -154,7 +154,9 @@ def _ensure_app_role(bind: Connection, target: MigrationTarget) -> None:
         _tolerating_races(bind, f"ALTER ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS")
     if target.app_password:
         statement = bind.scalar(
-            text("SELECT format('ALTER ROLE %I PASSWORD %L', CAST(:role AS text), CAST(:password AS text))"),
+            text(
+                "SELECT format('ALTER ROLE %I PASSWORD %L', CAST(:role AS text), CAST(:password AS text))"
+            ),
             {"role": target.app_role, "password": target.app_password},
         )
         _tolerating_races(bind, str(statement))

@@ -31,7 +31,5 @@ def test_demo_channels_follow_the_configured_stand_in() -> None:
 
 def test_default_settings_keep_the_local_stand_in() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    kept = at_stand_in(
-        DEMO_TENANTS, url=settings.standin_url, smtp_port=settings.standin_smtp_port
-    )
+    kept = at_stand_in(DEMO_TENANTS, url=settings.standin_url, smtp_port=settings.standin_smtp_port)
     assert kept == DEMO_TENANTS

@@ -59,9 +59,7 @@ async def test_body_too_large(make_ingress: IngressFactory) -> None:
     assert line["status"] == 413
 
 
-@pytest.mark.parametrize(
-    ("content", "status"), [(b"[1, 2]", 422), (b"{\"update_id\": \"x\"}", 422)]
-)
+@pytest.mark.parametrize(("content", "status"), [(b"[1, 2]", 422), (b'{"update_id": "x"}', 422)])
 async def test_unreadable_body(ingress: Ingress, content: bytes, status: int) -> None:
     route = ingress.channels.add(make_route(Provider.TELEGRAM))
     request = {**support.telegram(route, payloads.TELEGRAM_TEXT), "content": content}

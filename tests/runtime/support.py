@@ -106,4 +106,3 @@ async def effects(owner: AsyncEngine, tenant_id: UUID) -> Counter[str]:
 
 def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-

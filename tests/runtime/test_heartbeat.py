@@ -31,9 +31,7 @@ async def test_a_blackholed_consumer_notices_and_recovers(
     try:
         proxied = through_proxy(settings.amqp_url, proxy.port, reconnect_interval="0.2")
         consumer = effect_consumer("heartbeat", prefetch=4)
-        worker = await start_worker(
-            [consumer], amqp_url=proxied, amqp_heartbeat_seconds=HEARTBEAT
-        )
+        worker = await start_worker([consumer], amqp_url=proxied, amqp_heartbeat_seconds=HEARTBEAT)
         channel = await broker.channel()
         exchange = await channel.get_exchange(settings.exchange)
         before, after = (accepted(tenant.tenant_id, tenant.channel_id) for _ in range(2))
