@@ -3,6 +3,8 @@
 For every demo channel it posts a question the knowledge base answers, a complaint and a
 question it cannot answer, signed the way the provider signs them, then follows each one
 through the database: stored, scored, replied / escalated / skipped and why, reply status.
+Then it shows the demo tenants' scheduled messages (the arriving guests' pre-arrival T-3 / T-1 /
+day-of): when each falls due, whether it was sent (and the outbound message's status) or why not.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 from rich.console import Console
@@ -40,6 +43,21 @@ OUTCOME_QUERY = text(
              ORDER BY n.created_at LIMIT 1) AS alert_status
       FROM messages m
      WHERE m.direction = 'inbound' AND m.provider_message_id = :provider_message_id
+    """
+)
+
+
+SCHEDULE_QUERY = text(
+    """
+    SELECT t.slug AS tenant, g.full_name AS guest, s.rule_key, s.due_at, s.status, s.reason,
+           m.status AS message_status
+      FROM scheduled_messages s
+      JOIN tenants t ON t.id = s.tenant_id
+      JOIN reservations r ON r.tenant_id = s.tenant_id AND r.id = s.reservation_id
+      JOIN guests g ON g.tenant_id = r.tenant_id AND g.id = r.guest_id
+      LEFT JOIN messages m ON m.tenant_id = s.tenant_id AND m.id = s.message_id
+     WHERE t.slug = ANY(:slugs)
+     ORDER BY t.slug, s.due_at, s.rule_key
     """
 )
 
@@ -135,6 +153,39 @@ async def follow(
     return [(p, outcomes.get(p.webhook.provider_message_id, {})) for p in posted]
 
 
+async def scheduled(settings: Settings) -> list[dict[str, object]]:
+    """The demo tenants' scheduled messages, earliest first, with their message's status."""
+    engine = create_engine(settings.migration_database_url, schema=settings.db_schema)
+    try:
+        async with engine.connect() as connection:
+            slugs = [demo.slug for demo in DEMO_TENANTS]
+            result = await connection.execute(SCHEDULE_QUERY, {"slugs": slugs})
+            return [dict(row) for row in result.mappings()]
+    finally:
+        await engine.dispose()
+
+
+def render_schedule(rows: list[dict[str, object]]) -> Table:
+    table = Table(title="Scheduled messages of the demo tenants (pre-arrival)")
+    for column in ("tenant", "guest", "rule", "due (UTC)", "status"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status = str(row["status"])
+        if row.get("message_status"):
+            status += f" → message {row['message_status']}"
+        if row.get("reason"):
+            status += f" ({row['reason']})"
+        due = row["due_at"]
+        table.add_row(
+            str(row["tenant"]),
+            str(row["guest"] or "-"),
+            str(row["rule_key"]),
+            due.strftime("%Y-%m-%d %H:%M") if isinstance(due, datetime) else str(due),
+            status,
+        )
+    return table
+
+
 def render(results: list[tuple[Posted, dict[str, object]]]) -> Table:
     table = Table(title="What became of each sample webhook")
     for column in ("tenant", "provider", "message", "HTTP", "stored", "sentiment", "decision"):
@@ -175,5 +226,6 @@ async def run_demo(settings: Settings, *, base_url: str) -> int:
     console.print(f"posted {len(posted)} signed webhooks; following them through the pipeline…")
     results = await follow(settings, posted)
     console.print(render(results))
+    console.print(render_schedule(await scheduled(settings)))
     decided = sum(1 for _, outcome in results if outcome.get("ai_decision"))
     return 0 if decided == len(results) else 1

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 
+import pytest
 from sqlalchemy import select, update
 
 from domain.events import Provider
@@ -15,6 +17,7 @@ from persistence.uow import UnitOfWorkFactory
 from tests.conftest import TenantFixture
 from tests.scheduling.conftest import Clock, MakeReservation, MakeRules, changed
 from workers.consumers import planner
+from workers.scheduler import handover
 from workers.scheduler.handover import Scheduler
 
 SMS = {"provider": Provider.TWILIO_SMS, "address": "+4930123456"}
@@ -75,6 +78,42 @@ async def test_two_schedulers_racing_make_one_message_per_rule(
     assert (first.status, first.sender_type, first.send_after) == ("pending", "system", clock.now)
     assert first.content is not None
     assert first.content.startswith("Hi Anna, ")
+
+
+class Killed(BaseException):
+    """The scheduler process dying: not an ``Exception``, so no handler of the sweep catches it."""
+
+
+async def test_a_scheduler_killed_between_claim_and_commit_leaves_one_message_for_the_next(
+    uow_factory: UnitOfWorkFactory,
+    make_rules: MakeRules,
+    make_reservation: MakeReservation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rules = await make_rules(timezone="Europe/Berlin", rules=("T_MINUS_1",), **SMS)
+    stay = await make_reservation(rules.tenant, check_in=date(2026, 4, 20), nights=2)
+    await planned(uow_factory, rules.tenant, stay, datetime(2026, 4, 1, tzinfo=UTC))
+    clock = Clock(datetime(2026, 4, 19, 12, tzinfo=UTC))
+    real_settle = handover.settle
+
+    async def settle_then_die(*args: Any, **kwargs: Any) -> Any:
+        await real_settle(*args, **kwargs)  # the row is claimed and its message inserted ...
+        raise Killed  # ... and the process dies before the commit
+
+    monkeypatch.setattr(handover, "settle", settle_then_die)
+    with pytest.raises(Killed):
+        await Scheduler(uow_factory=uow_factory, clock=clock).run_due()
+    assert await outbound(uow_factory, rules.tenant) == []
+    assert {r.status for r in (await schedule_rows(uow_factory, rules.tenant, stay)).values()} == {
+        "scheduled"
+    }
+    monkeypatch.setattr(handover, "settle", real_settle)
+    restarted = Scheduler(uow_factory=uow_factory, clock=clock)
+    await restarted.run_due()
+    await restarted.run_due()
+    [message] = await outbound(uow_factory, rules.tenant)
+    [row] = (await schedule_rows(uow_factory, rules.tenant, stay)).values()
+    assert (row.status, row.message_id) == ("sent", message.id)
 
 
 async def test_quiet_hours_hold_a_message_until_they_end_locally(
