@@ -299,6 +299,20 @@ class ReservationChanged(Event):
     created: bool = False
 
 
+class PmsReservationReceived(Event):
+    """A PMS pushed a stay to its signed webhook (``/webhooks/pms/{integration_id}``): the
+    ``reservations`` consumer applies it as ``PUT /api/v1/reservations/{external_ref}`` would."""
+
+    routing_key: ClassVar[str] = "pms.reservation"
+    type: Literal["pms.reservation"] = "pms.reservation"
+
+    integration_id: UUID
+    integration_type: str
+    external_ref: str
+    # The stay as the reservations API takes it (already checked against its schema).
+    reservation: dict[str, Any]
+
+
 class CompositionRequested(Event):
     """autoreply decided to answer and the tenant's model is to word it (the composer calls it).
 
@@ -343,6 +357,7 @@ AnyEvent = Annotated[
     | ConversationUpdated
     | AgentAvailabilityChanged
     | ReservationChanged
+    | PmsReservationReceived
     | CompositionRequested
     | KnowledgeDocumentChanged,
     Field(discriminator="type"),

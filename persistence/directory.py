@@ -1,11 +1,14 @@
-"""The ingress's channel lookup: public id in the webhook URL -> channel, tenant and secrets.
+"""The ingress's lookups: public id in the webhook URL -> channel, tenant and secrets; and an
+integration's id in a PMS webhook URL -> its tenant and secrets.
 
-The ingress knows no tenant yet, so it asks the ``channel_route`` SECURITY DEFINER function,
-which returns exactly one channel row and nothing else of any tenant.
+The ingress knows no tenant yet, so it asks the ``channel_route`` and
+``integration_for_webhook`` SECURITY DEFINER functions, which return exactly one row and
+nothing else of any tenant.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from sqlalchemy import text
@@ -24,6 +27,21 @@ _LOOKUP = text(
     "SELECT tenant_id, id, public_id, property_id, provider, enabled, address,"
     " credentials_encrypted, webhook_secret_encrypted FROM channel_route(:public_id)"
 )
+
+_INTEGRATION = text(
+    "SELECT tenant_id, id, integration_type, credentials_encrypted"
+    " FROM integration_for_webhook(:integration_id)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationRoute:
+    """What a PMS webhook needs of its integration; the credentials stay out of ``repr``."""
+
+    tenant_id: UUID
+    integration_id: UUID
+    integration_type: str
+    credentials: dict[str, str] = field(repr=False)
 
 
 class ChannelDirectory:
@@ -59,6 +77,22 @@ class ChannelDirectory:
             address=row.address,
             credentials=self._cipher.decrypt_json(row.credentials_encrypted),
             webhook_secret=self._cipher.decrypt(secret) if secret is not None else None,
+        )
+
+    async def integration(self, integration_id: UUID) -> IntegrationRoute | None:
+        """The enabled integration a PMS webhook URL names; None if there is none."""
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(_INTEGRATION, {"integration_id": integration_id})
+            ).one_or_none()
+        if row is None:
+            return None
+        credentials = self._cipher.decrypt_json(row.credentials_encrypted)
+        return IntegrationRoute(
+            tenant_id=row.tenant_id,
+            integration_id=row.id,
+            integration_type=row.integration_type,
+            credentials={str(key): str(value) for key, value in credentials.items()},
         )
 
     async def close(self) -> None:

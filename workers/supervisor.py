@@ -30,6 +30,7 @@ CONSUMERS = (
     "router",
     "triggers",
     "documents",
+    "reservations",
 )
 METRICS_HOST, METRICS_PORT = "0.0.0.0", 9100  # noqa: S104 - scraped from outside the host
 STAND_IN_HOST, STAND_IN_PORT, STAND_IN_SMTP_PORT = "127.0.0.1", 8025, 8026

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from workers.cli import app
 from workers.settings import Settings
+from workers.supervisor import CONSUMERS
 
 ROOT = Path(__file__).resolve().parents[2]
 # The Compose Specification's schema (Apache-2.0, see LICENSE.compose-spec beside it).
@@ -74,6 +75,13 @@ def test_every_service_runs_a_command_the_cli_has(compose: dict[str, Any]) -> No
         for command in commands:
             result = runner.invoke(app, [*command, "--help"])
             assert result.exit_code == 0, f"{name}: frontdesk {' '.join(command)}\n{result.output}"
+
+
+def test_the_workers_run_every_consumer_frontdesk_up_runs(compose: dict[str, Any]) -> None:
+    command = compose["services"]["workers"]["command"]
+    assert command[0] == "worker"
+    consumers = [part for part in command[1:] if not part.startswith("--") and not part.isdigit()]
+    assert sorted(consumers) == sorted(CONSUMERS)
 
 
 def test_demo_channels_reach_the_stand_in_service(compose: dict[str, Any]) -> None:

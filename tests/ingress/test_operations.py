@@ -87,6 +87,7 @@ async def test_openapi_describes_every_route(make_ingress: IngressFactory) -> No
         ("/metrics", "get"),
         ("/ack/{token}", "get"),
         ("/ack/{token}", "post"),
+        ("/webhooks/pms/{integration_id}", "post"),
     }
     assert {(path, method) for path, item in paths.items() for method in item} == expected
     for path, method in expected:

@@ -23,6 +23,7 @@ FUNCTIONS = {
     "due_snoozed_conversations",
     "due_trigger_tenants",
     "config_changed",
+    "integration_for_webhook",
 }
 
 

@@ -21,6 +21,7 @@ from workers.ingress.errors import (
 from workers.ingress.health import ReadinessCheck
 from workers.ingress.limits import SHED_RETRY_AFTER_SECONDS, LoadShedding
 from workers.ingress.metrics import IngressMetrics
+from workers.ingress.pms import IntegrationLookup, pms_router
 from workers.ingress.replay import ReplayGuard
 from workers.providers.registry import SPECS
 from workers.settings import Settings
@@ -39,6 +40,7 @@ def create_app(
     publisher: EventPublisher,
     readiness_checks: Mapping[str, ReadinessCheck] | None = None,
     acknowledgements: AcknowledgementLookup | None = None,
+    integrations: IntegrationLookup | None = None,
 ) -> FastAPI:
     """Build the ingress; ``channels`` is cached here for ``settings.channel_cache_seconds``."""
     metrics = IngressMetrics()
@@ -79,6 +81,14 @@ def create_app(
             signing_key=settings.signing_key.get_secret_value().encode(),
             retry_after=acceptance.retry_after,
             acknowledgements=acknowledgements,
+        )
+    )
+    app.include_router(
+        pms_router(
+            publisher=publisher,
+            integrations=integrations,
+            max_body_bytes=settings.max_body_bytes,
+            retry_after=acceptance.retry_after,
         )
     )
     app.include_router(health.router)

@@ -48,6 +48,7 @@ def build_app(settings: Settings) -> FastAPI:
         publisher=publisher,
         readiness_checks={"database": database_ready, "broker": broker_ready},
         acknowledgements=stored_acknowledgements(uow_factory),
+        integrations=directory.integration,
     )
 
     # A channel changed through the API or the CLI is forgotten as the change commits.

@@ -11,7 +11,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from persistence.uow import UnitOfWorkFactory
-from workers.consumers import PIPELINE, composer, documents, planner, router, triggers
+from workers.consumers import (
+    PIPELINE,
+    composer,
+    documents,
+    planner,
+    reservations,
+    router,
+    triggers,
+)
 from workers.heap import freeze_startup_objects
 from workers.runtime.consumer import Consumer
 from workers.runtime.runner import run_workers
@@ -31,6 +39,7 @@ CONSUMERS: dict[str, Callable[[Settings], Consumer]] = {
     router.NAME: lambda settings: router.consumer(),
     triggers.NAME: lambda settings: triggers.consumer(),
     documents.NAME: lambda settings: documents.consumer(),
+    reservations.NAME: lambda settings: reservations.consumer(),
 }
 
 

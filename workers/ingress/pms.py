@@ -1,0 +1,149 @@
+"""``POST /webhooks/pms/{integration_id}``: a PMS that pushes stays.
+
+The body is one stay as ``PUT /api/v1/reservations/{external_ref}`` takes it, plus its
+``external_ref``; it is signed ``X-Frontdesk-Signature: sha256=<hex HMAC-SHA256 of the raw body
+with the integration's webhook_secret>``. The ingress checks the signature and the body's
+shape (422 naming each field) and publishes ``pms.reservation``; the ``reservations`` consumer
+applies it (an unknown property or a phone that is not a number is a dead letter with its
+cause). Like every webhook, nothing is written here: a 200 means the event is on the broker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable
+from typing import Annotated, Any, Protocol
+from uuid import UUID
+
+import pydantic
+import structlog
+from fastapi import APIRouter, Header, Request
+from pydantic import Field, StringConstraints
+
+from domain.events import PmsReservationReceived
+from persistence.directory import IntegrationRoute
+from workers.api.reservations import ReservationIn
+from workers.ingress.accept import EventPublisher
+from workers.ingress.body import check_declared_size, read_body
+from workers.ingress.errors import IngressError, malformed, not_found, unavailable
+from workers.ingress.metrics import RequestOutcome
+from workers.providers.base import secrets_equal, storable
+from workers.runtime.publisher import PublishFailed
+
+log = structlog.get_logger(__name__)
+SIGNATURE_HEADER = "X-Frontdesk-Signature"
+SECRET_NAME = "webhook_secret"  # noqa: S105 - the credential's name, not its value
+
+
+class IntegrationLookup(Protocol):
+    def __call__(self, integration_id: UUID) -> Awaitable[IntegrationRoute | None]: ...
+
+
+class PmsStay(ReservationIn):
+    """One stay pushed by a PMS: its own id and the reservation as the API takes it."""
+
+    external_ref: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ] = Field(description="The PMS's own id of the stay")
+
+
+def signature(secret: str, body: bytes) -> str:
+    """What ``X-Frontdesk-Signature`` carries for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def pms_router(
+    *,
+    publisher: EventPublisher,
+    integrations: IntegrationLookup | None,
+    max_body_bytes: int,
+    retry_after: int,
+) -> APIRouter:
+    router = APIRouter(tags=["pms"])
+
+    async def integration_of(integration_id: UUID) -> IntegrationRoute:
+        if integrations is None:
+            raise not_found("unknown integration")
+        try:
+            found = await integrations(integration_id)
+        except Exception as exc:  # the database is away: the PMS should retry
+            log.warning("integration lookup failed", error=type(exc).__name__)
+            raise unavailable(
+                "the integration cannot be read now", retry_after=retry_after
+            ) from None
+        if found is None:
+            raise not_found("unknown integration")
+        return found
+
+    @router.post(
+        "/webhooks/pms/{integration_id}",
+        summary="A PMS pushes a stay (created, changed or cancelled)",
+        responses={
+            200: {"description": "The stay is on its way to the reservations"},
+            401: {"description": "No signature"},
+            403: {"description": "The signature does not match the body"},
+            404: {"description": "No such integration (or it is disabled)"},
+            413: {"description": "The body is larger than the ingress takes"},
+            422: {"description": "The body is not a stay: each field named"},
+            503: {"description": "Retry"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": PmsStay.model_json_schema()}},
+            }
+        },
+    )
+    async def receive(
+        integration_id: UUID,
+        request: Request,
+        signed: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+    ) -> dict[str, int]:
+        check_declared_size(request, max_body_bytes)
+        integration = await integration_of(integration_id)
+        body = await read_body(request, max_body_bytes)
+        secret = integration.credentials.get(SECRET_NAME)
+        if not secret:
+            raise IngressError(
+                403,
+                f"the integration has no {SECRET_NAME} in its credentials",
+                outcome=RequestOutcome.FORBIDDEN,
+            )
+        if not signed:
+            raise IngressError(
+                401, f"missing {SIGNATURE_HEADER} header", outcome=RequestOutcome.UNAUTHORIZED
+            )
+        if not secrets_equal(signed.strip(), signature(secret, body)):
+            raise IngressError(
+                403,
+                f"{SIGNATURE_HEADER} does not match the body",
+                outcome=RequestOutcome.FORBIDDEN,
+            )
+        try:
+            loaded: Any = storable(json.loads(body))
+        except (ValueError, RecursionError):
+            raise malformed("the body is not JSON") from None
+        try:
+            stay = PmsStay.model_validate(loaded)
+        except pydantic.ValidationError as exc:
+            errors = exc.errors(include_url=False, include_context=False, include_input=False)
+            raise malformed("the body is not a stay", status_code=422, detail=errors) from None
+        event = PmsReservationReceived(
+            tenant_id=integration.tenant_id,
+            integration_id=integration.integration_id,
+            integration_type=integration.integration_type,
+            external_ref=stay.external_ref,
+            reservation=stay.model_dump(mode="json", exclude={"external_ref"}, exclude_unset=True),
+        )
+        try:
+            await publisher.publish_many([event])
+        except PublishFailed as exc:
+            raise unavailable(
+                "the stay was not confirmed by the broker", retry_after=retry_after
+            ) from exc
+        request.state.outcome = RequestOutcome.ACCEPTED
+        return {"accepted": 1}
+
+    return router
