@@ -51,14 +51,21 @@ class AnswerChecks:
 @dataclass(frozen=True, slots=True)
 class MatchFeatures:
     similarity: float  # cosine of the message to the entry's closest phrasing
-    margin: float  # lead over the next entry's similarity
+    margin: float  # lead of that cosine over the best other entry's (negative when behind)
+    similarity_z: float  # that cosine in standard deviations above the tenant's entries' mean
     lexical_agrees: bool  # the lexical ranking puts the same entry first
     lexical_confidence: float  # the lexical confidence of this entry
+    lexical_relevance: float  # the lexical relevance of this entry (0 when no word is shared)
     unknown_share: float
     explained: float
     answer_lacks_time: bool
     opposite: bool
     english: bool
+    answer_similarity: float  # cosine of the message to the entry's answer
+    answer_similarity_z: float  # the same, in standard deviations above the answers' mean
+    answer_agrees: bool  # no other entry's answer is closer to the message
+    combined_margin: float  # lead of the entry's combined score over the runner-up's
+    combined_score: float  # the score the candidate was chosen by (``domain.matching``)
 
     def vector(self) -> list[float]:
         return [float(value) for value in astuple(self)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -90,23 +91,48 @@ def shared_embedder() -> E5Embedder | None:
         return _shared
 
 
-class SemanticIndex:
-    """The embedded phrasings (question and example questions) of a tenant's entries."""
+@dataclass(frozen=True, slots=True)
+class Similarities:
+    """Per entry, a message's cosine to its closest phrasing and to its answer."""
 
-    def __init__(self, phrasings: Sequence[Sequence[str]], embedder: Embedder) -> None:
+    phrasings: npt.NDArray[np.float64]
+    answers: npt.NDArray[np.float64]
+
+
+class SemanticIndex:
+    """The embedded phrasings (question and example questions) and answers of a tenant's entries.
+
+    A message is embedded once and compared with both: a question is near its entry's
+    phrasings, and also near the answer that answers it ("Is the pool heated?" is near "The
+    pool is heated to 28 degrees", less near "The pool opens at 7"). Answers are embedded like
+    questions (the cached ``embed``), so rebuilding a matcher re-embeds nothing.
+    """
+
+    def __init__(
+        self,
+        phrasings: Sequence[Sequence[str]],
+        embedder: Embedder,
+        answers: Sequence[str] = (),
+    ) -> None:
         owners = [index for index, texts in enumerate(phrasings) for _ in texts]
         flat = [text for texts in phrasings for text in texts]
         self._embedder = embedder
         self._owners = np.asarray(owners, dtype=np.int64)
         self._count = len(phrasings)
         self._vectors = embedder.embed(flat) if flat else np.zeros((0, 0), dtype=np.float32)
+        self._answers = (
+            embedder.embed(list(answers)) if answers else np.zeros((0, 0), dtype=np.float32)
+        )
 
-    def similarities(self, text: str) -> npt.NDArray[np.float64]:
-        """Per entry, the best cosine similarity of ``text`` to one of its phrasings."""
+    def compare(self, text: str) -> Similarities:
+        """Per entry, the similarity of ``text`` to its closest phrasing and to its answer."""
         best = np.full(self._count, -1.0)
+        answers = np.full(self._count, -1.0)
         if not len(self._owners):
-            return best
+            return Similarities(best, answers)
         query = self._embedder.embed([text])[0]
         scores = (self._vectors @ query).astype(np.float64)
         np.maximum.at(best, self._owners, scores)
-        return best
+        if len(self._answers) == self._count:
+            answers = (self._answers @ query).astype(np.float64)
+        return Similarities(best, answers)
