@@ -19,7 +19,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from domain.escalation import EscalationCategory, detect_categories
 from domain.events import SentimentLabel
-from domain.small_talk import looks_like_question
+from domain.small_talk import asks_question, is_small_talk, looks_like_question
 from domain.text import fold, guess_language, strip_noise
 
 # VADER's documented cut-offs on the compound score.
@@ -60,6 +60,11 @@ PRAISE_SCORE = 0.6
 # A question's mild lexicon score is politeness or a topic word ("Is the pool free?"), not a
 # feeling.
 QUESTION_NEUTRAL_BAND = 0.45
+# A statement this negative is a complaint told calmly ("Sadly the apartment wasn't as clean
+# as we hoped", "very noisy, impossible to sleep"): one plain negative word scores about -0.35,
+# above the attention threshold, yet staff must look. Questions and small talk ("no thanks")
+# are left as they are.
+STATED_COMPLAINT_SCORE = -0.3
 _OPENING_PUNCTUATION = str.maketrans({"¡": " ", "¿": " ", "«": " ", "»": " ", "„": " "})
 
 
@@ -134,7 +139,9 @@ class GuestMessageScorer:
     - A complaint, an emergency, damage or a refund request (``domain.escalation``), or a
       problem told plainly ("nobody answers", "still no hot water"), is negative below the
       attention threshold, however calm the words; "no complaints" is praise.
-    - A question with only a mild score is neutral.
+    - A statement scoring at most ``STATED_COMPLAINT_SCORE`` is a calm complaint: staff look.
+    - A question with only a mild score is neutral (a mild negative only when put as a
+      question: "I'm upset about how we were treated" is a complaint).
     """
 
     def __init__(self) -> None:
@@ -153,11 +160,26 @@ class GuestMessageScorer:
         praised = bool(_POSITIVE_CUES.search(folded))
         if praised:
             compound = max(compound, PRAISE_SCORE)
-        elif _NEGATIVE_CUES.search(folded) or _PROBLEMS.intersection(detect_categories(cleaned)):
+        elif (
+            _NEGATIVE_CUES.search(folded)
+            or _PROBLEMS.intersection(detect_categories(cleaned))
+            or _stated_complaint(compound, cleaned)
+        ):
             compound = min(compound, PROBLEM_SCORE)
-        elif abs(compound) < QUESTION_NEUTRAL_BAND and looks_like_question(cleaned):
+        elif abs(compound) < QUESTION_NEUTRAL_BAND and (
+            # Politeness in a request ("could you please ...") is no praise; a mild complaint
+            # is neutral only when put as a question, not for a "how" or "que" inside it.
+            asks_question(cleaned) if compound < 0 else looks_like_question(cleaned)
+        ):
             compound = 0.0
         return SentimentResult(score=compound, label=label_for(compound))
+
+
+def _stated_complaint(compound: float, text: str) -> bool:
+    """A statement negative enough to be a complaint; not a question, not "no thanks"."""
+    return (
+        compound <= STATED_COMPLAINT_SCORE and not asks_question(text) and not is_small_talk(text)
+    )
 
 
 def default_scorer() -> SentimentScorer:

@@ -63,6 +63,22 @@ def looks_like_question(text: str) -> bool:
     return False
 
 
+def asks_question(text: str) -> bool:
+    """True when the message is put as a question: a question mark, or a sentence opening
+    with a question word ("how", "wann") or an inverted verb ("is", "gibt").
+
+    Narrower than ``looks_like_question``: "we don't know how it works" or Spanish and French
+    "que" inside a complaint do not make a statement a question.
+    """
+    if any(mark in text for mark in _QUESTION_MARKS):
+        return True
+    for sentence in _SENTENCE.split(fold(text)):
+        words = _WORD.findall(sentence)
+        if words and (words[0] in QUESTION_OPENERS or words[0] in QUESTION_WORDS):
+            return True
+    return False
+
+
 def is_small_talk(text: str) -> bool:
     """True for messages that need no answer (thanks, greetings, "ok", a lone emoji)."""
     stripped = text.strip()

@@ -79,13 +79,13 @@ def test_knowledge_base_shape() -> None:
 def test_sent_replies_are_right(report: EvaluationReport) -> None:
     # A wrong answer sent is worse than an escalation: precision is the figure that matters.
     figures = report.overall
-    assert figures.precision.value >= 0.93, figures.precision
-    assert figures.coverage.value >= 0.45, figures.coverage
-    assert figures.top1_accuracy.value >= 0.86, figures.top1_accuracy
+    assert figures.precision.value >= 0.95, figures.precision
+    assert figures.coverage.value >= 0.58, figures.coverage
+    assert figures.top1_accuracy.value >= 0.91, figures.top1_accuracy
 
 
 def test_uncovered_questions_are_not_answered_from_a_neighbour(report: EvaluationReport) -> None:
-    assert report.overall.uncovered_answered.value <= 0.12, report.overall.uncovered_answered
+    assert report.overall.uncovered_answered.value <= 0.1, report.overall.uncovered_answered
 
 
 def test_small_talk_rarely_reaches_staff(report: EvaluationReport) -> None:
@@ -102,13 +102,13 @@ def test_requests_and_problems_reach_staff(report: EvaluationReport) -> None:
 
 
 def test_sentiment_on_comments(sentiment: evaluate_sentiment.SentimentFigures) -> None:
-    assert sentiment.macro_f1 >= 0.80, sentiment.f1
+    assert sentiment.macro_f1 >= 0.85, sentiment.f1
     assert sentiment.attention_precision.value >= 0.9, sentiment.attention_precision
-    assert sentiment.attention_recall.value >= 0.78, sentiment.attention_recall
+    assert sentiment.attention_recall.value >= 0.85, sentiment.attention_recall
 
 
 def test_sentiment_on_guest_messages(report: EvaluationReport) -> None:
-    assert report.overall.sentiment_accuracy.value >= 0.88, report.overall.sentiment_accuracy
+    assert report.overall.sentiment_accuracy.value >= 0.89, report.overall.sentiment_accuracy
 
 
 def test_wilson_interval() -> None:
