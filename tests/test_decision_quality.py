@@ -12,10 +12,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from domain.autoreply import AiSettings
-from workers import evaluate_sentiment
+from domain.calibration import FEATURE_NAMES
+from workers import calibrate, evaluate_sentiment
 from workers.eval_stats import Ratio
 from workers.evaluate import (
     DEFAULT_KNOWLEDGE,
@@ -209,3 +211,22 @@ def test_bad_data_is_a_clear_error(tmp_path: Path) -> None:
         run_evaluation(broken, DEFAULT_KNOWLEDGE)
     assert main(messages=broken) == 2
     assert main(messages=tmp_path / "missing.jsonl") == 2
+
+
+def test_calibration_threshold_is_placed_on_unseen_rows() -> None:
+    # One informative feature; right candidates score higher. Uncovered questions (never
+    # right) sit among the right ones, so the cap on answering them binds.
+    rng = np.random.default_rng(7)
+    right = rng.random(400) < 0.7
+    uncovered = ~right & (rng.random(400) < 0.5)
+    signal = np.where(right, 1.0, -0.5) + rng.normal(0.0, 1.0, 400)
+    x = np.column_stack([signal, rng.normal(0.0, 1.0, (400, len(FEATURE_NAMES) - 1))])
+    y = right.astype(float)
+    model = calibrate.fit(x, y, uncovered)
+    z = (x - np.asarray(model.centre)) / np.asarray(model.scale)
+    sent = z @ np.asarray(model.weights) + model.bias >= np.log(0.7 / 0.3)
+    assert 0 < sent.sum() < len(y)
+    # Fitted and scored on the same rows, the cut must hold at least as well as on unseen.
+    assert y[sent].mean() >= calibrate.TARGET_PRECISION - 0.02
+    assert uncovered[sent].sum() / uncovered.sum() <= calibrate.UNCOVERED_ANSWERED + 0.02
+    assert model.weights[0] > 0

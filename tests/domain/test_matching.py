@@ -208,3 +208,35 @@ def test_an_english_question_about_something_no_entry_knows_is_not_answered() ->
     assert match is not None
     assert match.entry.id == "parking"
     assert match.confidence < 0.5
+
+
+def test_the_answer_decides_when_no_phrasing_does() -> None:
+    # Neither question names a concept the message does; only one answer is about it.
+    entries = [
+        KnowledgeEntry("leisure", "leisure", "What can we do here?", "Swim in the pool all day"),
+        KnowledgeEntry("food", "food", "Where can we eat?", "Breakfast is in the lobby"),
+    ]
+    hybrid = KnowledgeMatcher(entries, embedder=WordEmbedder())
+    found = hybrid.features("pool")
+    assert found is not None
+    entry, features = found
+    assert entry.id == "leisure"
+    assert features.answer_agrees
+    assert features.answer_similarity > features.similarity
+    assert features.combined_margin > 0
+
+
+def test_a_message_is_embedded_once() -> None:
+    class Counting(WordEmbedder):
+        texts: list[str] = []
+
+        def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+            Counting.texts.extend(texts)
+            return super().embed(texts)
+
+    hybrid = KnowledgeMatcher(ENTRIES, embedder=Counting())
+    built = len(Counting.texts)
+    # Phrasings and answers are embedded when the matcher is built, not per message.
+    assert built == sum(1 + len(e.example_questions) + 1 for e in ENTRIES)
+    hybrid.best("brekkie please")
+    assert Counting.texts[built:] == ["brekkie please"]

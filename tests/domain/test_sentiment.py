@@ -108,3 +108,38 @@ def test_problems_told_calmly_need_attention(text: str) -> None:
 )
 def test_handles_links_false_friends_and_phrases(text: str, label: SentimentLabel) -> None:
     assert guest.score(text).label is label
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Told calmly, one plain negative word: a complaint all the same.
+        "Sadly the terrace was dirty",
+        # "how" inside a statement does not make it a question.
+        "I am disappointed with how the room looked",
+        "The minibar smells of smoke",
+        "There are cockroaches in the bathroom",
+        "The flat isn't as big as the listing says",
+        "We waited at the bar for 30 minutes",
+        "Hay mucho polvo debajo de las camas",
+        "On n'a pas pu dormir à cause des voisins",
+        "Les frites sont arrivées froides",
+        "Wir konnten wegen der Straße nicht schlafen",
+        "Es gibt kein warmes Wasser im Bad",
+    ],
+)
+def test_complaints_without_strong_words_need_attention(text: str) -> None:
+    assert requires_attention(guest.score(text).score)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no thanks",
+        "Is it a problem if we arrive late?",
+        "Could you please send the invoice?",
+        "¿Tenéis pizza sin gluten?",
+    ],
+)
+def test_questions_and_small_talk_are_no_complaint(text: str) -> None:
+    assert not requires_attention(guest.score(text).score)

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from domain.small_talk import is_appreciation, is_small_talk, looks_like_question
+from domain.small_talk import (
+    asks_question,
+    is_appreciation,
+    is_small_talk,
+    looks_like_question,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +79,20 @@ def test_conversation_that_asks_nothing_of_the_business(text: str) -> None:
 @pytest.mark.parametrize("text", ["are you open on Sunday?", "is this the hotel's number?"])
 def test_questions_about_the_business_are_not_small_talk(text: str) -> None:
     assert not is_small_talk(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("Is the pool open", True),
+        ("wann gibt es Frühstück", True),
+        ("We land at 9. How do we get to you", True),
+        ("I'm upset about how we were treated", False),
+        ("La cama es tan dura que no dormimos", False),
+        ("We would love a quiet room", False),
+    ],
+)
+def test_asks_question_only_when_put_as_one(text: str, asked: bool) -> None:
+    assert asks_question(text) is asked
+    # The wider test still sees a request or a question word anywhere.
+    assert looks_like_question(text) or not asked
