@@ -150,11 +150,13 @@ class KnowledgeMatcher:
 
         Lexical ranking alone settles a message that one entry's phrasing plainly matches
         (confidence >= ``DECISIVE_LEXICAL`` and the answer checks pass). Otherwise, with an
-        embedder, the semantically closest entry is the candidate and its confidence is the
-        calibrated probability that it is right (``domain.calibration``), from: similarity and
-        lead over the runner-up, whether the lexical ranking agrees, how much of the message
-        no entry knows, and the answer checks ("what time" needs a time in the answer; a
-        check-in entry does not answer a check-out question).
+        embedder, the candidate is the entry closest to the message by its phrasings, its
+        answer and the words they share (``ANSWER_WEIGHT``, ``LEXICAL_WEIGHT``; the message is
+        embedded once), and its confidence is the calibrated probability that it is right
+        (``domain.calibration``), from: similarity to phrasings and answer and the lead over
+        the runner-up, whether the lexical ranking agrees, how much of the message no entry
+        knows, and the answer checks ("what time" needs a time in the answer; a check-in entry
+        does not answer a check-out question).
         """
         ranked = self.rank(text, limit=len(self._indexed))
         lexical = ranked[0] if ranked else None
