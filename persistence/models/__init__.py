@@ -18,7 +18,6 @@ from persistence.models.documents import KnowledgeDocument, KnowledgePassage
 from persistence.models.guests import Guest, GuestIdentity, Reservation
 from persistence.models.knowledge import (
     AiSettings,
-    Document,
     KnowledgeCategory,
     KnowledgeItem,
     Prompt,
@@ -81,7 +80,6 @@ __all__ = [
     "ConversationEvent",
     "ConversationNote",
     "ConversationTag",
-    "Document",
     "Guest",
     "GuestIdentity",
     "Holiday",

@@ -15,12 +15,9 @@ from persistence.models.base import (
     TenantOwned,
     check,
     empty_array,
-    one_of,
     tenant_fk,
     tenant_keys,
 )
-
-DOCUMENT_STATUSES = ("pending", "processing", "processed", "failed")
 
 
 class AiSettings(Base, TenantOwned):
@@ -109,20 +106,3 @@ class KnowledgeItem(Base, TenantOwned, SoftDeleted):
     answer: Mapped[str]
     example_questions: Mapped[list[str]] = mapped_column(server_default=empty_array())
     display_order: Mapped[int] = mapped_column(server_default=text("0"))
-
-
-class Document(Base, TenantOwned):
-    """An uploaded file whose text feeds the knowledge base."""
-
-    __tablename__ = "documents"
-    __table_args__ = tenant_keys(
-        check("size_bytes", "size_bytes >= 0"),
-        one_of("processing_status", DOCUMENT_STATUSES),
-    )
-
-    file_name: Mapped[str]
-    file_type: Mapped[str]
-    size_bytes: Mapped[int]
-    extracted_text: Mapped[str | None]
-    processing_status: Mapped[str] = mapped_column(server_default=text("'pending'"))
-    error: Mapped[str | None]

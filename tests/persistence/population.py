@@ -197,9 +197,6 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
             m.ConversationNote(
                 tenant_id=t, conversation_id=conversation.id, author_id=user.id, body="VIP"
             ),
-            m.Document(
-                tenant_id=t, file_name="faq.pdf", file_type="application/pdf", size_bytes=10
-            ),
             m.WhatsAppTemplate(
                 tenant_id=t,
                 channel_id=channel.id,

@@ -36,7 +36,6 @@ VIOLATIONS: dict[str, dict[str, Any]] = {
     "ck_bot_scenarios_version": {"version": 0},
     "ck_bot_scenario_versions_version": {"version": 0},
     "ck_bot_dialog_states_retries": {"retries": -1},
-    "ck_documents_size_bytes": {"size_bytes": -1},
     "ck_guests_phone_e164": {"phone": "0034 600 111 222"},
     "ck_knowledge_categories_display_order": {"display_order": -1},
     "ck_knowledge_items_display_order": {"display_order": -1},
