@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends
 from pydantic import StringConstraints
 
 from persistence.models import AssistantProfile
-from workers.api.problems import invalid, not_found
+from workers.api.config_rows import audited, patch
+from workers.api.problems import not_found
 from workers.api.properties import TimeZone
 from workers.api.schemas import Body, Name, Out
 from workers.api.security import Context, require
@@ -52,23 +53,11 @@ async def get_assistant(context: Read) -> AssistantOut:
 @router.patch("", response_model=AssistantOut)
 async def update_assistant(body: AssistantUpdate, context: Manage) -> AssistantOut:
     """Change the profile; the pipeline's tenant context follows the change as it commits."""
-    changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None and name != "greeting":
-            raise invalid(name, "cannot be emptied")
     row = await _profile(context)
     old = AssistantOut.model_validate(row).model_dump()
-    for name, value in changes.items():
-        setattr(row, name, value)
+    patch(row, body.model_dump(exclude_unset=True), nullable=frozenset({"greeting"}))
     await context.uow.session.flush()
     out = AssistantOut.model_validate(row)
-    await context.uow.audit.add(
-        actor=context.principal.actor,
-        resource="assistant_profile",
-        resource_id=row.id,
-        action="update",
-        old=old,
-        new=out.model_dump(),
-    )
+    await audited(context, "assistant_profile", row.id, "update", old=old, new=out.model_dump())
     await context.uow.commit()
     return out
