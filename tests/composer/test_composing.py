@@ -270,7 +270,18 @@ async def test_prompt_injection_changes_nothing(
     webhook = await tenant.guest.say(said)
     with_model = await composing.system.decided(webhook)
     assert with_model["ai_decision"] == without["ai_decision"]
-    assert _ids_out(with_model["ai_decision_reason"]) == _ids_out(without["ai_decision_reason"])
+    # The same decision from the same item at the same confidence; a reply is handed to the
+    # composer (" composing"), which answers with the template and never asks the model.
+    reason = _ids_out(with_model["ai_decision_reason"]).removesuffix(" composing")
+    assert reason == _ids_out(without["ai_decision_reason"])
+    if with_model["ai_decision"] == "reply":
+
+        async def composed() -> dict[str, Any] | None:
+            row = await composing.composition(with_model["id"])
+            return row if row and row["outcome"] else None
+
+        settled = await eventually(composed)
+        assert (settled["outcome"], settled["reason"]) == ("template", "prompt_injection_suspected")
     assert tenant.model.calls == []
     # Had autoreply decided to answer it, the composer sends the template answer, uncalled.
     tenant, event = await stored_message(
@@ -283,8 +294,10 @@ async def test_prompt_injection_changes_nothing(
         "template",
         "prompt_injection_suspected",
     )
-    [draft] = await composing.system.replies(event.message_id)
-    assert draft["content"] == "The template answer."
+    # (The tenant had no model when the message came, so the pipeline may have answered it
+    # from the knowledge base already: the composer's draft is the one with the template.)
+    drafts = await composing.system.replies(event.message_id)
+    assert [d["content"] for d in drafts].count("The template answer.") == 1
     assert tenant.model.calls == []
 
 
