@@ -254,6 +254,11 @@ async def compose(composing: ComposerSystem, event: CompositionRequested) -> Non
         await uow.commit()
 
 
+def _decided(reason: str) -> str:
+    """A decision's reason up to the composer's notes, without the tenant's item ids."""
+    return re.sub(r" (composing|template reason=\S+|composed\b.*)$", "", _ids_out(reason))
+
+
 def _ids_out(reason: str) -> str:
     """A decision's reason without the tenant's own knowledge item ids."""
     return re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "<id>", reason)
@@ -271,9 +276,9 @@ async def test_prompt_injection_changes_nothing(
     with_model = await composing.system.decided(webhook)
     assert with_model["ai_decision"] == without["ai_decision"]
     # The same decision from the same item at the same confidence; a reply is handed to the
-    # composer (" composing"), which answers with the template and never asks the model.
-    reason = _ids_out(with_model["ai_decision_reason"]).removesuffix(" composing")
-    assert reason == _ids_out(without["ai_decision_reason"])
+    # composer, which notes what it did after it ("composing", then "template reason=…"),
+    # answers with the template and never asks the model.
+    assert _decided(with_model["ai_decision_reason"]) == _decided(without["ai_decision_reason"])
     if with_model["ai_decision"] == "reply":
 
         async def composed() -> dict[str, Any] | None:

@@ -114,12 +114,12 @@ class System:
             p=webhook.provider_message_id,
         )
 
-    async def decided(self, webhook: Webhook) -> dict[str, Any]:
+    async def decided(self, webhook: Webhook, *, deadline: float = 20.0) -> dict[str, Any]:
         async def check() -> dict[str, Any] | None:
             rows = await self.inbound(webhook)
             return rows[0] if rows and rows[0]["ai_decision"] else None
 
-        return await eventually(check)
+        return await eventually(check, deadline=deadline)
 
     async def replies(self, message_id: UUID) -> list[dict[str, Any]]:
         return await self.rows(

@@ -82,6 +82,9 @@ async def handle(
         return
     context = await contexts.get(uow, timezone=message.timezone or "UTC")
     per_minute = context.ai_settings.inbound_messages_per_minute
+    # In a bot dialogue, messages are decided in order: wait for an earlier one first, holding
+    # nothing it needs (the guest's rate-limit bucket is taken next, until commit).
+    await dialog.wait_for_turn(uow, message, now=now)
     if await inbound_limit.held_back(uow, message, per_minute=per_minute, now=now):
         return  # a flood: stored and decided, staff told once, no auto-reply
     # A bot dialogue running in the conversation (or started by these words) answers instead.

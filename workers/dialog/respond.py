@@ -131,6 +131,15 @@ async def respond(
     return True
 
 
+async def wait_for_turn(uow: UnitOfWork, message: ReplyInput, *, now: datetime) -> None:
+    """Where a dialogue runs in the conversation, give an earlier undecided message a moment
+    to be decided before this one takes anything the earlier one needs (the conversation's
+    dialogue row, the guest's rate-limit bucket): called before the flood check, so a later
+    message never holds the guest's bucket while it waits for an earlier one that needs it."""
+    if await uow.flows.in_use(conversation_id=message.conversation_id):
+        await _wait_for_earlier(uow, message, since=now - ORDERING_WINDOW)
+
+
 async def _wait_for_earlier(uow: UnitOfWork, message: ReplyInput, *, since: datetime) -> None:
     """Give an earlier undecided message of the conversation a moment to be decided (without
     holding the conversation's lock, which its decision needs)."""
