@@ -84,12 +84,12 @@ async def handle(
     per_minute = context.ai_settings.inbound_messages_per_minute
     # In a bot dialogue, messages are decided in order: wait for an earlier one first, holding
     # nothing it needs (the guest's rate-limit bucket is taken next, until commit).
-    await dialog.wait_for_turn(uow, message, now=now)
+    in_use = await dialog.wait_for_turn(uow, message, now=now)
     if await inbound_limit.held_back(uow, message, per_minute=per_minute, now=now):
         return  # a flood: stored and decided, staff told once, no auto-reply
     # A bot dialogue running in the conversation (or started by these words) answers instead.
     lookup = knowledge_lookup(context.matcher, context.ai_settings.confidence_threshold)
-    if await dialog.respond(uow, message, now=now, knowledge=lookup):
+    if await dialog.respond(uow, message, now=now, knowledge=lookup, in_use=in_use):
         return
     decision, _ = decision_for(
         context,

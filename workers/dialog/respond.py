@@ -72,17 +72,17 @@ def knowledge_lookup(matcher: KnowledgeMatcher, threshold: float) -> Knowledge:
 
 
 async def respond(
-    uow: UnitOfWork, message: ReplyInput, *, now: datetime, knowledge: Knowledge
+    uow: UnitOfWork, message: ReplyInput, *, now: datetime, knowledge: Knowledge, in_use: bool
 ) -> bool:
-    """Answer ``message`` from its conversation's dialogue, or start one its words trigger.
+    """Answer ``message`` from its conversation's dialogue, or start one its words trigger;
+    ``in_use`` is what ``wait_for_turn`` answered, after which the message has had its wait.
 
     True: the dialogue decided the message (replies, records, handoff and decision written);
     False: no dialogue concerns it, and the caller decides as usual.
     """
-    if not await uow.flows.in_use(conversation_id=message.conversation_id):
+    if not in_use:
         return False
     since = now - ORDERING_WINDOW
-    await _wait_for_earlier(uow, message, since=since)
     state = await uow.flows.lock_dialog(conversation_id=message.conversation_id)
     if await uow.flows.undecided_before(message_id=message.message_id, since=since):
         raise EarlierMessagePending(f"an earlier message of {message.conversation_id} is pending")
@@ -131,13 +131,16 @@ async def respond(
     return True
 
 
-async def wait_for_turn(uow: UnitOfWork, message: ReplyInput, *, now: datetime) -> None:
-    """Where a dialogue runs in the conversation, give an earlier undecided message a moment
-    to be decided before this one takes anything the earlier one needs (the conversation's
-    dialogue row, the guest's rate-limit bucket): called before the flood check, so a later
-    message never holds the guest's bucket while it waits for an earlier one that needs it."""
-    if await uow.flows.in_use(conversation_id=message.conversation_id):
+async def wait_for_turn(uow: UnitOfWork, message: ReplyInput, *, now: datetime) -> bool:
+    """Whether dialogues are in use for the conversation (``respond``'s ``in_use``); if so,
+    first give an earlier undecided message a moment to be decided, before this one takes
+    anything the earlier one needs (the conversation's dialogue row, the guest's rate-limit
+    bucket): called before the flood check, so a later message never holds the guest's bucket
+    while it waits for an earlier one that needs it."""
+    in_use = await uow.flows.in_use(conversation_id=message.conversation_id)
+    if in_use:
         await _wait_for_earlier(uow, message, since=now - ORDERING_WINDOW)
+    return in_use
 
 
 async def _wait_for_earlier(uow: UnitOfWork, message: ReplyInput, *, since: datetime) -> None:
