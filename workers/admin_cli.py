@@ -13,10 +13,13 @@ from uuid import UUID
 import typer
 
 if TYPE_CHECKING:
-    from persistence.uow import UnitOfWorkFactory
+    from persistence.repositories.access import AuditActor
+    from persistence.uow import UnitOfWork, UnitOfWorkFactory
     from workers.settings import Settings
 
 T = TypeVar("T")
+# An operator command's work in one tenant: the lines it prints.
+TenantWork = Callable[["UnitOfWork", "AuditActor"], Awaitable[list[str]]]
 
 tenant_app = typer.Typer(help="Create tenants.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage a tenant's staff users.", no_args_is_help=True)
@@ -44,6 +47,37 @@ def _with_factory(settings: Settings, work: Callable[[UnitOfWorkFactory], Awaita
             await factory.dispose()
 
     return asyncio.run(run())
+
+
+def run_for_tenant(tenant: UUID, label: str, work: TenantWork) -> list[str]:
+    """``work`` in one committed unit of work of ``tenant``, audited as the operator command
+    ``label``; a tenant that does not exist is a ``ValueError``."""
+    from persistence.repositories.access import AuditActor
+
+    actor = AuditActor(kind="system", label=label)
+
+    async def run(factory: UnitOfWorkFactory) -> list[str]:
+        async with factory(tenant) as uow:
+            if await uow.tenants.get() is None:
+                raise ValueError(f"no tenant {tenant}")
+            lines = await work(uow, actor)
+            await uow.commit()
+            return lines
+
+    return _with_factory(_settings(), run)
+
+
+def echo_for_tenant(tenant: UUID, label: str, work: TenantWork) -> None:
+    """``run_for_tenant`` and print its lines; what it refuses is one line and exit status 2."""
+    from persistence.repositories.base import NotFoundError
+    from workers.api.commands import CommandError
+
+    try:
+        lines = run_for_tenant(tenant, label, work)
+    except (ValueError, NotFoundError, CommandError) as exc:
+        raise _fail(str(exc)) from None
+    for line in lines:
+        typer.echo(line)
 
 
 def _fail(message: str) -> typer.Exit:

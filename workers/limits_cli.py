@@ -8,8 +8,6 @@ second (``--provider`` goes back to the provider's documented limit).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import TYPE_CHECKING, Annotated
@@ -21,49 +19,16 @@ if TYPE_CHECKING:
     from persistence.models import Channel
     from persistence.repositories.access import AuditActor
     from persistence.uow import UnitOfWork
-
-Work = Callable[["UnitOfWork", "AuditActor"], Awaitable[list[str]]]
+    from workers.admin_cli import TenantWork as Work
 
 limits_app = typer.Typer(help="See and set rate limits.", no_args_is_help=True)
 TenantOption = Annotated[UUID, typer.Option(help="The tenant id.")]
 
 
-def _run(tenant: UUID, work: Work) -> list[str]:
-    from persistence.repositories.access import AuditActor
-    from persistence.uow import UnitOfWorkFactory
-    from workers.logging import configure_logging
-    from workers.settings import Settings
-
-    settings = Settings()
-    configure_logging(settings)
-    actor = AuditActor(kind="system", label="frontdesk limits")
-
-    async def run() -> list[str]:
-        factory = UnitOfWorkFactory.from_settings(settings)
-        try:
-            async with factory(tenant) as uow:
-                if await uow.tenants.get() is None:
-                    raise ValueError(f"no tenant {tenant}")
-                lines = await work(uow, actor)
-                await uow.commit()
-                return lines
-        finally:
-            await factory.dispose()
-
-    return asyncio.run(run())
-
-
 def _echo(tenant: UUID, work: Work) -> None:
-    from persistence.repositories.base import NotFoundError
-    from workers.api.commands import CommandError
+    from workers.admin_cli import echo_for_tenant
 
-    try:
-        lines = _run(tenant, work)
-    except (ValueError, NotFoundError, CommandError) as exc:
-        typer.echo(f"frontdesk: {exc}", err=True)
-        raise typer.Exit(2) from None
-    for line in lines:
-        typer.echo(line)
+    echo_for_tenant(tenant, "frontdesk limits", work)
 
 
 def send_limit_line(row: Channel) -> str:

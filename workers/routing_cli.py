@@ -8,7 +8,6 @@ event stream through the outbox relay.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -18,30 +17,17 @@ import typer
 
 if TYPE_CHECKING:
     from persistence.repositories.access import AuditActor
-    from persistence.uow import UnitOfWork, UnitOfWorkFactory
-
-Work = Callable[["UnitOfWork", "AuditActor"], Awaitable[list[str]]]
+    from persistence.uow import UnitOfWork
+    from workers.admin_cli import TenantWork as Work
 
 routing_app = typer.Typer(help="See and hand out the routing queue.", no_args_is_help=True)
 TenantOption = Annotated[UUID, typer.Option(help="The tenant id.")]
 
 
-def _run(tenant: UUID, work: Work) -> list[str]:
-    """``work`` in one unit of work of the tenant, committed."""
-    from persistence.repositories.access import AuditActor
-    from workers.admin_cli import _settings, _with_factory
+def _echo(tenant: UUID, work: Work) -> None:
+    from workers.admin_cli import echo_for_tenant
 
-    actor = AuditActor(kind="system", label="frontdesk routing")
-
-    async def run(factory: UnitOfWorkFactory) -> list[str]:
-        async with factory(tenant) as uow:
-            if await uow.tenants.get() is None:
-                raise ValueError(f"no tenant {tenant}")
-            lines = await work(uow, actor)
-            await uow.commit()
-            return lines
-
-    return _with_factory(_settings(), run)
+    echo_for_tenant(tenant, "frontdesk routing", work)
 
 
 async def _queue(uow: UnitOfWork, actor: AuditActor) -> list[str]:
@@ -91,19 +77,6 @@ async def _agent(
         capacity=capacity,
     )
     return [f"{user.email}: {row.availability}, capacity {row.capacity}"]
-
-
-def _echo(tenant: UUID, work: Work) -> None:
-    from persistence.repositories.base import NotFoundError
-    from workers.api.commands import CommandError
-
-    try:
-        lines = _run(tenant, work)
-    except (ValueError, NotFoundError, CommandError) as exc:
-        typer.echo(f"frontdesk: {exc}", err=True)
-        raise typer.Exit(2) from None
-    for line in lines:
-        typer.echo(line)
 
 
 @routing_app.command("queue")

@@ -23,12 +23,9 @@ sla_app = typer.Typer(help="See SLA deadlines and record what is due.", no_args_
 
 
 def _settings() -> Settings:
-    from workers.logging import configure_logging
-    from workers.settings import Settings
+    from workers.admin_cli import _settings as operator_settings
 
-    settings = Settings()
-    configure_logging(settings)
-    return settings
+    return operator_settings()
 
 
 async def deadline_lines(tenant: UUID, within: int) -> list[str]:
