@@ -24,7 +24,6 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import Field, StringConstraints, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.types import Message
 
 from domain.documents import (
     DocumentFormat,
@@ -40,6 +39,7 @@ from workers.api.config_rows import audited
 from workers.api.problems import Problem, field_error, invalid, not_found
 from workers.api.schemas import Body, Name, Out
 from workers.api.security import Context, require
+from workers.request_body import read_limited, replayed
 
 router = APIRouter(prefix="/knowledge/documents", tags=["knowledge"])
 Manage = Annotated[Context, Depends(require("knowledge.manage"))]
@@ -154,27 +154,7 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-class _Replay:
-    """An ASGI ``receive`` handing over a body already read, once."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body: bytes | None = body
-
-    async def __call__(self) -> Message:
-        body, self._body = self._body, None
-        if body is None:
-            return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": body, "more_body": False}
+    return await read_limited(request, limit, _too_large)
 
 
 async def _upload(request: Request) -> _Upload:
@@ -208,7 +188,7 @@ async def _json(request: Request) -> _Upload:
 async def _multipart(request: Request) -> _Upload:
     data = await _read_bounded(request, MAX_DOCUMENT_BYTES + MULTIPART_SLACK)
     try:
-        form = await Request(request.scope, _Replay(data)).form(max_files=1, max_fields=10)
+        form = await replayed(request, data).form(max_files=1, max_fields=10)
     except HTTPException as error:
         raise invalid("body", f"the form cannot be read: {error.detail}") from None
     try:

@@ -10,12 +10,12 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
-from starlette.types import Message
 
 from workers.ingress.errors import IngressError, malformed
 from workers.ingress.limits import BODY_DEADLINE
 from workers.ingress.metrics import RequestOutcome
 from workers.providers.base import UploadedFile
+from workers.request_body import read_limited, replayed
 
 
 def check_declared_size(request: Request, limit: int) -> None:
@@ -38,15 +38,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     The whole body must arrive by the deadline the load-shedding middleware set; a client
     that dribbles it is answered 408 and its connection closed.
     """
-    chunks: list[bytes] = []
-    size = 0
     try:
         async with asyncio.timeout_at(request.scope.get(BODY_DEADLINE)):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(limit)
-                chunks.append(chunk)
+            return await read_limited(request, limit, lambda: _too_large(limit))
     except ClientDisconnect:
         raise malformed("client disconnected before the body was complete") from None
     except TimeoutError:
@@ -56,7 +50,6 @@ async def read_body(request: Request, limit: int) -> bytes:
             outcome=RequestOutcome.TIMEOUT,
             headers={"Connection": "close"},
         ) from None
-    return b"".join(chunks)
 
 
 def _too_large(limit: int) -> IngressError:
@@ -81,7 +74,7 @@ async def parse_form(
     Uploaded files become their file names, and their metadata is added to ``files`` when
     given: the bytes must not travel through the broker.
     """
-    form_request = Request(request.scope, _Replay(body))
+    form_request = replayed(request, body)
     try:
         form = await form_request.form(max_files=20, max_fields=1000)
     except HTTPException as exc:
@@ -98,16 +91,3 @@ async def parse_form(
         ]
     finally:
         await form.close()
-
-
-class _Replay:
-    """An ASGI ``receive`` that hands over a body already read, once, then a disconnect."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body: bytes | None = body
-
-    async def __call__(self) -> Message:
-        body, self._body = self._body, None
-        if body is None:
-            return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": body, "more_body": False}
