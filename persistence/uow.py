@@ -21,7 +21,6 @@ from persistence.config import CipherSettings, DatabaseSettings
 from persistence.crypto import SecretCipher
 from persistence.db import create_engine, create_sessionmaker
 from persistence.repositories.access import AccessRepository, ApiKeyRepository, AuditRepository
-from persistence.repositories.base import forget_driver
 from persistence.repositories.channels import AlertTargetRepository, ChannelRepository
 from persistence.repositories.composer import ComposerRepository
 from persistence.repositories.condition_triggers import ConditionTriggerRepository
@@ -58,6 +57,7 @@ from persistence.repositories.tenancy import (
     TenantRepository,
 )
 from persistence.retry import connection_retrying
+from persistence.statements import Sql
 from persistence.system import SystemGateway
 
 _BIND_TENANT = "SELECT set_config('app.tenant_id', $1, true)"
@@ -86,6 +86,7 @@ class UnitOfWork:
 
     tenant_id: UUID
     session: AsyncSession
+    sql: Sql  # the transaction's compiled statements, shared by its repositories
     emitted: list[Event]
 
     def __init__(
@@ -107,6 +108,7 @@ class UnitOfWork:
         async for attempt in connection_retrying(self._attempts):
             with attempt:
                 self.session = await self._begin()
+        self.sql = Sql(self.session)
         self._bind_repositories()
         return self
 
@@ -134,14 +136,12 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.outbox.write_staged()
-        forget_driver(self.session)
         await self.session.commit()
         self._committed = True
 
     async def rollback(self) -> None:
         # Nothing of a rolled-back transaction may be published, even if the rollback fails.
         self.emitted.clear()
-        forget_driver(self.session)
         await self.session.rollback()
 
     async def _begin(self) -> AsyncSession:
@@ -171,41 +171,41 @@ class UnitOfWork:
         self._bind_repositories()
 
     def _bind_repositories(self) -> None:
-        session, tenant = self.session, self.tenant_id
-        self.inbox = InboxRepository(session, tenant)
-        self.outbox = OutboxRepository(session, tenant, self.emitted)
-        self.webhook_events = WebhookEventRepository(session, tenant)
-        self.comms_events = CommsEventRepository(session, tenant)
-        self.tenants = TenantRepository(session, tenant)
-        self.properties = PropertyRepository(session, tenant)
-        self.assistant_profiles = AssistantProfileRepository(session, tenant)
-        self.channels = ChannelRepository(session, tenant, self._cipher)
-        self.alert_targets = AlertTargetRepository(session, tenant, self._cipher)
-        self.guests = GuestRepository(session, tenant)
-        self.reservations = ReservationRepository(session, tenant)
-        self.conversations = ConversationRepository(session, tenant)
-        self.messages = MessageRepository(session, tenant)
-        self.flows = FlowRepository(session, tenant)
-        self.staff_inbox = StaffInboxRepository(session, tenant)
-        self.knowledge = KnowledgeRepository(session, tenant)
-        self.documents = DocumentRepository(session, tenant)
-        self.ai_settings = AiSettingsRepository(session, tenant)
-        self.prompts = PromptRepository(session, tenant)
-        self.notifications = NotificationRepository(session, tenant)
-        self.templates = TemplateRepository(session, tenant)
-        self.triggers = TriggerRepository(session, tenant)
-        self.condition_triggers = ConditionTriggerRepository(session, tenant)
-        self.schedule = ScheduleRepository(session, tenant)
-        self.service_levels = ServiceLevelRepository(session, tenant)
-        self.staff = StaffRepository(session, tenant)
-        self.access = AccessRepository(session, tenant)
-        self.api_keys = ApiKeyRepository(session, tenant)
-        self.audit = AuditRepository(session, tenant)
-        self.configuration = ConfigurationRepository(session, tenant, self._cipher)
-        self.composer = ComposerRepository(session, tenant, self._cipher)
-        self.rate_limits = RateLimitRepository(session, tenant)
-        self.routing = RoutingRepository(session, tenant)
-        self.reports = ReportRepository(session, tenant)
+        session, tenant, sql = self.session, self.tenant_id, self.sql
+        self.inbox = InboxRepository(session, tenant, sql)
+        self.outbox = OutboxRepository(session, tenant, self.emitted, sql)
+        self.webhook_events = WebhookEventRepository(session, tenant, sql)
+        self.comms_events = CommsEventRepository(session, tenant, sql)
+        self.tenants = TenantRepository(session, tenant, sql)
+        self.properties = PropertyRepository(session, tenant, sql)
+        self.assistant_profiles = AssistantProfileRepository(session, tenant, sql)
+        self.channels = ChannelRepository(session, tenant, self._cipher, sql)
+        self.alert_targets = AlertTargetRepository(session, tenant, self._cipher, sql)
+        self.guests = GuestRepository(session, tenant, sql)
+        self.reservations = ReservationRepository(session, tenant, sql)
+        self.conversations = ConversationRepository(session, tenant, sql)
+        self.messages = MessageRepository(session, tenant, sql)
+        self.flows = FlowRepository(session, tenant, sql)
+        self.staff_inbox = StaffInboxRepository(session, tenant, sql)
+        self.knowledge = KnowledgeRepository(session, tenant, sql)
+        self.documents = DocumentRepository(session, tenant, sql)
+        self.ai_settings = AiSettingsRepository(session, tenant, sql)
+        self.prompts = PromptRepository(session, tenant, sql)
+        self.notifications = NotificationRepository(session, tenant, sql)
+        self.templates = TemplateRepository(session, tenant, sql)
+        self.triggers = TriggerRepository(session, tenant, sql)
+        self.condition_triggers = ConditionTriggerRepository(session, tenant, sql)
+        self.schedule = ScheduleRepository(session, tenant, sql)
+        self.service_levels = ServiceLevelRepository(session, tenant, sql)
+        self.staff = StaffRepository(session, tenant, sql)
+        self.access = AccessRepository(session, tenant, sql)
+        self.api_keys = ApiKeyRepository(session, tenant, sql)
+        self.audit = AuditRepository(session, tenant, sql)
+        self.configuration = ConfigurationRepository(session, tenant, self._cipher, sql)
+        self.composer = ComposerRepository(session, tenant, self._cipher, sql)
+        self.rate_limits = RateLimitRepository(session, tenant, sql)
+        self.routing = RoutingRepository(session, tenant, sql)
+        self.reports = ReportRepository(session, tenant, sql)
 
 
 class UnitOfWorkFactory:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -13,18 +14,57 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
 
-CONVERSATION_STATUSES = ("new", "open", "pending", "snoozed", "resolved", "closed")
-OPEN_STATUSES = ("new", "open", "pending", "snoozed")
-PRIORITIES = ("low", "normal", "high", "urgent")
-DIRECTIONS = ("inbound", "outbound")
-SENDER_TYPES = ("guest", "staff", "bot", "system")
-CONTENT_TYPES = ("text", "image", "audio", "video", "document", "location", "contact", "template")
-# "cancelled": a drafted auto-reply dropped before sending (staff answered or took over).
-# "sending": the dispatcher committed an attempt and is calling the provider; "uncertain": that
-# call's outcome was lost and the provider could not say (staff told; never sent again).
-MESSAGE_STATUSES = (
-    "pending", "sending", "sent", "delivered", "read", "failed", "cancelled", "uncertain"
+
+class ConversationStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class SenderType(StrEnum):
+    GUEST = "guest"
+    STAFF = "staff"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class MessageStatus(StrEnum):
+    """Where a message is. Inbound rows are ``delivered`` (to frontdesk) when stored.
+
+    ``cancelled``: a drafted reply dropped before sending (staff answered or took over);
+    ``sending``: the dispatcher committed an attempt and is calling the provider;
+    ``uncertain``: that call's outcome was lost and the provider could not say (staff told;
+    never sent again).
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNCERTAIN = "uncertain"
+
+
+CONVERSATION_STATUSES = tuple(ConversationStatus)
+OPEN_STATUSES = (
+    ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.PENDING,
+    ConversationStatus.SNOOZED,
 )  # fmt: skip
+PRIORITIES = ("low", "normal", "high", "urgent")
+DIRECTIONS = tuple(Direction)
+SENDER_TYPES = tuple(SenderType)
+CONTENT_TYPES = ("text", "image", "audio", "video", "document", "location", "contact", "template")
+MESSAGE_STATUSES = tuple(MessageStatus)
 AI_DECISIONS = ("reply", "escalate", "skip")
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 # What the report indexes carry besides their keys, so a period is read from the index alone.

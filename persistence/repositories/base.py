@@ -1,4 +1,5 @@
-"""What every repository shares: the session, the tenant, and a tenant-filtered ``get``."""
+"""What every repository shares: the session, the tenant, the unit of work's compiled-statement
+runner (``persistence.statements``), and a tenant-filtered ``get``."""
 
 from __future__ import annotations
 
@@ -9,17 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models.base import TenantOwned
+from persistence.statements import Sql
 
 RowT = TypeVar("RowT", bound=TenantOwned)
-
-
-# Where a session keeps its transaction's asyncpg connection (``forget_driver`` drops it).
-_DRIVER = "frontdesk.driver_connection"
-
-
-def forget_driver(session: AsyncSession) -> None:
-    """The session's transaction ended: its connection goes back to the pool."""
-    session.info.pop(_DRIVER, None)
 
 
 class NotFoundError(LookupError):
@@ -27,9 +20,12 @@ class NotFoundError(LookupError):
 
 
 class Repository:
-    def __init__(self, session: AsyncSession, tenant_id: UUID) -> None:
+    def __init__(self, session: AsyncSession, tenant_id: UUID, sql: Sql | None = None) -> None:
         self.session = session
         self.tenant_id = tenant_id
+        # The unit of work's one runner (its transaction's connection); a repository made on
+        # its own (a test's) gets its own.
+        self.sql = sql if sql is not None else Sql(session)
 
     async def _get(
         self, model: type[RowT], row_id: UUID, *, for_update: bool = False
@@ -49,22 +45,8 @@ class Repository:
         return row
 
     async def _driver(self) -> Any:
-        """The asyncpg connection under the session, in the session's transaction.
-
-        For the statements every event or inbound message makes (inbox, outbox, intake's
-        writes, the consumers' reads): a prepared statement through asyncpg costs about a
-        fifth of the client CPU of the same statement through the ORM
-        (``python -m bench.statements``). Rows staged in the session are
-        flushed first, so what was written reads in order.
-        """
-        if self.session.new or self.session.dirty or self.session.deleted:
-            await self.session.flush()
-        driver = self.session.info.get(_DRIVER)
-        if driver is None:
-            connection = await self.session.connection()
-            raw = await connection.get_raw_connection()
-            driver = self.session.info[_DRIVER] = raw.driver_connection
-        return driver
+        """The asyncpg connection of the unit of work's transaction (``Sql``'s)."""
+        return await self.sql._connection()
 
     def _stage(self, row: Any) -> None:
         self.session.add(row)

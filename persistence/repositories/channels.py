@@ -14,6 +14,7 @@ from domain.events import Provider
 from persistence.crypto import SecretCipher
 from persistence.models import Channel, StaffAlertTarget
 from persistence.repositories.base import Repository
+from persistence.statements import Sql
 
 
 class MissingKeysError(RuntimeError):
@@ -39,8 +40,14 @@ def channel_route(channel: Channel, cipher: SecretCipher) -> ChannelRoute:
 class SecretRepository(Repository):
     """A repository that encrypts and decrypts secrets with the factory's keys."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID, cipher: SecretCipher | None) -> None:
-        super().__init__(session, tenant_id)
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: UUID,
+        cipher: SecretCipher | None,
+        sql: Sql | None = None,
+    ) -> None:
+        super().__init__(session, tenant_id, sql)
         self._optional_cipher = cipher
 
     @property

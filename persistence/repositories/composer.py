@@ -23,6 +23,7 @@ from persistence.models import (
     PropertySettings,
 )
 from persistence.repositories.base import Repository
+from persistence.statements import Sql
 
 _ENABLED = "SELECT enabled FROM ai_model_settings WHERE tenant_id = $1"
 # A claim a crash left behind is taken over once: one more call at most, never a second draft.
@@ -77,8 +78,14 @@ class MonthUsage:
 
 
 class ComposerRepository(Repository):
-    def __init__(self, session: AsyncSession, tenant_id: UUID, cipher: SecretCipher | None) -> None:
-        super().__init__(session, tenant_id)
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: UUID,
+        cipher: SecretCipher | None,
+        sql: Sql | None = None,
+    ) -> None:
+        super().__init__(session, tenant_id, sql)
         self._cipher = cipher
 
     async def enabled(self) -> bool:

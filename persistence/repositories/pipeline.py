@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.events import Event
 from persistence.models import OutboxRow
 from persistence.repositories.base import NotFoundError, Repository
+from persistence.statements import Sql
 
 
 class TenantMismatchError(ValueError):
@@ -49,8 +50,14 @@ class InboxRepository(Repository):
 class OutboxRepository(Repository):
     """Events staged in a unit of work are written together, in one round trip, as it commits."""
 
-    def __init__(self, session: AsyncSession, tenant_id: UUID, emitted: list[Event]) -> None:
-        super().__init__(session, tenant_id)
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: UUID,
+        emitted: list[Event],
+        sql: Sql | None = None,
+    ) -> None:
+        super().__init__(session, tenant_id, sql)
         self._emitted = emitted
         self._unwritten: list[Event] = []
 
