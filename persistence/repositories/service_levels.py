@@ -14,10 +14,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, exists, literal, or_, select, text, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.service_levels import (
@@ -77,6 +90,21 @@ def response_met(condition: str, alias: str = "c") -> str:
         f" ELSE {alias}.sla_next_check_at END"
     )
     return ", ".join(assignments)
+
+
+def response_met_values(
+    condition: ColumnElement[bool], conversations: FromClause
+) -> dict[str, ColumnElement[Any]]:
+    """The ``SET`` values meeting the response targets of ``conversations`` where ``condition``
+    holds (the sweeper then looks next at the resolution target only): for a statement that
+    records a reply in the same row update, such as the dispatcher's recording a send."""
+    columns = conversations.c
+    values: dict[str, ColumnElement[Any]] = {
+        name: case((condition, null()), else_=columns[name]) for name in _RESPONSE_COLUMNS
+    }
+    resolution = func.least(columns.sla_resolution_warn_at, columns.resolution_due_at)
+    values["sla_next_check_at"] = case((condition, resolution), else_=columns.sla_next_check_at)
+    return values
 
 
 # A bot's reply, as the dispatcher records it sent, where the conversation's policy counts it.
