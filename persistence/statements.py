@@ -17,8 +17,9 @@ connection, in its transaction::
     await self.sql.run(_SET_SENTIMENT, tenant_id=..., message_id=..., label="negative")
 
 Parameters are named (``param``); a fixed value the statement always uses (a status, a
-direction) is a ``constant`` written into the SQL text, so a partial index whose predicate
-names that value (``WHERE status = 'pending'``) is seen by the planner. Rows come back as the
+direction, ``limit(1)``) is written into the SQL text as a literal when the statement compiles
+(``constant`` says so explicitly), so a partial index whose predicate names that value
+(``WHERE status = 'pending'``) is seen by the planner. Rows come back as the
 driver's records, read by position into the repository's frozen dataclasses; no ORM row
 crosses a repository's boundary on this path.
 """
@@ -27,12 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
 from sqlalchemy import BindParameter, ColumnElement, String, bindparam, literal_column
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
@@ -61,8 +64,27 @@ def param(
 
 def constant(value: str | StrEnum) -> ColumnElement[str]:
     """A fixed text value written into the statement (quoted as PostgreSQL quotes literals)."""
-    assert _QUOTE is not None
-    return literal_column(_QUOTE(str(value)), String())
+    return literal_column(_literal(str(value)), String())
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, str):
+        assert _QUOTE is not None
+        return cast(str, _QUOTE(str(value)))
+    raise ValueError(f"{value!r} cannot be written into a statement: make it a param()")
+
+
+def _inline(element: Any) -> ColumnElement[Any] | None:
+    if not isinstance(element, BindParameter) or element.value is None or element.callable:
+        return None
+    if element.expanding:  # in_([...]) of fixed values
+        listed = ", ".join(_literal(value) for value in element.value)
+        return literal_column(f"({listed})", element.type)
+    return literal_column(_literal(element.value), element.type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +98,17 @@ class Compiled:
 
     @classmethod
     def of(cls, statement: Executable) -> Compiled:
-        assert isinstance(statement, ClauseElement)
-        compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
-        fixed = sorted(name for name, value in compiled.params.items() if value is not None)
-        if fixed:
-            # A Python value bound into the construct would travel as a parameter the caller
-            # cannot see or change: say it once, as a constant or as a named parameter.
-            raise ValueError(f"use constant() or param() for the bound values {fixed}")
+        if not isinstance(statement, ClauseElement):
+            raise TypeError(f"not a SQL statement: {statement!r}")
+        element: ClauseElement = statement
+        # A Python value written into the construct (``status == MessageStatus.PENDING``,
+        # ``limit(1)``) becomes a literal of the SQL text, not a parameter: the planner sees
+        # it (partial indexes), and the caller gives only the named parameters.
+        inlined = cast(
+            ClauseElement,
+            visitors.replacement_traverse(element, {}, _inline),  # type: ignore[call-overload]
+        )
+        compiled = cast(SQLCompiler, inlined.compile(dialect=_DIALECT))
         names = tuple(compiled.positiontup or ())
         found = compiled._bind_processors  # the dialect's own conversions (JSON to text)
         processors: list[tuple[int, Callable[[Any], Any]]] = []
