@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,29 @@ from sqlalchemy import Index, Numeric, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
+
+
+class VersionStatus(StrEnum):
+    """A scenario version: a draft until published, retired when another is published."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class DialogStatus(StrEnum):
+    """A conversation's dialogue: ``idle`` until a scenario starts, ``active`` while it runs."""
+
+    IDLE = "idle"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    HANDED_OFF = "handed_off"
+    EXPIRED = "expired"
+
+
+VERSION_STATUSES = tuple(VersionStatus)
+DIALOG_STATUSES = tuple(DialogStatus)
 
 
 class BotScenario(Base, TenantOwned):
@@ -43,7 +67,7 @@ class BotScenarioVersion(Base, TenantOwned):
         UniqueConstraint("tenant_id", "scenario_id", "version"),
         tenant_fk("scenario_id", "bot_scenarios"),
         check("version", "version > 0"),
-        one_of("status", ("draft", "published", "retired")),
+        one_of("status", VERSION_STATUSES),
     )
 
     scenario_id: Mapped[UUID]
@@ -51,9 +75,6 @@ class BotScenarioVersion(Base, TenantOwned):
     flow: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(server_default=text("'draft'"))
     published_at: Mapped[datetime | None]
-
-
-DIALOG_STATUSES = ("idle", "active", "completed", "cancelled", "handed_off", "expired")
 
 
 class BotDialogState(Base, TenantOwned):

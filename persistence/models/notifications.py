@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import ARRAY, Index, SmallInteger, UniqueConstraint, text
@@ -29,8 +30,31 @@ NOTIFICATION_TYPES = (
     # A condition trigger's action (its detail says which trigger and why).
     "condition_trigger",
 )
-NOTIFICATION_STATUSES = ("pending", "sent", "acknowledged")
-ALERT_DELIVERY_STATUSES = ("sending", "sent", "failed", "uncertain")
+
+
+class NotificationStatus(StrEnum):
+    """``pending`` until the first alert went out, ``sent`` while re-alerted, then
+    ``acknowledged``."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+
+
+class AlertDeliveryStatus(StrEnum):
+    """One alert to one target: ``sending`` (committed before the call), then ``sent``,
+    ``failed`` (refused; tried again) or ``uncertain`` (the outcome was lost; never re-sent)."""
+
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+
+
+NOTIFICATION_STATUSES = tuple(NotificationStatus)
+# The statuses of a notification still re-alerted (the due sweep's partial index names them).
+ALERTING_STATUSES = (NotificationStatus.PENDING, NotificationStatus.SENT)
+ALERT_DELIVERY_STATUSES = tuple(AlertDeliveryStatus)
 SLA_KINDS = ("first_response", "next_response", "resolution")
 SLA_CLOCKS = ("calendar", "business_hours")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -12,9 +13,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from persistence.models.base import Base, TenantOwned, one_of, tenant_fk, tenant_keys
 from persistence.models.channels import PROVIDERS
 
-# scheduled: waiting for due_at; sent: handed to the dispatcher as an outbound message;
-# skipped / cancelled / failed: never sent, ``reason`` says why.
-SCHEDULE_STATUSES = ("scheduled", "sent", "skipped", "cancelled", "failed")
+
+class ScheduleStatus(StrEnum):
+    """``scheduled``: waiting for due_at; ``sent``: handed to the dispatcher as an outbound
+    message; ``skipped`` / ``cancelled`` / ``failed``: never sent, ``reason`` says why."""
+
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+SCHEDULE_STATUSES = tuple(ScheduleStatus)
 
 
 class ScheduledMessage(Base, TenantOwned):

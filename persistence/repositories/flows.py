@@ -4,37 +4,137 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Table,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 
-from persistence.models.bots import BotDialogState, BotScenario, BotScenarioVersion
+from persistence.models.bots import (
+    BotDialogState,
+    BotScenario,
+    BotScenarioVersion,
+    DialogStatus,
+    VersionStatus,
+)
 from persistence.models.channels import Channel
-from persistence.models.conversations import Conversation
+from persistence.models.conversations import Conversation, Direction, Message
 from persistence.models.guests import Guest, Reservation
 from persistence.repositories.base import NotFoundError, Repository
+from persistence.statements import Compiled, constant, param
+
+scenarios = cast(Table, BotScenario.__table__)
+versions = cast(Table, BotScenarioVersion.__table__)
+dialogs = cast(Table, BotDialogState.__table__)
+channels = cast(Table, Channel.__table__)
+conversations = cast(Table, Conversation.__table__)
+messages = cast(Table, Message.__table__)
+guests = cast(Table, Guest.__table__)
 
 # Whether a dialogue could answer this conversation: a scenario that starts dialogues, or one
 # already running here. Most tenants have neither, and autoreply asks this for every message.
-_IN_USE = text(
-    "SELECT EXISTS (SELECT 1 FROM bot_scenarios s WHERE s.tenant_id = :t AND s.active"
-    " AND s.published_version IS NOT NULL)"
-    " OR EXISTS (SELECT 1 FROM bot_dialog_states d WHERE d.tenant_id = :t"
-    " AND d.conversation_id = :c AND d.status = 'active')"
+_IN_USE = Compiled.of(
+    select(
+        or_(
+            exists().where(
+                scenarios.c.tenant_id == param("tenant_id"),
+                scenarios.c.active,
+                scenarios.c.published_version.is_not(None),
+            ),
+            exists().where(
+                dialogs.c.tenant_id == param("tenant_id"),
+                dialogs.c.conversation_id == param("conversation_id"),
+                dialogs.c.status == constant(DialogStatus.ACTIVE),
+            ),
+        )
+    )
 )
-# An earlier inbound message of the conversation that no responder has decided yet. A message's
-# place is the provider's time (second resolution on some), then arrival. Messages older than
-# the window are not waited for: one a consumer dead-lettered never gets a decision.
-_UNDECIDED_BEFORE = text(
-    "SELECT EXISTS (SELECT 1 FROM messages p, messages m"
-    " WHERE m.tenant_id = :t AND m.id = :m"
-    " AND p.tenant_id = :t AND p.conversation_id = m.conversation_id"
-    " AND p.direction = 'inbound' AND p.id <> m.id AND p.ai_decision IS NULL"
-    " AND p.created_at > :since"
-    " AND (coalesce(p.sent_at, p.created_at), p.created_at, p.id)"
-    "   < (coalesce(m.sent_at, m.created_at), m.created_at, m.id))"
+
+
+def _undecided_before() -> Compiled:
+    """An earlier inbound message of the conversation that no responder has decided yet. A
+    message's place is the provider's time (second resolution on some), then arrival. Messages
+    older than the window are not waited for: one a consumer dead-lettered never gets a
+    decision."""
+    earlier, message = messages.alias("p"), messages.alias("m")
+
+    def place(row: FromClause) -> ColumnElement[Any]:
+        return tuple_(func.coalesce(row.c.sent_at, row.c.created_at), row.c.created_at, row.c.id)
+
+    return Compiled.of(
+        select(
+            exists().where(
+                message.c.tenant_id == param("tenant_id"),
+                message.c.id == param("message_id"),
+                earlier.c.tenant_id == param("tenant_id"),
+                earlier.c.conversation_id == message.c.conversation_id,
+                earlier.c.direction == constant(Direction.INBOUND),
+                earlier.c.id != message.c.id,
+                earlier.c.ai_decision.is_(None),
+                earlier.c.created_at > param("since"),
+                place(earlier) < place(message),
+            )
+        )
+    )
+
+
+_UNDECIDED_BEFORE = _undecided_before()
+
+# Scenarios that start dialogues, with their published version's flow, by name.
+_LIVE = Compiled.of(
+    select(scenarios.c.id, scenarios.c.name, versions.c.id, versions.c.version, versions.c.flow)
+    .join(
+        versions,
+        (versions.c.tenant_id == scenarios.c.tenant_id)
+        & (versions.c.scenario_id == scenarios.c.id)
+        & (versions.c.version == scenarios.c.published_version),
+    )
+    .where(scenarios.c.tenant_id == param("tenant_id"), scenarios.c.active)
+    .order_by(scenarios.c.name)
+)
+
+# The conversation's dialogue row, made idle the first time one of its messages is decided.
+_ADD_DIALOG = Compiled.of(
+    insert(dialogs)
+    .values(
+        id=func.gen_random_uuid(),
+        tenant_id=param("tenant_id"),
+        conversation_id=param("conversation_id"),
+    )
+    .on_conflict_do_nothing(index_elements=["tenant_id", "conversation_id"])
+)
+
+_PLACE = Compiled.of(
+    select(channels.c.property_id, conversations.c.guest_id, channels.c.provider)
+    .join(
+        channels,
+        (channels.c.tenant_id == conversations.c.tenant_id)
+        & (channels.c.id == conversations.c.channel_id),
+    )
+    .where(
+        conversations.c.tenant_id == param("tenant_id"),
+        conversations.c.id == param("conversation_id"),
+    )
+)
+
+_NAME_GUEST = Compiled.of(
+    update(guests)
+    .where(
+        guests.c.tenant_id == param("tenant_id"),
+        guests.c.id == param("guest_id"),
+        guests.c.full_name.is_(None),
+    )
+    .values(full_name=param("name"), updated_at=func.now())
 )
 
 
@@ -146,12 +246,12 @@ class FlowRepository(Repository):
             .where(
                 BotScenarioVersion.tenant_id == self.tenant_id,
                 BotScenarioVersion.scenario_id == scenario.id,
-                BotScenarioVersion.status == "published",
+                BotScenarioVersion.status == VersionStatus.PUBLISHED,
                 BotScenarioVersion.id != version.id,
             )
-            .values(status="retired", updated_at=func.now())
+            .values(status=VersionStatus.RETIRED, updated_at=func.now())
         )
-        version.status = "published"
+        version.status = VersionStatus.PUBLISHED
         version.published_at = at
         scenario.published_version = version.version
         scenario.active = True
@@ -163,38 +263,20 @@ class FlowRepository(Repository):
 
     async def live(self) -> list[LiveScenario]:
         """Scenarios that start dialogues, by name."""
-        statement = (
-            select(
-                BotScenario.id,
-                BotScenario.name,
-                BotScenarioVersion.id,
-                BotScenarioVersion.version,
-                BotScenarioVersion.flow,
-            )
-            .join(
-                BotScenarioVersion,
-                (BotScenarioVersion.tenant_id == BotScenario.tenant_id)
-                & (BotScenarioVersion.scenario_id == BotScenario.id)
-                & (BotScenarioVersion.version == BotScenario.published_version),
-            )
-            .where(BotScenario.tenant_id == self.tenant_id, BotScenario.active)
-            .order_by(BotScenario.name)
-        )
-        rows = (await self.session.execute(statement)).all()
+        rows = await self.sql.rows(_LIVE, tenant_id=self.tenant_id)
         return [LiveScenario(*row) for row in rows]
 
     async def in_use(self, *, conversation_id: UUID) -> bool:
-        found = await self.session.scalar(_IN_USE, {"t": self.tenant_id, "c": conversation_id})
+        found = await self.sql.value(
+            _IN_USE, tenant_id=self.tenant_id, conversation_id=conversation_id
+        )
         return bool(found)
 
     async def lock_dialog(self, *, conversation_id: UUID) -> BotDialogState:
         """The conversation's dialogue row, created idle if it has none, locked until commit:
         the conversation's messages are decided one at a time."""
-        await self.session.execute(
-            insert(BotDialogState)
-            .values(tenant_id=self.tenant_id, conversation_id=conversation_id)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "conversation_id"])
-        )
+        await self.sql.run(_ADD_DIALOG, tenant_id=self.tenant_id, conversation_id=conversation_id)
+        # The row stays an ORM object: the dialogue step changes it in place and flushes it.
         statement = (
             select(BotDialogState)
             .where(
@@ -215,8 +297,8 @@ class FlowRepository(Repository):
 
     async def undecided_before(self, *, message_id: UUID, since: datetime) -> bool:
         """Whether an earlier guest message of the conversation still waits for a decision."""
-        found = await self.session.scalar(
-            _UNDECIDED_BEFORE, {"t": self.tenant_id, "m": message_id, "since": since}
+        found = await self.sql.value(
+            _UNDECIDED_BEFORE, tenant_id=self.tenant_id, message_id=message_id, since=since
         )
         return bool(found)
 
@@ -224,28 +306,15 @@ class FlowRepository(Repository):
         await self.session.flush()
 
     async def conversation_place(self, *, conversation_id: UUID) -> Place:
-        statement = (
-            select(Channel.property_id, Conversation.guest_id, Channel.provider)
-            .join(
-                Channel,
-                (Channel.tenant_id == Conversation.tenant_id)
-                & (Channel.id == Conversation.channel_id),
-            )
-            .where(Conversation.tenant_id == self.tenant_id, Conversation.id == conversation_id)
-        )
-        row = (await self.session.execute(statement)).one_or_none()
+        row = await self.sql.row(_PLACE, tenant_id=self.tenant_id, conversation_id=conversation_id)
         if row is None:
             raise NotFoundError(f"conversation {conversation_id} not found")
         return Place(*row)
 
     async def name_guest(self, *, guest_id: UUID, name: str) -> None:
         """Give a guest known by a handle only the name they booked under."""
-        await self.session.execute(
-            update(Guest)
-            .where(
-                Guest.tenant_id == self.tenant_id, Guest.id == guest_id, Guest.full_name.is_(None)
-            )
-            .values(full_name=name[:200], updated_at=func.now())
+        await self.sql.run(
+            _NAME_GUEST, tenant_id=self.tenant_id, guest_id=guest_id, name=name[:200]
         )
 
     async def add_table_booking(self, *, booking: TableBooking, at: datetime) -> Reservation:
