@@ -2,49 +2,114 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import func, update
+from sqlalchemy import ARRAY, Table, Text, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.events import Event
-from persistence.models import OutboxRow
+from persistence.models import CommsEvent, OutboxRow, ProcessedEvent, WebhookEvent
 from persistence.repositories.base import NotFoundError, Repository
-from persistence.statements import Sql
+from persistence.statements import Compiled, Sql, param
+
+processed_events = cast(Table, ProcessedEvent.__table__)
+webhook_events = cast(Table, WebhookEvent.__table__)
+comms_events = cast(Table, CommsEvent.__table__)
+outbox = cast(Table, OutboxRow.__table__)
 
 
 class TenantMismatchError(ValueError):
     """An event of one tenant was staged in another tenant's unit of work."""
 
 
-_RECORD_INBOX = (
-    "INSERT INTO processed_events (tenant_id, consumer, event_id) VALUES ($1, $2, $3)"
-    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING id"
+# Every delivery, inbound webhook and provider call makes one of these. A row's id is the
+# server's, as the column's server default makes it (the model's Python default would make it a
+# parameter).
+_RECORD_INBOX = Compiled.of(
+    insert(processed_events)
+    .values(
+        id=func.gen_random_uuid(),
+        tenant_id=param("tenant_id"),
+        consumer=param("consumer"),
+        event_id=param("event_id"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[processed_events.c.consumer, processed_events.c.event_id]
+    )
+    .returning(processed_events.c.id)
 )
-_RECORD_WEBHOOK = (
-    "INSERT INTO webhook_events (tenant_id, provider, provider_event_id, channel_id, payload)"
-    " VALUES ($1, $2, $3, $4, $5::jsonb)"
-    " ON CONFLICT (tenant_id, provider, provider_event_id) DO NOTHING RETURNING id"
+_RECORD_WEBHOOK = Compiled.of(
+    insert(webhook_events)
+    .values(
+        id=func.gen_random_uuid(),
+        tenant_id=param("tenant_id"),
+        provider=param("provider"),
+        provider_event_id=param("provider_event_id"),
+        channel_id=param("channel_id"),
+        payload=param("payload"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[
+            webhook_events.c.tenant_id,
+            webhook_events.c.provider,
+            webhook_events.c.provider_event_id,
+        ]
+    )
+    .returning(webhook_events.c.id)
 )
-_ADD_COMMS_EVENT = (
-    "INSERT INTO comms_events (tenant_id, channel_id, message_id, provider, direction, kind,"
-    " provider_message_id, http_status, error, payload)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)"
+_ADD_COMMS_EVENT = Compiled.of(
+    insert(comms_events)
+    .values(
+        id=func.gen_random_uuid(),
+        tenant_id=param("tenant_id"),
+        channel_id=param("channel_id"),
+        message_id=param("message_id"),
+        provider=param("provider"),
+        direction=param("direction"),
+        kind=param("kind"),
+        provider_message_id=param("provider_message_id"),
+        http_status=param("http_status"),
+        error=param("error"),
+        payload=param("payload"),
+    )
+    .inline()  # nothing to read back
 )
-_WRITE_OUTBOX = (
-    "INSERT INTO outbox (id, tenant_id, event_type, payload) VALUES ($1, $2, $3, $4::jsonb)"
+# A unit of work's events in one statement, one row per array element. The payloads are the
+# events' own JSON text (pydantic's), cast by the server, not parsed and encoded again here.
+_STAGED = (
+    func.unnest(
+        param("event_ids", ARRAY(PG_UUID(as_uuid=True))),
+        param("event_types", ARRAY(Text())),
+        param("payloads", ARRAY(Text())),
+    )
+    .table_valued("id", "event_type", "payload")
+    .render_derived(name="staged")
+)
+_WRITE_OUTBOX = Compiled.of(
+    insert(outbox).from_select(
+        ["id", "tenant_id", "event_type", "payload"],
+        select(
+            _STAGED.c.id,
+            param("tenant_id", PG_UUID(as_uuid=True)),
+            _STAGED.c.event_type,
+            _STAGED.c.payload.cast(JSONB),
+        ),
+    )
 )
 
 
 class InboxRepository(Repository):
     async def record(self, *, consumer: str, event_id: UUID) -> bool:
         """Record that ``consumer`` handled ``event_id``; False if it already had."""
-        driver = await self._driver()
-        return await driver.fetchval(_RECORD_INBOX, self.tenant_id, consumer, event_id) is not None
+        recorded = await self.sql.value(
+            _RECORD_INBOX, tenant_id=self.tenant_id, consumer=consumer, event_id=event_id
+        )
+        return recorded is not None
 
 
 class OutboxRepository(Repository):
@@ -79,13 +144,15 @@ class OutboxRepository(Repository):
     async def write_staged(self) -> None:
         if not self._unwritten:
             return
-        rows = [
-            (e.event_id, self.tenant_id, e.routing_key, e.model_dump_json())
-            for e in self._unwritten
-        ]
-        driver = await self._driver()
-        await driver.executemany(_WRITE_OUTBOX, rows)
-        self._unwritten.clear()
+        staged = self._unwritten
+        await self.sql.run(
+            _WRITE_OUTBOX,
+            tenant_id=self.tenant_id,
+            event_ids=[e.event_id for e in staged],
+            event_types=[e.routing_key for e in staged],
+            payloads=[e.model_dump_json() for e in staged],
+        )
+        staged.clear()
 
     async def mark_published(self, *, event_ids: Sequence[UUID]) -> int:
         """Mark this tenant's outbox rows published; returns how many were still unpublished."""
@@ -114,15 +181,14 @@ class WebhookEventRepository(Repository):
         payload: Mapping[str, Any],
     ) -> bool:
         """Store a provider event once; False if it was stored before (a duplicate webhook)."""
-        driver = await self._driver()
         try:
-            stored = await driver.fetchval(
+            stored = await self.sql.value(
                 _RECORD_WEBHOOK,
-                self.tenant_id,
-                provider,
-                provider_event_id,
-                channel_id,
-                json.dumps(dict(payload)),
+                tenant_id=self.tenant_id,
+                provider=provider,
+                provider_event_id=provider_event_id,
+                channel_id=channel_id,
+                payload=dict(payload),
             )
         except asyncpg.ForeignKeyViolationError as exc:
             if "channel" in (exc.constraint_name or ""):
@@ -146,17 +212,16 @@ class CommsEventRepository(Repository):
         error: str | None = None,
     ) -> None:
         """Append one entry to the provider traffic audit trail."""
-        driver = await self._driver()
-        await driver.execute(
+        await self.sql.run(
             _ADD_COMMS_EVENT,
-            self.tenant_id,
-            channel_id,
-            message_id,
-            provider,
-            direction,
-            kind,
-            provider_message_id,
-            http_status,
-            error,
-            json.dumps(dict(payload)),
+            tenant_id=self.tenant_id,
+            channel_id=channel_id,
+            message_id=message_id,
+            provider=provider,
+            direction=direction,
+            kind=kind,
+            provider_message_id=provider_message_id,
+            http_status=http_status,
+            error=error,
+            payload=dict(payload),
         )
