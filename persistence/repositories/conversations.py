@@ -4,42 +4,99 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ARRAY, DateTime, Table, Text, any_, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import Conversation, ConversationEvent
-from persistence.models.conversations import CONVERSATION_STATUSES, PRIORITIES
+from persistence.models.conversations import (
+    CONVERSATION_STATUSES,
+    PRIORITIES,
+    ConversationStatus,
+)
 from persistence.repositories.base import NotFoundError, Repository
+from persistence.statements import Compiled, constant, param
+
+conversations = cast(Table, Conversation.__table__)
 
 _ATTEMPTS = 3
-# Every inbound message makes these: SQL through the driver (see Repository._driver).
-# The ON CONFLICT predicate matches the partial unique index
-# uq_conversations_open_per_guest_channel.
-_OPEN = (
-    "INSERT INTO conversations (tenant_id, guest_id, channel_id, status, first_message_at,"
-    " last_message_at) VALUES ($1, $2, $3, 'new', $4, $4)"
-    " ON CONFLICT (tenant_id, guest_id, channel_id)"
-    " WHERE status NOT IN ('resolved', 'closed') DO NOTHING RETURNING id"
+_CLOSED = (ConversationStatus.RESOLVED, ConversationStatus.CLOSED)
+# Every inbound message makes these. "Open" is written as the partial unique index
+# uq_conversations_open_per_guest_channel writes it (status NOT IN ('resolved', 'closed')), so
+# the ON CONFLICT names that index and the lookup can use it.
+_IS_OPEN = conversations.c.status.not_in([constant(status) for status in _CLOSED])
+_AT = param("at", DateTime(timezone=True))
+_THIS = (
+    conversations.c.tenant_id == param("tenant_id"),
+    conversations.c.id == param("conversation_id"),
 )
-_RAISE_PRIORITY = (
-    "UPDATE conversations SET priority = $3, updated_at = now()"
-    " WHERE tenant_id = $1 AND id = $2 AND priority = ANY($4::text[])"
+_OPEN = Compiled.of(
+    insert(conversations)
+    .values(
+        id=func.gen_random_uuid(),  # the server's, as the column's server default makes it
+        tenant_id=param("tenant_id"),
+        guest_id=param("guest_id"),
+        channel_id=param("channel_id"),
+        status=constant(ConversationStatus.NEW),
+        first_message_at=_AT,
+        last_message_at=_AT,
+    )
+    .on_conflict_do_nothing(
+        index_elements=[
+            conversations.c.tenant_id,
+            conversations.c.guest_id,
+            conversations.c.channel_id,
+        ],
+        index_where=_IS_OPEN,
+    )
+    .returning(conversations.c.id)
 )
-_FIND_OPEN = (
-    "SELECT id, reservation_id FROM conversations"
-    " WHERE tenant_id = $1 AND guest_id = $2 AND channel_id = $3"
-    " AND status NOT IN ('resolved', 'closed')"
+_FIND_OPEN = Compiled.of(
+    select(conversations.c.id, conversations.c.reservation_id).where(
+        conversations.c.tenant_id == param("tenant_id"),
+        conversations.c.guest_id == param("guest_id"),
+        conversations.c.channel_id == param("channel_id"),
+        _IS_OPEN,
+    )
 )
-_RECORD_INBOUND = (
-    "UPDATE conversations SET last_message_at = greatest(last_message_at, $3),"
-    " first_message_at = coalesce(first_message_at, $3),"
-    " status = CASE WHEN status IN ('snoozed', 'pending') THEN 'open' ELSE status END,"
-    " updated_at = now() WHERE tenant_id = $1 AND id = $2"
+_RECORD_INBOUND = Compiled.of(
+    update(conversations)
+    .where(*_THIS)
+    .values(
+        last_message_at=func.greatest(conversations.c.last_message_at, _AT),
+        first_message_at=func.coalesce(conversations.c.first_message_at, _AT),
+        status=case(
+            (
+                conversations.c.status.in_(
+                    [constant(ConversationStatus.SNOOZED), constant(ConversationStatus.PENDING)]
+                ),
+                constant(ConversationStatus.OPEN),
+            ),
+            else_=conversations.c.status,
+        ),
+        updated_at=func.now(),
+    )
 )
-_LINK_RESERVATION = (
-    "UPDATE conversations SET reservation_id = $3, updated_at = now()"
-    " WHERE tenant_id = $1 AND id = $2 AND reservation_id IS NULL"
+_RECORD_RESPONSE = Compiled.of(
+    update(conversations)
+    .where(*_THIS)
+    .values(
+        first_response_at=func.coalesce(conversations.c.first_response_at, _AT),
+        last_message_at=func.greatest(conversations.c.last_message_at, _AT),
+        updated_at=func.now(),
+    )
+)
+_LINK_RESERVATION = Compiled.of(
+    update(conversations)
+    .where(*_THIS, conversations.c.reservation_id.is_(None))
+    .values(reservation_id=param("reservation_id"), updated_at=func.now())
+)
+_RAISE_PRIORITY = Compiled.of(
+    update(conversations)
+    .where(*_THIS, conversations.c.priority == any_(param("lower", ARRAY(Text()))))
+    .values(priority=param("priority"), updated_at=func.now())
 )
 
 
@@ -61,48 +118,51 @@ class ConversationRepository(Repository):
         """The open conversation of this guest on this channel, opened if there is none.
 
         Returns ``(conversation, opened)``. Race-free: the partial unique index lets one
-        INSERT win; the others do nothing and read the winner's row. Every inbound message
-        makes this call, so it is SQL through the driver.
+        INSERT win; the others do nothing and read the winner's row.
         """
-        driver = await self._driver()
+        where = {"tenant_id": self.tenant_id, "guest_id": guest_id, "channel_id": channel_id}
         for _ in range(_ATTEMPTS):
-            opened = await driver.fetchval(_OPEN, self.tenant_id, guest_id, channel_id, at)
+            opened = await self.sql.value(_OPEN, **where, at=at)
             if opened is not None:
                 return OpenConversation(id=opened, reservation_id=None), True
-            existing = await driver.fetchrow(_FIND_OPEN, self.tenant_id, guest_id, channel_id)
+            existing = await self.sql.row(_FIND_OPEN, **where)
             if existing is not None:  # closed between the two statements: try again
                 return OpenConversation(id=existing[0], reservation_id=existing[1]), False
         raise RuntimeError("conversation kept closing while being opened")
 
     async def record_inbound(self, *, conversation_id: UUID, at: datetime) -> None:
         """A guest wrote: reopen a snoozed or pending conversation and move last_message_at."""
-        driver = await self._driver()
-        await driver.execute(_RECORD_INBOUND, self.tenant_id, conversation_id, at)
+        await self.sql.run(
+            _RECORD_INBOUND, tenant_id=self.tenant_id, conversation_id=conversation_id, at=at
+        )
 
     async def record_response(self, *, conversation_id: UUID, at: datetime) -> None:
         """Staff or the assistant answered: first_response_at is set once."""
-        await self.session.execute(
-            update(Conversation)
-            .where(Conversation.tenant_id == self.tenant_id, Conversation.id == conversation_id)
-            .values(
-                first_response_at=func.coalesce(Conversation.first_response_at, at),
-                last_message_at=func.greatest(Conversation.last_message_at, at),
-                updated_at=func.now(),
-            )
+        await self.sql.run(
+            _RECORD_RESPONSE, tenant_id=self.tenant_id, conversation_id=conversation_id, at=at
         )
 
     async def link_reservation(self, *, conversation_id: UUID, reservation_id: UUID) -> None:
         """Attach the stay the guest wrote about, unless one is attached already."""
-        driver = await self._driver()
-        await driver.execute(_LINK_RESERVATION, self.tenant_id, conversation_id, reservation_id)
+        await self.sql.run(
+            _LINK_RESERVATION,
+            tenant_id=self.tenant_id,
+            conversation_id=conversation_id,
+            reservation_id=reservation_id,
+        )
 
     async def raise_priority(self, *, conversation_id: UUID, priority: str) -> None:
         """Raise the priority (never lower it: an urgent conversation stays urgent)."""
         if priority not in PRIORITIES:
             raise ValueError(f"unknown priority {priority!r}")
         lower = list(PRIORITIES[: PRIORITIES.index(priority)])
-        driver = await self._driver()
-        await driver.execute(_RAISE_PRIORITY, self.tenant_id, conversation_id, priority, lower)
+        await self.sql.run(
+            _RAISE_PRIORITY,
+            tenant_id=self.tenant_id,
+            conversation_id=conversation_id,
+            priority=priority,
+            lower=lower,
+        )
 
     async def set_status(
         self,
@@ -118,7 +178,7 @@ class ConversationRepository(Repository):
         conversation = await self._locked(conversation_id)
         previous = conversation.status
         conversation.status = status
-        if status in ("resolved", "closed"):
+        if status in _CLOSED:
             conversation.closed_at = datetime.now(UTC)
         self._audit(conversation_id, "status", previous, status, actor_type, actor_user_id)
         await self.session.flush()
