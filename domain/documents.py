@@ -1,7 +1,8 @@
 """Knowledge documents as passages: the text of an upload, split where a reader would split it.
 
 ``extract_text`` turns plain text, Markdown or HTML into plain paragraphs with Markdown-style
-``#`` headings (no markup, no scripts); it refuses what is not readable text. ``split`` cuts that
+``#`` headings (no markup, no scripts); it refuses what is not readable text. PDF and Word files
+come to the same form through ``domain.document_files``. ``split`` cuts that
 text into passages: a heading starts a new one, paragraphs under a heading are joined while
 they fit in ``max_chars``, and a paragraph longer than that is cut at sentence ends (at word
 boundaries when a single sentence is too long). Each passage keeps the heading it sits under,
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal
 
-DocumentFormat = Literal["text", "markdown", "html"]
-FORMATS: tuple[DocumentFormat, ...] = ("text", "markdown", "html")
+TextFormat = Literal["text", "markdown", "html"]
+FileFormat = Literal["pdf", "docx"]
+DocumentFormat = Literal[TextFormat, FileFormat]
+FORMATS: tuple[DocumentFormat, ...] = ("text", "markdown", "html", "pdf", "docx")
 # A passage is what the assistant quotes: long enough for a rule with its conditions, short
 # enough to read in a chat bubble and to embed as one idea.
 MAX_PASSAGE_CHARS = 700
@@ -81,7 +84,7 @@ def decode(data: bytes) -> str:
     return text
 
 
-def extract_text(raw: str, document_format: DocumentFormat) -> str:
+def extract_text(raw: str, document_format: TextFormat) -> str:
     """Plain paragraphs with ``#`` headings; raises ``UnreadableDocumentError`` when none."""
     if "\x00" in raw:
         raise UnreadableDocumentError("binary data, not text (a NUL character)")

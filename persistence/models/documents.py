@@ -1,4 +1,4 @@
-"""Knowledge documents and the passages the assistant answers from (migration 0020)."""
+"""Knowledge documents and the passages the assistant answers from (migrations 0020, 0023)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from persistence.models.base import (
     tenant_keys,
 )
 
-DOCUMENT_FORMATS = ("text", "markdown", "html")
+DOCUMENT_FORMATS = ("text", "markdown", "html", "pdf", "docx")
 DOCUMENT_STATES = ("processing", "ready", "failed")
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select
 
 from domain.documents import Passage
 from domain.passages import DocumentPassage
@@ -40,6 +40,25 @@ class DocumentRepository(Repository):
     async def get(self, *, document_id: UUID, for_update: bool = False) -> KnowledgeDocument | None:
         """The document, deleted or not."""
         return await self._get(KnowledgeDocument, document_id, for_update=for_update)
+
+    async def find_by_content(self, *, content_sha256: str) -> KnowledgeDocument | None:
+        """The live document holding these bytes (the newest, should two). The content's lock
+        is held until the transaction ends, so two uploads of the same bytes store one."""
+        key = func.hashtextextended(
+            literal("knowledge_document:") + f"{self.tenant_id}:{content_sha256}", 0
+        )
+        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+        statement = (
+            select(KnowledgeDocument)
+            .where(
+                KnowledgeDocument.tenant_id == self.tenant_id,
+                KnowledgeDocument.content_sha256 == content_sha256,
+                KnowledgeDocument.deleted_at.is_(None),
+            )
+            .order_by(KnowledgeDocument.created_at.desc(), KnowledgeDocument.id)
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def list_documents(self, *, deleted: bool = False) -> list[KnowledgeDocument]:
         """The live documents (``deleted``: the deleted ones instead), newest first."""

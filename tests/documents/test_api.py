@@ -126,12 +126,13 @@ async def test_json_text_is_an_upload_too(
     [
         (("rules.txt", b"\x00\x01\x02binary", "text/plain"), "file", "unreadable: binary data"),
         (("rules.txt", "Caf\u00e9".encode("latin-1"), "text/plain"), "file", "not UTF-8 text"),
-        (("rules.pdf", b"%PDF-1.7 ...", "application/pdf"), "file", "PDF cannot be read here"),
+        (("rules.pdf", b"%PDF-1.7 ...", "application/pdf"), "file", "unreadable: a damaged PDF"),
         (
             ("rules.docx", b"PK\x03\x04", "application/octet-stream"),
             "file",
-            "send a .txt, .md or .html",
+            "unreadable: a damaged ZIP archive",
         ),
+        (("rules.odt", b"Quiet after 22:00.", "application/octet-stream"), "file", "send a PDF"),
         (("page.html", b"<script>x()</script>", "text/html"), "file", "no text found"),
         (
             (

@@ -2,34 +2,46 @@
 answers from, beside the FAQ items.
 
 ``POST /knowledge/documents`` takes a file (``multipart/form-data``: ``file``, optional
-``title`` and ``language``) or JSON ``{title, content, language?, format?}``; plain text,
-Markdown and HTML (PDF is refused: no PDF reader is installed). The text is checked and stored
-at once and the answer is 202 with ``status: processing``; the documents consumer splits and
-embeds it, then ``ready`` (or ``failed`` with ``failure_reason``). ``PUT`` replaces the
-content (a new version, processing again; the old passages stop answering at once), ``DELETE``
-soft-deletes (its passages go). Limits: ``MAX_DOCUMENT_BYTES`` per upload (413), and
-``MAX_DOCUMENT_PASSAGES`` per document, ``MAX_TENANT_PASSAGES`` per tenant (422), which bound
-what an autoreply worker holds in memory for a tenant.
+``title`` and ``language``) or JSON ``{title, content, language?, format?}``. A file may be a
+PDF, a Word document (.docx), plain text, Markdown or HTML. Its type is read from its bytes,
+never taken on trust from its name: ``%PDF-`` is a PDF, a ZIP holding ``word/document.xml`` is
+a Word document, and anything else must be UTF-8 text, which the name (or the part's media type)
+calls text, Markdown or HTML. A file named .pdf or .docx that is not one, an encrypted PDF, a
+damaged file, or one without text is refused (422, naming why). The text is extracted (in a
+thread: a long PDF takes seconds), checked and stored at once (the original format is kept) and
+the answer is 202 with ``status: processing``; the documents consumer splits and embeds it, then
+``ready`` (or ``failed`` with ``failure_reason``).
+
+Uploading bytes a live document of the tenant already holds (same SHA-256) stores nothing new:
+the answer is 200 with that document and a ``Location`` header pointing at it.
+
+``PUT`` replaces the content (a new version, processing again; the old passages stop answering
+at once), ``DELETE`` soft-deletes (its passages go). Limits: ``MAX_DOCUMENT_BYTES`` per upload
+(413), at most ``MAX_PDF_PAGES`` pages per PDF, and ``MAX_DOCUMENT_PASSAGES`` per document,
+``MAX_TENANT_PASSAGES`` per tenant (422), which bound what an autoreply worker holds in memory
+for a tenant.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import Field, StringConstraints, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from domain.document_files import MAX_PDF_PAGES, identify, read
 from domain.documents import (
     DocumentFormat,
+    FileFormat,
+    TextFormat,
     UnreadableDocumentError,
-    decode,
-    extract_text,
     split,
 )
 from domain.events import KnowledgeDocumentChanged
@@ -49,7 +61,7 @@ MAX_TENANT_PASSAGES = 5_000
 # A multipart body carries the file and a few short fields.
 MULTIPART_SLACK = 16_384
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
-EXTENSIONS: dict[str, DocumentFormat] = {
+EXTENSIONS: dict[str, TextFormat] = {
     ".txt": "text",
     ".text": "text",
     ".md": "markdown",
@@ -57,16 +69,27 @@ EXTENSIONS: dict[str, DocumentFormat] = {
     ".html": "html",
     ".htm": "html",
 }
-MEDIA_TYPES: dict[str, DocumentFormat] = {
+MEDIA_TYPES: dict[str, TextFormat] = {
     "text/plain": "text",
     "text/markdown": "markdown",
     "text/x-markdown": "markdown",
     "text/html": "html",
     "application/xhtml+xml": "html",
 }
+# What a name or a media type claims, checked against the bytes (never taken on trust).
+FILE_EXTENSIONS: dict[str, FileFormat] = {".pdf": "pdf", ".docx": "docx"}
+FILE_MEDIA_TYPES: dict[str, FileFormat] = {
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+}
+FILE_LABELS: dict[FileFormat, str] = {"pdf": "PDF", "docx": "Word document (.docx)"}
 LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"description": f"The upload is over {MAX_DOCUMENT_BYTES} bytes: nothing written"},
-    422: {"description": "Unreadable, empty, or too many passages: the reason, nothing written"},
+    422: {
+        "description": "Unreadable (not the type its name says, encrypted, damaged, no text)"
+        f" or over a limit (a PDF of more than {MAX_PDF_PAGES} pages, too many passages):"
+        " the reason, nothing written"
+    },
 }
 
 
@@ -76,7 +99,7 @@ class DocumentText(Body):
     title: Name
     content: Annotated[str, Field(min_length=1)]
     language: Language | None = None
-    format: Literal["text", "markdown", "html"] = "markdown"
+    format: TextFormat = "markdown"
 
 
 UPLOAD_BODY = {
@@ -91,7 +114,8 @@ UPLOAD_BODY = {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": ".txt, .md or .html, UTF-8",
+                            "description": "PDF, .docx, .txt, .md or .html (text in"
+                            " UTF-8); the type is read from the bytes",
                         },
                         "title": {"type": "string", "description": "Default: the file name"},
                         "language": {"type": "string", "description": "e.g. en, es, pt-BR"},
@@ -130,6 +154,16 @@ class PassageOut(Out):
 
 class DocumentDetail(DocumentOut):
     passages: list[PassageOut]
+
+
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A live document of the tenant holds these very bytes already (same"
+        " SHA-256): that document as it is, its URL in Location; nothing written",
+        "model": DocumentOut,
+    },
+    **LIMIT_RESPONSES,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +233,7 @@ async def _multipart(request: Request) -> _Upload:
         if len(raw) > MAX_DOCUMENT_BYTES:
             raise _too_large()
         file_name = (upload.filename or "").strip()[:200] or None
-        document_format = _format_of(file_name, upload.content_type)
+        document_format = _format_of(raw, file_name, upload.content_type)
         title = str(form.get("title") or "").strip() or (file_name or "")
         if not title or len(title) > 200:
             raise invalid("title", "give a title of 1 to 200 characters")
@@ -214,28 +248,46 @@ async def _multipart(request: Request) -> _Upload:
         await form.close()
 
 
-def _format_of(file_name: str | None, content_type: str | None) -> DocumentFormat:
+def _format_of(raw: bytes, file_name: str | None, content_type: str | None) -> DocumentFormat:
+    """PDF or Word by the bytes; text, Markdown or HTML by the name or the media type."""
     suffix = "." + file_name.rsplit(".", 1)[-1].lower() if file_name and "." in file_name else ""
     media = (content_type or "").split(";")[0].strip().lower()
-    if suffix == ".pdf" or media == "application/pdf":
+    try:
+        sniffed = identify(raw)
+    except UnreadableDocumentError as error:
+        raise invalid("file", f"unreadable: {error}") from None
+    if sniffed is not None:
+        return sniffed
+    # A text name (.md) outweighs the part's media type, which clients often guess.
+    claimed = FILE_EXTENSIONS.get(suffix) or (
+        None if suffix in EXTENSIONS else FILE_MEDIA_TYPES.get(media)
+    )
+    if claimed is not None:
         raise invalid(
-            "file", "PDF cannot be read here: upload its text (.txt, .md) or HTML instead"
+            "file",
+            f"unreadable: sent as a {FILE_LABELS[claimed]}, but its bytes are not one",
         )
     if suffix in EXTENSIONS:
         return EXTENSIONS[suffix]
     if media in MEDIA_TYPES:
         return MEDIA_TYPES[media]
-    raise invalid("file", "send a .txt, .md or .html file (UTF-8 text)")
+    raise invalid("file", "send a PDF, a .docx, or a .txt, .md or .html file (UTF-8 text)")
+
+
+def _passages_of(upload: _Upload) -> tuple[str, int]:
+    """The upload's text and how many passages it splits into (a thread's work: parsing a
+    PDF or a Word file takes a while)."""
+    text = read(upload.raw, upload.format)
+    return text, len(split(text))
 
 
 async def _content(context: Context, upload: _Upload, *, replacing: UUID | None) -> DocumentContent:
     """The upload checked: readable text that splits into passages within the limits."""
     field = "file" if upload.file_name is not None else "content"
     try:
-        text = extract_text(decode(upload.raw), upload.format)
+        text, passages = await asyncio.to_thread(_passages_of, upload)
     except UnreadableDocumentError as error:
         raise invalid(field, f"unreadable: {error}") from None
-    passages = len(split(text))
     if not passages:
         raise invalid(field, "unreadable: no passage of text found")
     if passages > MAX_DOCUMENT_PASSAGES:
@@ -258,10 +310,14 @@ async def _content(context: Context, upload: _Upload, *, replacing: UUID | None)
         format=upload.format,
         content=text,
         size_bytes=len(upload.raw),
-        content_sha256=hashlib.sha256(upload.raw).hexdigest(),
+        content_sha256=_sha256(upload),
         language=upload.language,
         file_name=upload.file_name,
     )
+
+
+def _sha256(upload: _Upload) -> str:
+    return hashlib.sha256(upload.raw).hexdigest()
 
 
 def _audited_values(row: KnowledgeDocument) -> dict[str, Any]:
@@ -289,11 +345,23 @@ async def _document(context: Context, document_id: UUID) -> KnowledgeDocument:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DocumentOut,
     openapi_extra=UPLOAD_BODY,
-    responses=LIMIT_RESPONSES,
+    responses=UPLOAD_RESPONSES,
 )
-async def upload_document(request: Request, context: Manage) -> DocumentOut:
-    """Upload a document; it answers guests once ``status`` is ``ready``."""
-    content = await _content(context, await _upload(request), replacing=None)
+async def upload_document(request: Request, response: Response, context: Manage) -> DocumentOut:
+    """Upload a document (PDF, .docx, text, Markdown or HTML; the type is read from the
+    bytes): 202, ``processing``; it answers guests once ``status`` is ``ready``.
+
+    The same bytes as a live document of the tenant (same SHA-256, whatever the title or file
+    name) are not stored twice: the answer is 200 with that document as it is (``ready``,
+    ``processing`` or ``failed``) and its URL in ``Location``. To process it again, ``PUT``
+    the bytes to it; to start afresh, delete it and upload them again."""
+    upload = await _upload(request)
+    existing = await context.uow.documents.find_by_content(content_sha256=_sha256(upload))
+    if existing is not None:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Location"] = f"{request.url.path.rstrip('/')}/{existing.id}"
+        return DocumentOut.model_validate(existing)
+    content = await _content(context, upload, replacing=None)
     row = await context.uow.documents.add(content=content)
     context.uow.emit(
         KnowledgeDocumentChanged(
