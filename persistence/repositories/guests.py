@@ -4,38 +4,93 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import Date, Table, Text, delete, func, null, select, update
+from sqlalchemy.dialects.postgresql import insert
 
-from persistence.models import Guest, GuestIdentity, Reservation
+from persistence.models import Channel, Guest, GuestIdentity, Reservation
 from persistence.repositories.base import Repository
+from persistence.statements import Compiled, constant, param
 
-_FIND_BY_HANDLE = (
-    "SELECT g.id, g.full_name, g.deleted_at IS NOT NULL FROM guest_identities i"
-    " JOIN guests g ON g.tenant_id = i.tenant_id AND g.id = i.guest_id"
-    " WHERE i.tenant_id = $1 AND i.kind = $2 AND i.handle = $3"
+guests = cast(Table, Guest.__table__)
+identities = cast(Table, GuestIdentity.__table__)
+reservations = cast(Table, Reservation.__table__)
+channels = cast(Table, Channel.__table__)
+
+# Every inbound message makes these (upsert_by_identity, current_via_channel).
+_FIND_BY_HANDLE = Compiled.of(
+    select(guests.c.id, guests.c.full_name, guests.c.deleted_at.is_not(None))
+    .select_from(
+        identities.join(
+            guests,
+            (guests.c.tenant_id == identities.c.tenant_id) & (guests.c.id == identities.c.guest_id),
+        )
+    )
+    .where(
+        identities.c.tenant_id == param("tenant_id"),
+        identities.c.kind == param("kind"),
+        identities.c.handle == param("handle"),
+    )
 )
-_REVIVE = (
-    "UPDATE guests SET deleted_at = NULL, full_name = coalesce(full_name, $3), updated_at = now()"
-    " WHERE tenant_id = $1 AND id = $2"
+_THIS_GUEST = (guests.c.tenant_id == param("tenant_id"), guests.c.id == param("guest_id"))
+_REVIVE = Compiled.of(
+    update(guests)
+    .where(*_THIS_GUEST)
+    .values(
+        deleted_at=null(),
+        full_name=func.coalesce(guests.c.full_name, param("display_name", Text())),
+        updated_at=func.now(),
+    )
 )
-_ADD_GUEST = (
-    "INSERT INTO guests (id, tenant_id, full_name, phone, email) VALUES ($1, $2, $3, $4, $5)"
+_ADD_GUEST = Compiled.of(
+    insert(guests).values(
+        id=param("guest_id"),
+        tenant_id=param("tenant_id"),
+        full_name=param("display_name"),
+        phone=param("phone"),
+        email=param("email"),
+    )
 )
-_CLAIM_HANDLE = (
-    "INSERT INTO guest_identities (tenant_id, guest_id, kind, handle, display_name)"
-    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, kind, handle) DO NOTHING RETURNING id"
+_CLAIM_HANDLE = Compiled.of(
+    insert(identities)
+    .values(
+        id=func.gen_random_uuid(),  # the server's, as the column's server default makes it
+        tenant_id=param("tenant_id"),
+        guest_id=param("guest_id"),
+        kind=param("kind"),
+        handle=param("handle"),
+        display_name=param("display_name"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[identities.c.tenant_id, identities.c.kind, identities.c.handle]
+    )
+    .returning(identities.c.id)
 )
-_DROP_GUEST = "DELETE FROM guests WHERE tenant_id = $1 AND id = $2"
-_CURRENT_STAY = (
-    "SELECT r.id FROM reservations r"
-    " JOIN channels c ON c.tenant_id = r.tenant_id AND c.property_id = r.property_id"
-    " WHERE r.tenant_id = $1 AND r.guest_id = $2 AND c.id = $3"
-    " AND r.check_in <= $4 AND r.check_out >= $4"
-    " AND r.status IN ('tentative', 'confirmed', 'checked_in')"
-    " ORDER BY r.check_in DESC LIMIT 1"
+_DROP_GUEST = Compiled.of(delete(guests).where(*_THIS_GUEST))
+# The reservation statuses of a stay that is still ahead or under way.
+_STAYING = ("tentative", "confirmed", "checked_in")
+_ON = param("on", Date())
+_CURRENT_STAY = Compiled.of(
+    select(reservations.c.id)
+    .select_from(
+        reservations.join(
+            channels,
+            (channels.c.tenant_id == reservations.c.tenant_id)
+            & (channels.c.property_id == reservations.c.property_id),
+        )
+    )
+    .where(
+        reservations.c.tenant_id == param("tenant_id"),
+        reservations.c.guest_id == param("guest_id"),
+        channels.c.id == param("channel_id"),
+        reservations.c.check_in <= _ON,
+        reservations.c.check_out >= _ON,
+        reservations.c.status.in_([constant(status) for status in _STAYING]),
+    )
+    .order_by(reservations.c.check_in.desc())
+    .limit(1)
 )
 
 
@@ -84,25 +139,33 @@ class GuestRepository(Repository):
 
         Race-free: two first messages at once insert two guests, but only one identity wins
         the UNIQUE(tenant, kind, handle); the loser deletes its guest and reads the winner's.
-        Every inbound message makes this call, so it is SQL through the driver.
         """
-        driver = await self._driver()
-        found = await driver.fetchrow(_FIND_BY_HANDLE, self.tenant_id, kind, handle)
+        handle_of = {"tenant_id": self.tenant_id, "kind": kind, "handle": handle}
+        found = await self.sql.row(_FIND_BY_HANDLE, **handle_of)
         if found is not None:
             guest_id, full_name, deleted = found
             # A guest deleted by staff who writes again is a returning guest, not a new one.
             if deleted or (display_name and not full_name):
-                await driver.execute(_REVIVE, self.tenant_id, guest_id, display_name)
+                await self.sql.run(
+                    _REVIVE, tenant_id=self.tenant_id, guest_id=guest_id, display_name=display_name
+                )
             return GuestRef(id=guest_id, full_name=full_name or display_name)
         guest_id = uuid4()
-        await driver.execute(_ADD_GUEST, guest_id, self.tenant_id, display_name, phone, email)
-        won = await driver.fetchval(
-            _CLAIM_HANDLE, self.tenant_id, guest_id, kind, handle, display_name
+        await self.sql.run(
+            _ADD_GUEST,
+            guest_id=guest_id,
+            tenant_id=self.tenant_id,
+            display_name=display_name,
+            phone=phone,
+            email=email,
+        )
+        won = await self.sql.value(
+            _CLAIM_HANDLE, **handle_of, guest_id=guest_id, display_name=display_name
         )
         if won is not None:
             return GuestRef(id=guest_id, full_name=display_name)
-        await driver.execute(_DROP_GUEST, self.tenant_id, guest_id)
-        found = await driver.fetchrow(_FIND_BY_HANDLE, self.tenant_id, kind, handle)
+        await self.sql.run(_DROP_GUEST, tenant_id=self.tenant_id, guest_id=guest_id)
+        found = await self.sql.row(_FIND_BY_HANDLE, **handle_of)
         if found is None:  # the winner's guest was hard-deleted meanwhile: retry the event
             raise LookupError(f"guest for {kind} handle vanished during upsert")
         return GuestRef(id=found[0], full_name=found[1])
@@ -173,9 +236,12 @@ class ReservationRepository(Repository):
     ) -> UUID | None:
         """The id of the guest's stay covering ``on`` (arrival day to departure day) at the
         property the channel ``channel_id`` serves; the latest arrival wins."""
-        driver = await self._driver()
-        found: UUID | None = await driver.fetchval(
-            _CURRENT_STAY, self.tenant_id, guest_id, channel_id, on
+        found: UUID | None = await self.sql.value(
+            _CURRENT_STAY,
+            tenant_id=self.tenant_id,
+            guest_id=guest_id,
+            channel_id=channel_id,
+            on=on,
         )
         return found
 
