@@ -9,9 +9,10 @@ and each table row as a line of its cells. An encrypted, damaged or empty file
 raises ``UnreadableDocumentError`` naming why.
 
 The bytes come from whoever uploads them, so reading is bounded: a PDF of at most
-``MAX_PDF_PAGES`` pages, read for at most ``READ_SECONDS`` (checked between pages), and a Word
-file unpacking to at most ``MAX_DOCX_UNPACKED_BYTES`` (a ZIP bomb is refused before it is
-opened). The caller runs ``read`` in a thread: a long PDF takes seconds.
+``MAX_PDF_PAGES`` pages, a Word file unpacking to at most ``MAX_DOCX_UNPACKED_BYTES`` (a ZIP
+bomb is refused before it is opened), and either read for at most ``READ_SECONDS`` (checked
+between pages, or between a Word file's paragraphs). The caller runs ``read`` in a thread: a
+long PDF takes seconds.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def read(data: bytes, document_format: DocumentFormat, *, clock: Clock = time.mo
     if document_format == "pdf":
         return extract_text(_pdf_text(data, clock), "text")
     if document_format == "docx":
-        return extract_text(_docx_text(data), "text")
+        return extract_text(_docx_text(data, clock), "text")
     return extract_text(decode(data), document_format)
 
 
@@ -119,7 +120,8 @@ def _pdf_text(data: bytes, clock: Clock) -> str:
     return text
 
 
-def _docx_text(data: bytes) -> str:
+def _docx_text(data: bytes, clock: Clock) -> str:
+    started = clock()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             # Declared sizes bound what zipfile inflates: an entry is cut off at its size.
@@ -130,7 +132,15 @@ def _docx_text(data: bytes) -> str:
                 f" at most {MAX_DOCX_UNPACKED_BYTES} are read"
             )
         document = docx.Document(io.BytesIO(data))
-        blocks = [block for item in document.iter_inner_content() for block in _blocks(item)]
+        # Paragraph.style looks its style up among all of them, every time: once per document.
+        styles = {style.style_id: style.name or "" for style in document.styles}
+        blocks: list[str] = []
+        for item in document.iter_inner_content():
+            if clock() - started > READ_SECONDS:
+                raise UnreadableDocumentError(
+                    f"reading the Word document took over {READ_SECONDS:.0f} s"
+                )
+            blocks += _blocks(item, styles)
     except UnreadableDocumentError:
         raise
     except Exception as error:  # a parser of untrusted bytes fails in many ways, all the file's
@@ -138,7 +148,7 @@ def _docx_text(data: bytes) -> str:
     return "\n\n".join(blocks)
 
 
-def _blocks(item: Paragraph | Table) -> list[str]:
+def _blocks(item: Paragraph | Table, styles: dict[str, str]) -> list[str]:
     """A body item as paragraphs: a heading as ``#``, a list item as ``- ``, a table row by
     row (each a paragraph, so a long table splits between rows)."""
     if isinstance(item, Table):
@@ -146,11 +156,11 @@ def _blocks(item: Paragraph | Table) -> list[str]:
     text = "\n".join(line.strip() for line in item.text.split("\n") if line.strip())
     if not text:
         return []
-    style = item.style.name if item.style is not None else None
-    level = _heading_level(style or "")
+    style = styles.get(item._p.style or "", "")  # the style's id; none: the default style
+    level = _heading_level(style)
     if level:
         return [f"{'#' * level} {' '.join(text.split())}"]
-    if style is not None and style.lower().startswith("list"):
+    if style.lower().startswith("list"):
         return [f"- {text}"]
     return [text]
 

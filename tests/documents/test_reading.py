@@ -5,8 +5,9 @@ untrusted file (pages, time, unpacked size)."""
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -80,22 +81,33 @@ def test_a_pdf_over_the_page_limit_is_refused_before_it_is_read() -> None:
         read(data, "pdf")
 
 
-def test_reading_a_pdf_stops_once_it_has_taken_too_long() -> None:
-    def ten_seconds_a_call() -> Iterator[float]:
-        now = 0.0
-        while True:
-            yield now
-            now += 10.0
+def ten_seconds_a_call() -> Callable[[], float]:
+    ticks = itertools.count(0.0, 10.0)
+    return lambda: next(ticks)
 
-    ticks = ten_seconds_a_call()
+
+def test_reading_a_pdf_stops_once_it_has_taken_too_long() -> None:
     data = pdf(*(["Page."] for _ in range(6)))
 
     with pytest.raises(UnreadableDocumentError) as refused:
-        read(data, "pdf", clock=lambda: next(ticks))
+        read(data, "pdf", clock=ten_seconds_a_call())
 
     assert str(refused.value) == (
         f"reading the PDF took over {READ_SECONDS:.0f} s (stopped at page 4 of 6)"
     )
+
+
+def test_reading_a_word_file_stops_once_it_has_taken_too_long() -> None:
+    document = new_word()
+    for number in range(3):
+        document.add_paragraph(f"Rule {number}.")
+    assert (
+        read(word(document), "docx", clock=ten_seconds_a_call()) == "Rule 0.\n\nRule 1.\n\nRule 2."
+    )
+    document.add_paragraph("Rule 3.")
+
+    with pytest.raises(UnreadableDocumentError, match=f"took over {READ_SECONDS:.0f} s"):
+        read(word(document), "docx", clock=ten_seconds_a_call())
 
 
 def test_a_word_document_reads_as_its_headings_paragraphs_and_rows() -> None:
