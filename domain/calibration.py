@@ -66,6 +66,8 @@ class MatchFeatures:
     answer_agrees: bool  # no other entry's answer is closer to the message
     combined_margin: float  # lead of the entry's combined score over the runner-up's
     combined_score: float  # the score the candidate was chosen by (``domain.matching``)
+    plain_similarity: float  # cosine of the message to the closest phrasing, not centred
+    plain_margin: float  # lead of that cosine over the best other entry's
 
     def vector(self) -> list[float]:
         """The model's inputs; the lexical signals count in English only (zero otherwise)."""

@@ -217,6 +217,12 @@ class KnowledgeMatcher:
                 float(combined[best] - combined[others].max()) if len(others) else 1.0
             ),
             combined_score=float(combined[best]),
+            plain_similarity=float(compared.plain[best]),
+            plain_margin=(
+                float(compared.plain[best] - compared.plain[others].max())
+                if len(others)
+                else float(compared.plain[best])
+            ),
         )
 
     def _checks(self, text: str, entry: KnowledgeEntry) -> AnswerChecks:

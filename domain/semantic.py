@@ -12,13 +12,15 @@ tenants' knowledge entries are cached by text, so rebuilding a matcher re-embeds
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from domain.text import guess_language
 
 Vectors = npt.NDArray[np.float32]
 
@@ -34,6 +36,10 @@ class PassageEmbedder(Embedder, Protocol):
         """One L2-normalised row per passage of a document (the answer side)."""
         ...
 
+
+# A language's phrasings are centred on their own mean only when there are this many of them:
+# the mean of one or two phrasings is mostly what they ask, not the language they ask it in.
+LANGUAGE_CENTRE_MIN_PHRASINGS = 3
 
 # Names the vectors ``E5Embedder`` makes, stored beside each passage's embedding.
 E5_MODEL = "multilingual-e5-small"
@@ -93,10 +99,12 @@ def shared_embedder() -> E5Embedder | None:
 
 @dataclass(frozen=True, slots=True)
 class Similarities:
-    """Per entry, a message's cosine to its closest phrasing and to its answer."""
+    """Per entry, a message's cosine to its closest phrasing and to its answer (centred), and
+    to its closest phrasing as embedded (``plain``)."""
 
     phrasings: npt.NDArray[np.float64]
     answers: npt.NDArray[np.float64]
+    plain: npt.NDArray[np.float64]
 
 
 class SemanticIndex:
@@ -106,6 +114,16 @@ class SemanticIndex:
     phrasings, and also near the answer that answers it ("Is the pool heated?" is near "The
     pool is heated to 28 degrees", less near "The pool opens at 7"). Answers are embedded like
     questions (the cached ``embed``), so rebuilding a matcher re-embeds nothing.
+
+    Similarities are taken between centred vectors. A multilingual embedding places every
+    German question near every other German question, whatever it asks: "Sind Hunde erlaubt?"
+    is about as close to the German phrasing of the breakfast entry as to the English
+    phrasings of the pets entry. Subtracting each language's mean phrasing (over the tenant's
+    own phrasings, by ``guess_language``) from the phrasings and from a message in that
+    language leaves what the question is about; the answers are centred on their own mean.
+    A language with fewer than ``LANGUAGE_CENTRE_MIN_PHRASINGS`` phrasings, and a message in
+    it, are centred on the mean of all phrasings. Whether the plain cosine still tells
+    something is the calibration's to weigh (``Similarities.plain``).
     """
 
     def __init__(
@@ -119,20 +137,48 @@ class SemanticIndex:
         self._embedder = embedder
         self._owners = np.asarray(owners, dtype=np.int64)
         self._count = len(phrasings)
-        self._vectors = embedder.embed(flat) if flat else np.zeros((0, 0), dtype=np.float32)
-        self._answers = (
-            embedder.embed(list(answers)) if answers else np.zeros((0, 0), dtype=np.float32)
-        )
+        self._centres: dict[str, Vectors] = {}
+        self._overall_centre: Vectors = np.zeros(0, dtype=np.float32)
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._plain = np.zeros((0, 0), dtype=np.float32)
+        if flat:
+            vectors = self._plain = embedder.embed(flat)
+            languages = [guess_language(text) for text in flat]
+            self._overall_centre = vectors.mean(axis=0)
+            counts = Counter(languages)
+            self._centres = {
+                language: vectors[[lang == language for lang in languages]].mean(axis=0)
+                for language, count in counts.items()
+                if count >= LANGUAGE_CENTRE_MIN_PHRASINGS
+            }
+            self._vectors = _normalised(
+                vectors
+                - np.vstack([self._centres.get(lang, self._overall_centre) for lang in languages])
+            )
+        self._answers = np.zeros((0, 0), dtype=np.float32)
+        if answers:
+            answer_vectors = embedder.embed(list(answers))
+            self._answers = _normalised(answer_vectors - answer_vectors.mean(axis=0))
 
     def compare(self, text: str) -> Similarities:
         """Per entry, the similarity of ``text`` to its closest phrasing and to its answer."""
         best = np.full(self._count, -1.0)
         answers = np.full(self._count, -1.0)
+        plain = np.full(self._count, -1.0)
         if not len(self._owners):
-            return Similarities(best, answers)
-        query = self._embedder.embed([text])[0]
-        scores = (self._vectors @ query).astype(np.float64)
-        np.maximum.at(best, self._owners, scores)
+            return Similarities(best, answers, plain)
+        embedded = self._embedder.embed([text])[0]
+        centre = self._centres.get(guess_language(text), self._overall_centre)
+        query = _normalised(embedded - centre)
+        np.maximum.at(best, self._owners, (self._vectors @ query).astype(np.float64))
+        np.maximum.at(plain, self._owners, (self._plain @ embedded).astype(np.float64))
         if len(self._answers) == self._count:
             answers = (self._answers @ query).astype(np.float64)
-        return Similarities(best, answers)
+        return Similarities(best, answers, plain)
+
+
+def _normalised(vectors: Vectors) -> Vectors:
+    """Each row (or the one vector) scaled to unit length; a zero row stays zero."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    scaled: Vectors = (vectors / np.where(norms == 0.0, 1.0, norms)).astype(np.float32)
+    return scaled

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from domain.semantic import SemanticIndex
+
+# A stand-in embedding with what a multilingual one has too: a topic direction and a strong
+# direction per language that every text in that language shares.
+TOPICS = {"pets": ("pet", "hund"), "breakfast": ("breakfast", "frühstück"), "parking": ("park",)}
+GERMAN = ("gibt", "wann", "sind", "kann", "wo ")
+LANGUAGE_WEIGHT = 2.0
+
+
+class LanguageHeavyEmbedder:
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows = []
+        for text in texts:
+            lowered = text.lower()
+            topic = [float(any(w in lowered for w in words)) for words in TOPICS.values()]
+            german = any(w in lowered for w in GERMAN)
+            language = [LANGUAGE_WEIGHT * german, LANGUAGE_WEIGHT * (not german)]
+            row = np.asarray(topic + language, dtype=np.float32)
+            rows.append(row / np.linalg.norm(row))
+        return np.vstack(rows)
+
+
+PHRASINGS = [
+    ("Are pets allowed?", "Can I bring my dog?"),
+    ("When is breakfast?", "Wann gibt es Frühstück?", "Gibt es Frühstück im Zimmer?"),
+    ("Is there parking?", "Wo kann ich parken?", "Gibt es einen Parkplatz?"),
+]
+
+
+def test_a_question_meets_its_entry_across_languages() -> None:
+    index = SemanticIndex(PHRASINGS, LanguageHeavyEmbedder())
+    compared = index.compare("Sind Hunde erlaubt?")
+    # As embedded, the German message is nearest any German phrasing, whatever it asks...
+    assert int(np.argmax(compared.plain)) != 0
+    # ...centred on each language's mean phrasing, it is nearest the entry about pets.
+    assert int(np.argmax(compared.phrasings)) == 0
+    assert compared.phrasings[0] > 0.9
+
+
+def test_a_language_with_few_phrasings_is_centred_on_all_of_them() -> None:
+    # One French phrasing: its own mean would erase it, so it is centred like the rest.
+    phrasings = [("Are pets allowed?", "Les animaux sont-ils admis ?"), ("Is there parking?",)]
+    index = SemanticIndex(phrasings, LanguageHeavyEmbedder())
+    compared = index.compare("Are pets allowed?")
+    assert int(np.argmax(compared.phrasings)) == 0
+    assert np.all(np.isfinite(compared.phrasings))
