@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Table, Text, exists, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import (
@@ -24,7 +24,44 @@ from persistence.models import (
     Trigger,
     TriggerFiring,
 )
+from persistence.models.conversations import Direction, SenderType
 from persistence.repositories.base import Repository
+from persistence.statements import Compiled, constant, param
+
+reservations = cast(Table, Reservation.__table__)
+messages = cast(Table, Message.__table__)
+
+
+def _tag_reservation() -> Compiled:
+    """Add a tag to a stay's tags unless it has it (compared case-insensitively)."""
+    tag = param("tag", Text)
+    names = func.unnest(reservations.c.tags).table_valued("name").render_derived(name="t")
+    has_it = exists().select_from(names).where(func.lower(names.c.name) == func.lower(tag))
+    return Compiled.of(
+        update(reservations)
+        .where(
+            reservations.c.tenant_id == param("tenant_id"),
+            reservations.c.id == param("reservation_id"),
+            ~has_it,
+        )
+        .values(tags=func.array_append(reservations.c.tags, tag), updated_at=func.now())
+        .returning(reservations.c.id)
+    )
+
+
+# The triggers consumer runs these for the events its triggers listen for.
+_TAG_RESERVATION = _tag_reservation()
+_STAFF_REPLIED = Compiled.of(
+    select(
+        exists().where(
+            messages.c.tenant_id == param("tenant_id"),
+            messages.c.conversation_id == param("conversation_id"),
+            messages.c.direction == constant(Direction.OUTBOUND),
+            messages.c.sender_type == constant(SenderType.STAFF),
+            messages.c.created_at > param("since"),
+        )
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,18 +245,10 @@ class ConditionTriggerRepository(Repository):
 
     async def staff_replied(self, *, conversation_id: UUID, since: datetime) -> bool:
         """Whether a staff member wrote to the guest in the conversation after ``since``."""
-        statement = (
-            select(Message.id)
-            .where(
-                Message.tenant_id == self.tenant_id,
-                Message.conversation_id == conversation_id,
-                Message.direction == "outbound",
-                Message.sender_type == "staff",
-                Message.created_at > since,
-            )
-            .limit(1)
+        found = await self.sql.value(
+            _STAFF_REPLIED, tenant_id=self.tenant_id, conversation_id=conversation_id, since=since
         )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        return bool(found)
 
     async def departures(
         self, *, trigger_id: UUID, check_out_from: date, check_out_to: date
@@ -256,20 +285,17 @@ class ConditionTriggerRepository(Repository):
 
     async def tag_reservation(self, *, reservation_id: UUID, tag: str) -> bool:
         """Add ``tag`` to the stay's tags; False if it had it (compared case-insensitively)."""
-        result = await self.session.execute(
-            update(Reservation)
-            .where(
-                Reservation.tenant_id == self.tenant_id,
-                Reservation.id == reservation_id,
-                text(
-                    "NOT EXISTS (SELECT 1 FROM unnest(reservations.tags) AS t(name)"
-                    " WHERE lower(t.name) = lower(:tag))"
-                ).bindparams(tag=tag),
-            )
-            .values(tags=func.array_append(Reservation.tags, tag), updated_at=func.now())
-            .returning(Reservation.id)
+        added = await self.sql.value(
+            _TAG_RESERVATION, tenant_id=self.tenant_id, reservation_id=reservation_id, tag=tag
         )
-        return result.scalar_one_or_none() is not None
+        if added is None:
+            return False
+        # The stay a firing holds (its subject) shows the new tag to the actions after this one.
+        key = inspect(Reservation).identity_key_from_primary_key((reservation_id,))
+        held = self.session.identity_map.get(key)
+        if held is not None:
+            await self.session.refresh(held, attribute_names=["tags", "updated_at"])
+        return True
 
     async def settle(
         self, *, firing: TriggerFiring, status: str, outcomes: list[dict[str, Any]], at: datetime

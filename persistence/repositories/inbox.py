@@ -6,18 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
+    Text,
     and_,
     delete,
     exists,
     func,
     literal,
+    null,
     or_,
     select,
-    text,
     true,
     tuple_,
     update,
@@ -42,7 +45,93 @@ from persistence.models import (
     TeamMembership,
     User,
 )
+from persistence.models.conversations import Direction, MessageStatus, SenderType
+from persistence.models.notifications import NotificationStatus
 from persistence.repositories.base import Repository
+from persistence.statements import Compiled, constant, param
+
+messages = cast(Table, Message.__table__)
+notifications = cast(Table, StaffNotification.__table__)
+alert_targets = cast(Table, StaffAlertTarget.__table__)
+
+# Intake, for each message staff sent outside frontdesk (a provider's echo), asks whether it
+# is frontdesk's own send or a staff alert, stores it, and cancels the drafted auto-replies.
+_ALERT_ADDRESSES = Compiled.of(
+    select(alert_targets.c.address).where(
+        alert_targets.c.tenant_id == param("tenant_id"),
+        alert_targets.c.channel_id == param("channel_id"),
+        alert_targets.c.address.is_not(None),
+    )
+)
+_SENDING_NOW = Compiled.of(
+    select(
+        exists().where(
+            messages.c.tenant_id == param("tenant_id"),
+            messages.c.conversation_id == param("conversation_id"),
+            messages.c.direction == constant(Direction.OUTBOUND),
+            messages.c.status.in_(
+                [constant(MessageStatus.SENDING), constant(MessageStatus.UNCERTAIN)]
+            ),
+            # A message without text is compared as one (``=`` would never match it).
+            messages.c.content.is_not_distinct_from(param("content", Text)),
+        )
+    )
+)
+_ADD_OBSERVED = Compiled.of(
+    insert(messages)
+    .values(
+        id=func.gen_random_uuid(),
+        tenant_id=param("tenant_id"),
+        conversation_id=param("conversation_id"),
+        channel_id=param("channel_id"),
+        direction=constant(Direction.OUTBOUND),
+        sender_type=constant(SenderType.STAFF),
+        content_type=param("content_type"),
+        content=param("content"),
+        status=constant(MessageStatus.SENT),
+        provider_message_id=param("provider_message_id"),
+        send_after=param("sent_at"),
+        sent_at=param("sent_at"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[
+            messages.c.tenant_id,
+            messages.c.channel_id,
+            messages.c.provider_message_id,
+        ],
+        index_where=messages.c.provider_message_id.is_not(None),
+    )
+    .returning(messages.c.id)
+)
+_CANCEL_BOT_DRAFTS = Compiled.of(
+    update(messages)
+    .where(
+        messages.c.tenant_id == param("tenant_id"),
+        messages.c.conversation_id == param("conversation_id"),
+        messages.c.direction == constant(Direction.OUTBOUND),
+        messages.c.sender_type == constant(SenderType.BOT),
+        messages.c.status == constant(MessageStatus.PENDING),
+    )
+    .values(status=constant(MessageStatus.CANCELLED), error=param("reason"), updated_at=func.now())
+    .returning(messages.c.id)
+)
+# Escalation, when staff reply or close the conversation: they are on it.
+_ACKNOWLEDGE_OPEN = Compiled.of(
+    update(notifications)
+    .where(
+        notifications.c.tenant_id == param("tenant_id"),
+        notifications.c.conversation_id == param("conversation_id"),
+        notifications.c.status != constant(NotificationStatus.ACKNOWLEDGED),
+    )
+    .values(
+        status=constant(NotificationStatus.ACKNOWLEDGED),
+        acknowledged_at=param("at"),
+        acknowledged_by=param("by"),
+        next_alert_at=null(),
+        updated_at=func.now(),
+    )
+    .returning(notifications.c.id)
+)
 
 # Sorts a conversation nobody wrote in yet after every other one.
 _NEVER = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
@@ -116,19 +205,19 @@ class StaffInboxRepository(Repository):
         notified = exists().where(
             StaffNotification.tenant_id == Conversation.tenant_id,
             StaffNotification.conversation_id == Conversation.id,
-            StaffNotification.status != "acknowledged",
+            StaffNotification.status != NotificationStatus.ACKNOWLEDGED,
         )
         guest_message, staff_message = aliased(Message), aliased(Message)
         answered = exists().where(
             staff_message.tenant_id == guest_message.tenant_id,
             staff_message.conversation_id == guest_message.conversation_id,
-            staff_message.sender_type == "staff",
+            staff_message.sender_type == SenderType.STAFF,
             staff_message.created_at > guest_message.created_at,
         )
         flagged = exists().where(
             guest_message.tenant_id == Conversation.tenant_id,
             guest_message.conversation_id == Conversation.id,
-            guest_message.direction == "inbound",
+            guest_message.direction == Direction.INBOUND,
             guest_message.requires_attention.is_(True),
             ~answered,
         )
@@ -296,7 +385,7 @@ class StaffInboxRepository(Repository):
         statement = select(func.max(Message.created_at)).where(
             Message.tenant_id == self.tenant_id,
             Message.conversation_id == conversation_id,
-            Message.direction == "inbound",
+            Message.direction == Direction.INBOUND,
         )
         return await self.session.scalar(statement)
 
@@ -308,9 +397,9 @@ class StaffInboxRepository(Repository):
 
     async def lock_key(self, *, key: str) -> None:
         """Serialise the requests carrying one Idempotency-Key (until the transaction ends)."""
+        lock_key = f"{self.tenant_id}:reply:{key}"
         await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"{self.tenant_id}:reply:{key}"},
+            select(func.pg_advisory_xact_lock(func.hashtextextended(lock_key, 0)))
         )
 
     async def find_by_idempotency_key(self, *, key: str) -> Message | None:
@@ -322,42 +411,28 @@ class StaffInboxRepository(Repository):
     async def cancel_bot_drafts(self, *, conversation_id: UUID, reason: str) -> list[UUID]:
         """Cancel the conversation's drafted auto-replies (a row the dispatcher holds is waited
         for: it is ``sending`` by then and stays as it is)."""
-        result = await self.session.execute(
-            update(Message)
-            .where(
-                Message.tenant_id == self.tenant_id,
-                Message.conversation_id == conversation_id,
-                Message.direction == "outbound",
-                Message.sender_type == "bot",
-                Message.status == "pending",
-            )
-            .values(status="cancelled", error=reason, updated_at=func.now())
-            .returning(Message.id)
+        rows = await self.sql.rows(
+            _CANCEL_BOT_DRAFTS,
+            tenant_id=self.tenant_id,
+            conversation_id=conversation_id,
+            reason=reason,
         )
-        return list(result.scalars())
+        return [row[0] for row in rows]
 
     async def sending_now(self, *, conversation_id: UUID, content: str | None) -> bool:
         """Whether frontdesk itself is sending (or lost the outcome of sending) this text in
         the conversation: the provider's echo of it is frontdesk's own message."""
-        statement = select(
-            exists().where(
-                Message.tenant_id == self.tenant_id,
-                Message.conversation_id == conversation_id,
-                Message.direction == "outbound",
-                Message.status.in_(("sending", "uncertain")),
-                Message.content == content,
-            )
+        found = await self.sql.value(
+            _SENDING_NOW, tenant_id=self.tenant_id, conversation_id=conversation_id, content=content
         )
-        return bool(await self.session.scalar(statement))
+        return bool(found)
 
     async def alert_addresses(self, *, channel_id: UUID) -> set[str]:
         """Where staff alerts go through this channel (staff phones and chats, not guests)."""
-        statement = select(StaffAlertTarget.address).where(
-            StaffAlertTarget.tenant_id == self.tenant_id,
-            StaffAlertTarget.channel_id == channel_id,
-            StaffAlertTarget.address.is_not(None),
+        rows = await self.sql.rows(
+            _ALERT_ADDRESSES, tenant_id=self.tenant_id, channel_id=channel_id
         )
-        return {str(address) for address in (await self.session.execute(statement)).scalars()}
+        return {str(row[0]) for row in rows}
 
     async def add_observed(
         self,
@@ -371,28 +446,17 @@ class StaffInboxRepository(Repository):
     ) -> UUID | None:
         """Store a message staff sent outside frontdesk as sent; None if this provider message
         id is stored already (frontdesk's own send, or the same echo again)."""
-        inserted = await self.session.execute(
-            insert(Message)
-            .values(
-                tenant_id=self.tenant_id,
-                conversation_id=conversation_id,
-                channel_id=channel_id,
-                direction="outbound",
-                sender_type="staff",
-                content_type=content_type,
-                content=content,
-                status="sent",
-                provider_message_id=provider_message_id,
-                send_after=sent_at,
-                sent_at=sent_at,
-            )
-            .on_conflict_do_nothing(
-                index_elements=["tenant_id", "channel_id", "provider_message_id"],
-                index_where=text("provider_message_id IS NOT NULL"),
-            )
-            .returning(Message.id)
+        found: UUID | None = await self.sql.value(
+            _ADD_OBSERVED,
+            tenant_id=self.tenant_id,
+            conversation_id=conversation_id,
+            channel_id=channel_id,
+            content_type=content_type,
+            content=content,
+            provider_message_id=provider_message_id,
+            sent_at=sent_at,
         )
-        return inserted.scalar_one_or_none()
+        return found
 
     async def set_priority(
         self, *, conversation: Conversation, priority: str, actor_user_id: UUID | None
@@ -482,23 +546,14 @@ class StaffInboxRepository(Repository):
         self, *, conversation_id: UUID, by: UUID | None, at: datetime
     ) -> list[UUID]:
         """Acknowledge every open notification of the conversation (staff are on it)."""
-        result = await self.session.execute(
-            update(StaffNotification)
-            .where(
-                StaffNotification.tenant_id == self.tenant_id,
-                StaffNotification.conversation_id == conversation_id,
-                StaffNotification.status != "acknowledged",
-            )
-            .values(
-                status="acknowledged",
-                acknowledged_at=at,
-                acknowledged_by=by,
-                next_alert_at=None,
-                updated_at=func.now(),
-            )
-            .returning(StaffNotification.id)
+        rows = await self.sql.rows(
+            _ACKNOWLEDGE_OPEN,
+            tenant_id=self.tenant_id,
+            conversation_id=conversation_id,
+            at=at,
+            by=by,
         )
-        return list(result.scalars())
+        return [row[0] for row in rows]
 
 
 __all__ = ["ConversationFilter", "ConversationPage", "ConversationRow", "StaffInboxRepository"]

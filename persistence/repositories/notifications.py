@@ -9,18 +9,69 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ScalarSelect, Table, func, null, select, update
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.ack_links import Acknowledgement
 from persistence.models import StaffAlertDelivery, StaffAlertTarget, StaffNotification, User
+from persistence.models.notifications import (
+    ALERTING_STATUSES,
+    AlertDeliveryStatus,
+    NotificationStatus,
+)
 from persistence.repositories.base import Repository
+from persistence.statements import Compiled, constant, param
+
+notifications = cast(Table, StaffNotification.__table__)
+alert_targets = cast(Table, StaffAlertTarget.__table__)
+
+
+def _of_target(column: str) -> ScalarSelect[Any]:
+    """A column of the alert target whose acknowledgement link was used."""
+    return (
+        select(alert_targets.c[column])
+        .where(
+            alert_targets.c.tenant_id == param("tenant_id"),
+            alert_targets.c.id == param("target_id", PG_UUID(as_uuid=True)),
+        )
+        .scalar_subquery()
+    )
+
+
+_ACKNOWLEDGE = Compiled.of(
+    update(notifications)
+    .where(
+        notifications.c.tenant_id == param("tenant_id"),
+        notifications.c.id == param("notification_id"),
+        notifications.c.status != constant(NotificationStatus.ACKNOWLEDGED),
+    )
+    .values(
+        status=constant(NotificationStatus.ACKNOWLEDGED),
+        acknowledged_at=param("at"),
+        acknowledged_by=func.coalesce(
+            param("acknowledged_by", PG_UUID(as_uuid=True)), _of_target("user_id")
+        ),
+        acknowledged_via=_of_target("name"),
+        next_alert_at=null(),
+        updated_at=func.now(),
+    )
+    .returning(notifications.c.id)
+)
 
 # Why a delivery found ``sending`` by a later sweep is not sent again.
 INTERRUPTED = "the dispatcher stopped while sending: the alert may or may not have gone out"
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """A staff notification as escalation raised it (or found it raised)."""
+
+    id: UUID
+    next_alert_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +97,17 @@ class NotificationRepository(Repository):
         message_id: UUID | None = None,
         urgent: bool = False,
         detail: str = "",
-    ) -> tuple[StaffNotification, bool]:
+    ) -> tuple[Raised, bool]:
         """Raise a notification; returns ``(notification, created)``.
 
         A second escalation of the same message for the same reason returns the first one.
         """
+        # Through the session, not the compiled runner: a refused row (a type the CHECK does
+        # not know) must reach the caller as SQLAlchemy's IntegrityError, which the runner does
+        # not raise.
         inserted = (
-            await self.session.scalars(
-                insert(StaffNotification)
+            await self.session.execute(
+                insert(notifications)
                 .values(
                     tenant_id=self.tenant_id,
                     conversation_id=conversation_id,
@@ -64,20 +118,28 @@ class NotificationRepository(Repository):
                     next_alert_at=next_alert_at,
                 )
                 .on_conflict_do_nothing(
-                    index_elements=["tenant_id", "message_id", "type"],
-                    index_where=text("message_id IS NOT NULL"),
+                    index_elements=[
+                        notifications.c.tenant_id,
+                        notifications.c.message_id,
+                        notifications.c.type,
+                    ],
+                    index_where=notifications.c.message_id.is_not(None),
                 )
-                .returning(StaffNotification)
+                .returning(notifications.c.id, notifications.c.next_alert_at)
             )
         ).one_or_none()
         if inserted is not None:
-            return inserted, True
-        statement = select(StaffNotification).where(
-            StaffNotification.tenant_id == self.tenant_id,
-            StaffNotification.message_id == message_id,
-            StaffNotification.type == type,
-        )
-        return (await self.session.execute(statement)).scalar_one(), False
+            return Raised(*inserted), True
+        found = (
+            await self.session.execute(
+                select(notifications.c.id, notifications.c.next_alert_at).where(
+                    notifications.c.tenant_id == self.tenant_id,
+                    notifications.c.message_id == message_id,
+                    notifications.c.type == type,
+                )
+            )
+        ).one()
+        return Raised(*found), False
 
     async def claim_due(self, *, notification_id: UUID) -> StaffNotification | None:
         """Lock a notification whose alert is due; None if acknowledged, not due or locked."""
@@ -86,7 +148,7 @@ class NotificationRepository(Repository):
             .where(
                 StaffNotification.tenant_id == self.tenant_id,
                 StaffNotification.id == notification_id,
-                StaffNotification.status.in_(("pending", "sent")),
+                StaffNotification.status.in_(ALERTING_STATUSES),
                 StaffNotification.next_alert_at <= func.now(),
             )
             .with_for_update(skip_locked=True)
@@ -100,7 +162,7 @@ class NotificationRepository(Repository):
             .where(
                 StaffNotification.tenant_id == self.tenant_id,
                 StaffNotification.id == notification_id,
-                StaffNotification.status.in_(("pending", "sent")),
+                StaffNotification.status.in_(ALERTING_STATUSES),
             )
             .values(next_alert_at=until, updated_at=func.now())
         )
@@ -122,11 +184,11 @@ class NotificationRepository(Repository):
             .where(
                 StaffNotification.tenant_id == self.tenant_id,
                 StaffNotification.id == notification_id,
-                StaffNotification.status.in_(("pending", "sent")),
+                StaffNotification.status.in_(ALERTING_STATUSES),
                 StaffNotification.alerts_sent == attempt - 1,
             )
             .values(
-                status="sent",
+                status=NotificationStatus.SENT,
                 alerts_sent=StaffNotification.alerts_sent + 1,
                 sent_at=func.coalesce(StaffNotification.sent_at, at),
                 next_alert_at=next_alert_at,
@@ -146,7 +208,7 @@ class NotificationRepository(Repository):
             .where(
                 StaffNotification.tenant_id == self.tenant_id,
                 StaffNotification.id == notification_id,
-                StaffNotification.status.in_(("pending", "sent")),
+                StaffNotification.status.in_(ALERTING_STATUSES),
             )
             .values(last_error=error[:2000], next_alert_at=next_alert_at, updated_at=func.now())
         )
@@ -164,35 +226,15 @@ class NotificationRepository(Repository):
         ``target_id`` is the alert target whose link was used: its staff user (if it has one)
         is recorded as ``acknowledged_by``, its name as ``acknowledged_via``.
         """
-
-        def of_target(column: Any) -> Any:
-            return (
-                select(column)
-                .where(
-                    StaffAlertTarget.tenant_id == self.tenant_id,
-                    StaffAlertTarget.id == target_id,
-                )
-                .scalar_subquery()
-            )
-
-        result = await self.session.execute(
-            update(StaffNotification)
-            .where(
-                StaffNotification.tenant_id == self.tenant_id,
-                StaffNotification.id == notification_id,
-                StaffNotification.status != "acknowledged",
-            )
-            .values(
-                status="acknowledged",
-                acknowledged_at=at,
-                acknowledged_by=func.coalesce(acknowledged_by, of_target(StaffAlertTarget.user_id)),
-                acknowledged_via=of_target(StaffAlertTarget.name),
-                next_alert_at=None,
-                updated_at=func.now(),
-            )
-            .returning(StaffNotification.id)
+        found = await self.sql.value(
+            _ACKNOWLEDGE,
+            tenant_id=self.tenant_id,
+            notification_id=notification_id,
+            at=at,
+            acknowledged_by=acknowledged_by,
+            target_id=target_id,
         )
-        return result.scalar_one_or_none() is not None
+        return found is not None
 
     async def list_open(self) -> list[StaffNotification]:
         """Notifications not yet acknowledged, oldest first."""
@@ -200,7 +242,7 @@ class NotificationRepository(Repository):
             select(StaffNotification)
             .where(
                 StaffNotification.tenant_id == self.tenant_id,
-                StaffNotification.status != "acknowledged",
+                StaffNotification.status != NotificationStatus.ACKNOWLEDGED,
             )
             .order_by(StaffNotification.created_at)
         )
@@ -244,8 +286,13 @@ class NotificationRepository(Repository):
         )
         interrupted = await self.session.scalars(
             update(deliveries)
-            .where(*this_attempt, deliveries.status == "sending")
-            .values(status="uncertain", error=INTERRUPTED, finished_at=at, updated_at=func.now())
+            .where(*this_attempt, deliveries.status == AlertDeliveryStatus.SENDING)
+            .values(
+                status=AlertDeliveryStatus.UNCERTAIN,
+                error=INTERRUPTED,
+                finished_at=at,
+                updated_at=func.now(),
+            )
             .returning(deliveries.target_id)
         )
         interrupted_ids = list(interrupted)
@@ -274,11 +321,11 @@ class NotificationRepository(Repository):
                 update(deliveries)
                 .where(
                     *this_attempt,
-                    deliveries.status == "failed",
+                    deliveries.status == AlertDeliveryStatus.FAILED,
                     deliveries.target_id.in_(target_ids),
                 )
                 .values(
-                    status="sending",
+                    status=AlertDeliveryStatus.SENDING,
                     tries=deliveries.tries + 1,
                     error=None,
                     started_at=at,
@@ -299,7 +346,7 @@ class NotificationRepository(Repository):
             .where(
                 StaffAlertDelivery.tenant_id == self.tenant_id,
                 StaffAlertDelivery.id == delivery_id,
-                StaffAlertDelivery.status == "sending",
+                StaffAlertDelivery.status == AlertDeliveryStatus.SENDING,
             )
             .values(
                 status=status,

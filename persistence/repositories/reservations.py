@@ -4,14 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, Text, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import Guest, GuestIdentity, Reservation
 from persistence.repositories.guests import ReservationRepository as BaseReservationRepository
+from persistence.statements import Compiled, param
+
+identities = cast(Table, GuestIdentity.__table__)
+
+# Every stay a PMS pushes takes this lock and links the guest's handles.
+_LOCK = Compiled.of(
+    select(
+        func.pg_advisory_xact_lock(func.hashtextextended(param("key", Text), literal_column("0")))
+    )
+)
+_CLAIM_HANDLE = Compiled.of(
+    insert(identities)
+    .values(
+        id=func.gen_random_uuid(),
+        tenant_id=param("tenant_id"),
+        guest_id=param("guest_id"),
+        kind=param("kind"),
+        handle=param("handle"),
+        display_name=param("display_name"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[identities.c.tenant_id, identities.c.kind, identities.c.handle]
+    )
+)
 
 PHONE_KINDS = ("green_api", "whatsapp_cloud", "twilio_sms")
 # Columns a PMS update may change; a PUT that changes none of them is not a change.
@@ -65,9 +89,7 @@ class ReservationRepository(BaseReservationRepository):
     async def lock_ref(self, *, property_id: UUID, external_ref: str) -> None:
         """Serialise writers of one PMS id until the transaction ends (two PUTs at once)."""
         key = f"reservation:{self.tenant_id}:{property_id}:{external_ref}"
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+        await self.sql.run(_LOCK, key=key)
 
     async def match_guest(self, *, details: GuestDetails, kinds: tuple[str, ...]) -> Guest:
         """The guest with this phone or e-mail (a handle first, then the guest's own fields),
@@ -128,16 +150,13 @@ class ReservationRepository(BaseReservationRepository):
 
     async def claim_handle(self, guest_id: UUID, kind: str, handle: str, name: str | None) -> None:
         """Link the handle to the guest unless another guest already writes from it."""
-        await self.session.execute(
-            insert(GuestIdentity)
-            .values(
-                tenant_id=self.tenant_id,
-                guest_id=guest_id,
-                kind=kind,
-                handle=handle,
-                display_name=name,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "handle"])
+        await self.sql.run(
+            _CLAIM_HANDLE,
+            tenant_id=self.tenant_id,
+            guest_id=guest_id,
+            kind=kind,
+            handle=handle,
+            display_name=name,
         )
 
     async def upsert(

@@ -16,7 +16,17 @@ from datetime import datetime
 from typing import cast
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    case,
+    func,
+    literal_column,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array, insert
 
 from domain.routing import Availability, Candidate, Rule
@@ -36,9 +46,216 @@ from persistence.models import (
 )
 from persistence.models.conversations import OPEN_STATUSES
 from persistence.repositories.base import Repository
+from persistence.statements import Compiled, constant, param
 
 REPLY = "conversations.reply"
 DEFAULT_CAPACITY = 5
+
+conversations = cast(Table, Conversation.__table__)
+channels = cast(Table, Channel.__table__)
+guests = cast(Table, Guest.__table__)
+events = cast(Table, ConversationEvent.__table__)
+rules = cast(Table, RoutingRule.__table__)
+agent_statuses = cast(Table, AgentStatus.__table__)
+agent_skills = cast(Table, AgentSkill.__table__)
+memberships = cast(Table, TeamMembership.__table__)
+users = cast(Table, User.__table__)
+user_roles = cast(Table, UserRole.__table__)
+role_permissions = cast(Table, RolePermission.__table__)
+permissions = cast(Table, Permission.__table__)
+
+# The router consumer makes these for every conversation event it routes.
+_is_open = conversations.c.status.in_([constant(status) for status in OPEN_STATUSES])
+_LOCK = Compiled.of(
+    select(func.pg_advisory_xact_lock(func.hashtextextended(param("key"), literal_column("0"))))
+)
+_this_conversation = (
+    conversations.c.tenant_id == param("tenant_id"),
+    conversations.c.id == param("conversation_id"),
+)
+# Still unassigned, no person's choice, not over.
+_unassigned = (
+    conversations.c.assignee_id.is_(None),
+    conversations.c.assignment_manual.is_(False),
+    _is_open,
+)
+_REQUEST = Compiled.of(
+    update(conversations)
+    .where(*_this_conversation, *_unassigned)
+    .values(
+        routing_requested_at=func.coalesce(conversations.c.routing_requested_at, param("at")),
+        routing_topic=func.coalesce(param("topic"), conversations.c.routing_topic),
+        updated_at=func.now(),
+    )
+    .returning(conversations.c.id)
+)
+_LEAVE_QUEUE = Compiled.of(
+    update(conversations)
+    .where(*_this_conversation, conversations.c.routing_requested_at.is_not(None))
+    .values(routing_requested_at=null(), routing_topic=null())
+)
+_WAITING = Compiled.of(
+    select(
+        conversations.c.id,
+        conversations.c.channel_id,
+        channels.c.property_id,
+        conversations.c.team_id,
+        conversations.c.routing_topic,
+        guests.c.language,
+        conversations.c.routing_requested_at,
+    )
+    .join(
+        channels,
+        and_(
+            channels.c.tenant_id == conversations.c.tenant_id,
+            channels.c.id == conversations.c.channel_id,
+        ),
+    )
+    .join(
+        guests,
+        and_(
+            guests.c.tenant_id == conversations.c.tenant_id,
+            guests.c.id == conversations.c.guest_id,
+        ),
+    )
+    .where(
+        conversations.c.tenant_id == param("tenant_id"),
+        conversations.c.routing_requested_at.is_not(None),
+        *_unassigned,
+    )
+    .order_by(conversations.c.routing_requested_at, conversations.c.id)
+    .limit(param("limit"))
+)
+
+
+def _candidates() -> Select[tuple[object, ...]]:
+    """Live, active users who may reply to guests, with their status, skills, teams and open
+    conversations."""
+    tenant = param("tenant_id")
+    may_reply = (
+        select(user_roles.c.user_id)
+        .join(role_permissions, role_permissions.c.role_id == user_roles.c.role_id)
+        .join(permissions, permissions.c.id == role_permissions.c.permission_id)
+        .where(user_roles.c.tenant_id == tenant, permissions.c.code == constant(REPLY))
+    )
+    skills = (
+        select(
+            func.coalesce(
+                func.array_agg(aggregate_order_by(agent_skills.c.skill, agent_skills.c.skill)),
+                array([], type_=agent_skills.c.skill.type),
+            )
+        )
+        .where(agent_skills.c.tenant_id == tenant, agent_skills.c.user_id == users.c.id)
+        .scalar_subquery()
+    )
+    teams = (
+        select(func.array_agg(memberships.c.team_id))
+        .where(memberships.c.tenant_id == tenant, memberships.c.user_id == users.c.id)
+        .scalar_subquery()
+    )
+    open_count = (
+        select(func.count())
+        .select_from(conversations)
+        .where(
+            conversations.c.tenant_id == tenant,
+            conversations.c.assignee_id == users.c.id,
+            _is_open,
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(
+            users.c.id,
+            users.c.email,
+            users.c.full_name,
+            func.coalesce(agent_statuses.c.availability, constant("offline")),
+            func.coalesce(agent_statuses.c.capacity, literal_column(str(DEFAULT_CAPACITY))),
+            open_count,
+            skills,
+            teams,
+            agent_statuses.c.last_assigned_at,
+            agent_statuses.c.availability_changed_at,
+        )
+        .outerjoin(
+            agent_statuses,
+            and_(
+                agent_statuses.c.tenant_id == users.c.tenant_id,
+                agent_statuses.c.user_id == users.c.id,
+            ),
+        )
+        .where(
+            users.c.tenant_id == tenant,
+            users.c.deleted_at.is_(None),
+            users.c.active.is_(True),
+            users.c.id.in_(may_reply),
+        )
+        .order_by(users.c.email)
+    )
+
+
+_ALL_CANDIDATES = Compiled.of(_candidates())
+_ONLINE_CANDIDATES = Compiled.of(
+    _candidates().where(agent_statuses.c.availability == constant("online"))
+)
+_RULES = Compiled.of(
+    select(
+        rules.c.id,
+        rules.c.name,
+        rules.c.position,
+        rules.c.team_id,
+        rules.c.channel_id,
+        rules.c.property_id,
+        rules.c.topic,
+    ).where(rules.c.tenant_id == param("tenant_id"), rules.c.active.is_(True))
+)
+_HUMANS_FIRST = Compiled.of(
+    select(rules.c.id)
+    .where(
+        rules.c.tenant_id == param("tenant_id"),
+        rules.c.channel_id == param("channel_id"),
+        rules.c.humans_first.is_(True),
+        rules.c.active.is_(True),
+    )
+    .limit(literal_column("1"))
+)
+_ASSIGN = Compiled.of(
+    update(conversations)
+    .where(
+        *_this_conversation,
+        *_unassigned,
+        conversations.c.routing_requested_at.is_not(None),
+    )
+    .values(
+        assignee_id=param("user_id"),
+        team_id=param("team_id"),
+        assigned_at=param("at"),
+        routing_requested_at=null(),
+        routing_topic=null(),
+        updated_at=func.now(),
+    )
+    .returning(conversations.c.id)
+)
+# One row of the conversation's trail, by the system.
+_RECORD = Compiled.of(
+    insert(events).values(
+        id=func.gen_random_uuid(),
+        tenant_id=param("tenant_id"),
+        conversation_id=param("conversation_id"),
+        kind=param("kind"),
+        from_value=param("from_value"),
+        to_value=param("to_value"),
+        actor_type=constant("system"),
+        actor_user_id=null(),
+    )
+)
+_ASSIGNED_AT = Compiled.of(
+    update(agent_statuses)
+    .where(
+        agent_statuses.c.tenant_id == param("tenant_id"),
+        agent_statuses.c.user_id == param("user_id"),
+    )
+    .values(last_assigned_at=param("at"), updated_at=func.now())
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,152 +284,29 @@ class AgentRow:
 class RoutingRepository(Repository):
     async def lock(self) -> None:
         """Hold the tenant's routing lock until the transaction ends."""
-        key = func.hashtextextended(literal("routing:") + str(self.tenant_id), 0)
-        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+        await self.sql.run(_LOCK, key=f"routing:{self.tenant_id}")
 
     async def request(self, *, conversation_id: UUID, topic: str | None, at: datetime) -> bool:
         """Queue the conversation for an agent (it keeps its place if queued already); False
         when it has an assignee, a person chose its assignment, or it is over."""
-        result = await self.session.execute(
-            update(Conversation)
-            .where(
-                Conversation.tenant_id == self.tenant_id,
-                Conversation.id == conversation_id,
-                Conversation.assignee_id.is_(None),
-                Conversation.assignment_manual.is_(False),
-                Conversation.status.in_(OPEN_STATUSES),
-            )
-            .values(
-                routing_requested_at=func.coalesce(Conversation.routing_requested_at, at),
-                routing_topic=func.coalesce(topic, Conversation.routing_topic),
-                updated_at=func.now(),
-            )
-            .execution_options(synchronize_session=False)
+        queued = await self.sql.value(
+            _REQUEST, tenant_id=self.tenant_id, conversation_id=conversation_id, topic=topic, at=at
         )
-        return cast(int, getattr(result, "rowcount", 0)) > 0
+        return queued is not None
 
     async def leave_queue(self, *, conversation_id: UUID) -> None:
         """The conversation no longer waits (resolved or closed while in the queue)."""
-        await self.session.execute(
-            update(Conversation)
-            .where(
-                Conversation.tenant_id == self.tenant_id,
-                Conversation.id == conversation_id,
-                Conversation.routing_requested_at.is_not(None),
-            )
-            .values(routing_requested_at=None, routing_topic=None)
-            .execution_options(synchronize_session=False)
-        )
+        await self.sql.run(_LEAVE_QUEUE, tenant_id=self.tenant_id, conversation_id=conversation_id)
 
     async def waiting(self, *, limit: int = 500) -> list[Waiting]:
         """The queue, oldest first."""
-        statement = (
-            select(
-                Conversation.id,
-                Conversation.channel_id,
-                Channel.property_id,
-                Conversation.team_id,
-                Conversation.routing_topic,
-                Guest.language,
-                Conversation.routing_requested_at,
-            )
-            .join(
-                Channel,
-                and_(
-                    Channel.tenant_id == Conversation.tenant_id,
-                    Channel.id == Conversation.channel_id,
-                ),
-            )
-            .join(
-                Guest,
-                and_(Guest.tenant_id == Conversation.tenant_id, Guest.id == Conversation.guest_id),
-            )
-            .where(
-                Conversation.tenant_id == self.tenant_id,
-                Conversation.assignee_id.is_(None),
-                Conversation.routing_requested_at.is_not(None),
-                Conversation.assignment_manual.is_(False),
-                Conversation.status.in_(OPEN_STATUSES),
-            )
-            .order_by(Conversation.routing_requested_at, Conversation.id)
-            .limit(limit)
-        )
-        rows = await self.session.execute(statement)
-        return [
-            Waiting(
-                conversation_id=row[0],
-                channel_id=row[1],
-                property_id=row[2],
-                team_id=row[3],
-                topic=row[4],
-                language=row[5],
-                waiting_since=cast(datetime, row[6]),
-            )
-            for row in rows
-        ]
+        rows = await self.sql.rows(_WAITING, tenant_id=self.tenant_id, limit=limit)
+        return [Waiting(*row) for row in rows]
 
     async def candidates(self, *, online_only: bool = True) -> list[AgentRow]:
         """Live, active users who may reply to guests, with their status, skills, teams and
         open conversations."""
-        may_reply = (
-            select(UserRole.user_id)
-            .join(RolePermission, RolePermission.role_id == UserRole.role_id)
-            .join(Permission, Permission.id == RolePermission.permission_id)
-            .where(UserRole.tenant_id == self.tenant_id, Permission.code == REPLY)
-        )
-        skills = (
-            select(
-                func.coalesce(
-                    func.array_agg(aggregate_order_by(AgentSkill.skill, AgentSkill.skill)),
-                    array([], type_=AgentSkill.skill.type),
-                )
-            )
-            .where(AgentSkill.tenant_id == self.tenant_id, AgentSkill.user_id == User.id)
-            .scalar_subquery()
-        )
-        teams = (
-            select(func.array_agg(TeamMembership.team_id))
-            .where(TeamMembership.tenant_id == self.tenant_id, TeamMembership.user_id == User.id)
-            .scalar_subquery()
-        )
-        open_count = (
-            select(func.count())
-            .select_from(Conversation)
-            .where(
-                Conversation.tenant_id == self.tenant_id,
-                Conversation.assignee_id == User.id,
-                Conversation.status.in_(OPEN_STATUSES),
-            )
-            .scalar_subquery()
-        )
-        statement = (
-            select(
-                User.id,
-                User.email,
-                User.full_name,
-                func.coalesce(AgentStatus.availability, "offline"),
-                func.coalesce(AgentStatus.capacity, DEFAULT_CAPACITY),
-                open_count,
-                skills,
-                teams,
-                AgentStatus.last_assigned_at,
-                AgentStatus.availability_changed_at,
-            )
-            .outerjoin(
-                AgentStatus,
-                and_(AgentStatus.tenant_id == User.tenant_id, AgentStatus.user_id == User.id),
-            )
-            .where(
-                User.tenant_id == self.tenant_id,
-                User.deleted_at.is_(None),
-                User.active.is_(True),
-                User.id.in_(may_reply),
-            )
-            .order_by(User.email)
-        )
-        if online_only:
-            statement = statement.where(AgentStatus.availability == "online")
-        rows = await self.session.execute(statement)
+        statement = _ONLINE_CANDIDATES if online_only else _ALL_CANDIDATES
         return [
             AgentRow(
                 candidate=Candidate(
@@ -239,36 +333,29 @@ class RoutingRepository(Repository):
                 team_ids,
                 last_assigned_at,
                 changed_at,
-            ) in rows
+            ) in await self.sql.rows(statement, tenant_id=self.tenant_id)
         ]
 
     async def rules(self) -> list[Rule]:
         """The active rules."""
-        statement = select(RoutingRule).where(
-            RoutingRule.tenant_id == self.tenant_id, RoutingRule.active.is_(True)
-        )
+        rows = await self.sql.rows(_RULES, tenant_id=self.tenant_id)
         return [
             Rule(
-                id=row.id,
-                name=row.name,
-                position=row.position,
-                team_id=row.team_id,
-                channel_id=row.channel_id,
-                property_id=row.property_id,
-                topic=row.topic,
+                id=row[0],
+                name=row[1],
+                position=row[2],
+                team_id=row[3],
+                channel_id=row[4],
+                property_id=row[5],
+                topic=row[6],
             )
-            for row in (await self.session.execute(statement)).scalars()
+            for row in rows
         ]
 
     async def humans_first(self, *, channel_id: UUID) -> bool:
         """Whether an active rule sends every new conversation on the channel to a human."""
-        statement = select(RoutingRule.id).where(
-            RoutingRule.tenant_id == self.tenant_id,
-            RoutingRule.channel_id == channel_id,
-            RoutingRule.humans_first.is_(True),
-            RoutingRule.active.is_(True),
-        )
-        return (await self.session.execute(statement.limit(1))).first() is not None
+        found = await self.sql.value(_HUMANS_FIRST, tenant_id=self.tenant_id, channel_id=channel_id)
+        return found is not None
 
     async def assign(
         self, *, waiting: Waiting, user_id: UUID, team_id: UUID | None, at: datetime
@@ -279,28 +366,15 @@ class RoutingRepository(Repository):
         False, changing nothing, when it no longer waits: a person assigned it meanwhile (the
         statement waits for their transaction, then finds the row changed)."""
         team = team_id or waiting.team_id
-        taken = await self.session.execute(
-            update(Conversation)
-            .where(
-                Conversation.tenant_id == self.tenant_id,
-                Conversation.id == waiting.conversation_id,
-                Conversation.assignee_id.is_(None),
-                Conversation.assignment_manual.is_(False),
-                Conversation.routing_requested_at.is_not(None),
-                Conversation.status.in_(OPEN_STATUSES),
-            )
-            .values(
-                assignee_id=user_id,
-                team_id=team,
-                assigned_at=at,
-                routing_requested_at=None,
-                routing_topic=None,
-                updated_at=func.now(),
-            )
-            .returning(Conversation.id)
-            .execution_options(synchronize_session=False)
+        taken = await self.sql.value(
+            _ASSIGN,
+            tenant_id=self.tenant_id,
+            conversation_id=waiting.conversation_id,
+            user_id=user_id,
+            team_id=team,
+            at=at,
         )
-        if taken.first() is None:
+        if taken is None:
             return False
         trail: list[tuple[str, str | None, str | None]] = [("assignee", None, str(user_id))]
         if team != waiting.team_id:
@@ -312,23 +386,15 @@ class RoutingRepository(Repository):
                 )
             )
         for kind, before, after in trail:
-            self._stage(
-                ConversationEvent(
-                    tenant_id=self.tenant_id,
-                    conversation_id=waiting.conversation_id,
-                    kind=kind,
-                    from_value=before,
-                    to_value=after,
-                    actor_type="system",
-                    actor_user_id=None,
-                )
+            await self.sql.run(
+                _RECORD,
+                tenant_id=self.tenant_id,
+                conversation_id=waiting.conversation_id,
+                kind=kind,
+                from_value=before,
+                to_value=after,
             )
-        await self.session.execute(
-            update(AgentStatus)
-            .where(AgentStatus.tenant_id == self.tenant_id, AgentStatus.user_id == user_id)
-            .values(last_assigned_at=at, updated_at=func.now())
-        )
-        await self.session.flush()
+        await self.sql.run(_ASSIGNED_AT, tenant_id=self.tenant_id, user_id=user_id, at=at)
         return True
 
     async def status(self, *, user_id: UUID) -> AgentStatus | None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import (
@@ -26,6 +26,8 @@ from persistence.models import (
     Trigger,
     WhatsAppTemplate,
 )
+from persistence.models.conversations import Direction
+from persistence.models.scheduling import ScheduleStatus
 from persistence.repositories.base import Repository
 
 
@@ -138,7 +140,7 @@ class ScheduleRepository(Repository):
             .where(
                 ScheduledMessage.tenant_id == self.tenant_id,
                 ScheduledMessage.id == scheduled_id,
-                ScheduledMessage.status == "scheduled",
+                ScheduledMessage.status == ScheduleStatus.SCHEDULED,
             )
             .with_for_update(skip_locked=True)
         )
@@ -210,7 +212,7 @@ class ScheduleRepository(Repository):
             .where(
                 Message.tenant_id == self.tenant_id,
                 Message.channel_id == channel_id,
-                Message.direction == "inbound",
+                Message.direction == Direction.INBOUND,
                 Conversation.guest_id == guest_id,
             )
         )
@@ -240,9 +242,9 @@ class ScheduleRepository(Repository):
         self, *, key: str, conversation_id: UUID, detail: str, at: datetime
     ) -> bool:
         """Raise one staff notification per tenant and ``key`` (its detail); False if raised."""
+        lock_key = f"notice:{self.tenant_id}:{key}"
         await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"notice:{self.tenant_id}:{key}"},
+            select(func.pg_advisory_xact_lock(func.hashtextextended(lock_key, 0)))
         )
         exists = await self.session.execute(
             select(StaffNotification.id)
