@@ -17,51 +17,173 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
+
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    DateTime,
+    Integer,
+    Numeric,
+    Table,
+    Text,
+    and_,
+    case,
+    column,
+    exists,
+    extract,
+    func,
+    literal_column,
+    not_,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import insert
 
 from domain.rate_limits import Grant, Limit
+from persistence.models import RateLimitBucket
 from persistence.repositories.base import Repository
+from persistence.statements import Compiled, param
 
-_TAKE = (
-    "WITH wanted AS (SELECT * FROM unnest($2::text[], $3::numeric[], $4::numeric[], $5::int[],"
-    " $6::bool[]) AS w(bucket_key, capacity, per_second, wanted, latch)),"
-    # The buckets that exist, locked, refilled up to $7 (never above capacity, never drained
-    # by a clock behind the last take's).
-    " held AS (SELECT b.id, w.bucket_key, w.capacity, w.per_second, w.wanted, w.latch,"
-    " b.refilled_at, b.limited_since, least(w.capacity, b.tokens + w.per_second"
-    " * greatest(0, extract(epoch FROM $7::timestamptz - b.refilled_at))) AS tokens"
-    " FROM rate_limit_buckets b JOIN wanted w ON w.bucket_key = b.bucket_key"
-    " WHERE b.tenant_id = $1 ORDER BY b.bucket_key FOR UPDATE OF b),"
-    " decided AS (SELECT h.*, least(h.wanted, floor(h.tokens))::int AS spent,"
-    " h.latch AND h.limited_since IS NOT NULL AND h.tokens < h.capacity AS still_limited"
-    " FROM held h),"
-    " refused AS (SELECT d.*, d.latch AND (d.still_limited OR d.spent < d.wanted) AS limited"
-    " FROM decided d),"
-    " taken AS (UPDATE rate_limit_buckets b SET tokens = r.tokens - r.spent,"
-    " capacity = r.capacity, refill_per_second = r.per_second,"
-    " refilled_at = greatest(r.refilled_at, $7),"
-    " limited_since = CASE WHEN NOT r.limited THEN NULL"
-    " WHEN r.still_limited THEN r.limited_since ELSE $7 END,"
-    " updated_at = now()"
-    " FROM refused r WHERE b.id = r.id"
-    " RETURNING r.bucket_key, CASE WHEN r.limited THEN 0 ELSE r.spent END, r.limited,"
-    " r.limited AND NOT r.still_limited),"
-    # A bucket taken for the first time starts full. Another transaction creating it at the
-    # same moment wins: this one returns nothing for it and the caller takes again.
-    " created AS (INSERT INTO rate_limit_buckets (tenant_id, bucket_key, capacity,"
-    " refill_per_second, tokens, refilled_at, limited_since)"
-    " SELECT $1, w.bucket_key, w.capacity, w.per_second,"
-    " w.capacity - least(w.wanted, floor(w.capacity)), $7,"
-    " CASE WHEN w.latch AND w.wanted > floor(w.capacity) THEN $7::timestamptz END"
-    " FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.bucket_key = w.bucket_key)"
-    " ORDER BY w.bucket_key"
-    " ON CONFLICT (tenant_id, bucket_key) DO NOTHING"
-    " RETURNING bucket_key, CASE WHEN limited_since IS NULL THEN (capacity - tokens)::int"
-    " ELSE 0 END, limited_since IS NOT NULL, limited_since IS NOT NULL)"
-    " SELECT * FROM taken UNION ALL SELECT * FROM created"
-)
-_GET = (
-    "SELECT tokens, capacity, refill_per_second, refilled_at, limited_since"
-    " FROM rate_limit_buckets WHERE tenant_id = $1 AND bucket_key = $2"
+buckets = cast(Table, RateLimitBucket.__table__)
+
+_TENANT = param("tenant_id", PG_UUID(as_uuid=True))
+_AT = param("at", DateTime(timezone=True))
+_ZERO = literal_column("0", Integer())
+# One row per bucket taken from (the arrays are read side by side).
+_WANTED = (
+    select(
+        func.unnest(
+            param("keys", ARRAY(Text())),
+            param("capacities", ARRAY(Numeric())),
+            param("per_seconds", ARRAY(Numeric())),
+            param("wanted", ARRAY(Integer())),
+            param("latches", ARRAY(Boolean())),
+        )
+        .table_valued(
+            column("bucket_key", Text()),
+            column("capacity", Numeric()),
+            column("per_second", Numeric()),
+            column("wanted", Integer()),
+            column("latch", Boolean()),
+        )
+        .render_derived(name="w")
+    )
+).cte("wanted")
+# The buckets that exist, locked in key order, refilled up to ``at`` (never above capacity,
+# never drained by a clock behind the last take's).
+_HELD = (
+    select(
+        buckets.c.id,
+        _WANTED.c.bucket_key,
+        _WANTED.c.capacity,
+        _WANTED.c.per_second,
+        _WANTED.c.wanted,
+        _WANTED.c.latch,
+        buckets.c.refilled_at,
+        buckets.c.limited_since,
+        func.least(
+            _WANTED.c.capacity,
+            buckets.c.tokens
+            + _WANTED.c.per_second
+            * func.greatest(_ZERO, extract("epoch", _AT - buckets.c.refilled_at)),
+        ).label("tokens"),
+    )
+    .select_from(buckets.join(_WANTED, _WANTED.c.bucket_key == buckets.c.bucket_key))
+    .where(buckets.c.tenant_id == _TENANT)
+    .order_by(buckets.c.bucket_key)
+    .with_for_update(of=buckets)
+).cte("held")
+_DECIDED = select(
+    _HELD,
+    func.least(_HELD.c.wanted, func.floor(_HELD.c.tokens)).cast(Integer).label("spent"),
+    and_(
+        _HELD.c.latch, _HELD.c.limited_since.is_not(None), _HELD.c.tokens < _HELD.c.capacity
+    ).label("still_limited"),
+).cte("decided")
+_REFUSED = select(
+    _DECIDED,
+    and_(
+        _DECIDED.c.latch, or_(_DECIDED.c.still_limited, _DECIDED.c.spent < _DECIDED.c.wanted)
+    ).label("limited"),
+).cte("refused")
+_TAKEN = (
+    update(buckets)
+    .where(buckets.c.id == _REFUSED.c.id)
+    .values(
+        tokens=_REFUSED.c.tokens - _REFUSED.c.spent,
+        capacity=_REFUSED.c.capacity,
+        refill_per_second=_REFUSED.c.per_second,
+        refilled_at=func.greatest(_REFUSED.c.refilled_at, _AT),
+        limited_since=case(
+            (not_(_REFUSED.c.limited), null()),
+            (_REFUSED.c.still_limited, _REFUSED.c.limited_since),
+            else_=_AT,
+        ),
+        updated_at=func.now(),
+    )
+    .returning(
+        _REFUSED.c.bucket_key,
+        case((_REFUSED.c.limited, _ZERO), else_=_REFUSED.c.spent).label("granted"),
+        _REFUSED.c.limited,
+        and_(_REFUSED.c.limited, not_(_REFUSED.c.still_limited)).label("newly_limited"),
+    )
+).cte("taken")
+# A bucket taken for the first time starts full. Another transaction creating it at the same
+# moment wins: this one returns nothing for it and the caller takes again.
+_CREATED = (
+    insert(buckets)
+    .from_select(
+        [
+            "id",
+            "tenant_id",
+            "bucket_key",
+            "capacity",
+            "refill_per_second",
+            "tokens",
+            "refilled_at",
+            "limited_since",
+        ],
+        select(
+            func.gen_random_uuid(),  # the server's, as the column's server default makes it
+            _TENANT,
+            _WANTED.c.bucket_key,
+            _WANTED.c.capacity,
+            _WANTED.c.per_second,
+            _WANTED.c.capacity - func.least(_WANTED.c.wanted, func.floor(_WANTED.c.capacity)),
+            _AT,
+            case((and_(_WANTED.c.latch, _WANTED.c.wanted > func.floor(_WANTED.c.capacity)), _AT)),
+        )
+        .where(~exists().where(_HELD.c.bucket_key == _WANTED.c.bucket_key))
+        .order_by(_WANTED.c.bucket_key),
+    )
+    .on_conflict_do_nothing(index_elements=[buckets.c.tenant_id, buckets.c.bucket_key])
+    .returning(
+        buckets.c.bucket_key,
+        case(
+            (
+                buckets.c.limited_since.is_(None),
+                (buckets.c.capacity - buckets.c.tokens).cast(Integer),
+            ),
+            else_=_ZERO,
+        ).label("granted"),
+        buckets.c.limited_since.is_not(None).label("limited"),
+        buckets.c.limited_since.is_not(None).label("newly_limited"),
+    )
+).cte("created")
+_TAKE = Compiled.of(union_all(select(_TAKEN), select(_CREATED)))
+_GET = Compiled.of(
+    select(
+        buckets.c.tokens,
+        buckets.c.capacity,
+        buckets.c.refill_per_second,
+        buckets.c.refilled_at,
+        buckets.c.limited_since,
+    ).where(buckets.c.tenant_id == param("tenant_id"), buckets.c.bucket_key == param("key"))
 )
 
 
@@ -109,21 +231,19 @@ class RateLimitRepository(Repository):
         return grants[key]
 
     async def get(self, *, key: str) -> StoredBucket | None:
-        driver = await self._driver()
-        row = await driver.fetchrow(_GET, self.tenant_id, key)
+        row = await self.sql.row(_GET, tenant_id=self.tenant_id, key=key)
         return None if row is None else StoredBucket(*row)
 
     async def _take(self, takes: Sequence[Take], at: datetime) -> dict[str, Grant]:
-        driver = await self._driver()
-        rows = await driver.fetch(
+        rows = await self.sql.rows(
             _TAKE,
-            self.tenant_id,
-            [t.key for t in takes],
-            [_decimal(t.limit.capacity, 3) for t in takes],
-            [_decimal(t.limit.per_second, 6) for t in takes],
-            [t.wanted for t in takes],
-            [t.latch for t in takes],
-            at,
+            tenant_id=self.tenant_id,
+            keys=[t.key for t in takes],
+            capacities=[_decimal(t.limit.capacity, 3) for t in takes],
+            per_seconds=[_decimal(t.limit.per_second, 6) for t in takes],
+            wanted=[t.wanted for t in takes],
+            latches=[t.latch for t in takes],
+            at=at,
         )
         return {
             key: Grant(granted=granted, limited=limited, newly_limited=newly)
