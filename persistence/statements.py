@@ -32,16 +32,32 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
-from sqlalchemy import BindParameter, ColumnElement, String, bindparam, literal_column
+from sqlalchemy import BindParameter, ColumnElement, String, Table, bindparam, literal_column
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
-_DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+class _Compiler(asyncpg_dialect.PGCompiler_asyncpg):
+    """asyncpg's compiler, writing a Python value given in the construct
+    (``status == MessageStatus.PENDING``, ``limit(1)``, ``in_([...])``) as a literal of the SQL
+    text: the planner sees it (a partial index's predicate), and the caller gives only the
+    named parameters."""
+
+    def visit_bindparam(self, bindparam: BindParameter[Any], **kw: Any) -> str:  # type: ignore[override]
+        if bindparam.value is not None and bindparam.callable is None:
+            kw["literal_binds"] = True
+        return cast(str, super().visit_bindparam(bindparam, **kw))  # type: ignore[no-untyped-call]
+
+
+class _Dialect(asyncpg_dialect.PGDialect_asyncpg):
+    statement_compiler = _Compiler
+
+
+_DIALECT = _Dialect()  # type: ignore[no-untyped-call]
 _QUOTE = String().literal_processor(_DIALECT)  # type: ignore[no-untyped-call]
 
 
@@ -53,6 +69,11 @@ class Row(Protocol):
     def __len__(self) -> int: ...
 
     def __iter__(self) -> Iterator[Any]: ...
+
+
+def table_of(model: type[Any]) -> Table:
+    """A model's table, for Core statements (``messages = table_of(Message)``)."""
+    return cast(Table, model.__table__)
 
 
 def param(
@@ -78,15 +99,6 @@ def _literal(value: object) -> str:
     raise ValueError(f"{value!r} cannot be written into a statement: make it a param()")
 
 
-def _inline(element: Any) -> ColumnElement[Any] | None:
-    if not isinstance(element, BindParameter) or element.value is None or element.callable:
-        return None
-    if element.expanding:  # in_([...]) of fixed values
-        listed = ", ".join(_literal(value) for value in element.value)
-        return literal_column(f"({listed})", element.type)
-    return literal_column(_literal(element.value), element.type)
-
-
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """A Core statement compiled once for asyncpg: its ``$n`` text and its parameters in order."""
@@ -100,15 +112,7 @@ class Compiled:
     def of(cls, statement: Executable) -> Compiled:
         if not isinstance(statement, ClauseElement):
             raise TypeError(f"not a SQL statement: {statement!r}")
-        element: ClauseElement = statement
-        # A Python value written into the construct (``status == MessageStatus.PENDING``,
-        # ``limit(1)``) becomes a literal of the SQL text, not a parameter: the planner sees
-        # it (partial indexes), and the caller gives only the named parameters.
-        inlined = cast(
-            ClauseElement,
-            visitors.replacement_traverse(element, {}, _inline),  # type: ignore[call-overload]
-        )
-        compiled = cast(SQLCompiler, inlined.compile(dialect=_DIALECT))
+        compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
         names = tuple(compiled.positiontup or ())
         found = compiled._bind_processors  # the dialect's own conversions (JSON to text)
         processors: list[tuple[int, Callable[[Any], Any]]] = []
@@ -123,14 +127,14 @@ class Compiled:
 
     def arguments(self, params: Mapping[str, object]) -> list[object]:
         """The values in the statement's order; a missing or unknown name is a TypeError."""
-        if len(params) != len(self.names):
+        try:
+            if len(params) != len(self.names):
+                raise KeyError
+            values = [params[name] for name in self.names]
+        except KeyError:
             missing = sorted(set(self.names) - set(params))
             unknown = sorted(set(params) - set(self.names))
-            raise TypeError(f"statement parameters: missing {missing}, unknown {unknown}")
-        try:
-            values = [params[name] for name in self.names]
-        except KeyError as error:
-            raise TypeError(f"statement parameter {error.args[0]!r} not given") from None
+            raise TypeError(f"statement parameters: missing {missing}, unknown {unknown}") from None
         for position, processor in self.processors:
             if values[position] is not None:
                 values[position] = processor(values[position])

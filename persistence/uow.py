@@ -29,6 +29,7 @@ from persistence.repositories.conversations import ConversationRepository
 from persistence.repositories.documents import DocumentRepository
 from persistence.repositories.flows import FlowRepository
 from persistence.repositories.guests import GuestRepository
+from persistence.repositories.inbound import InboundRepository
 from persistence.repositories.inbox import StaffInboxRepository
 from persistence.repositories.knowledge import (
     AiSettingsRepository,
@@ -38,6 +39,7 @@ from persistence.repositories.knowledge import (
 from persistence.repositories.messages import MessageRepository
 from persistence.repositories.messaging import TemplateRepository, TriggerRepository
 from persistence.repositories.notifications import NotificationRepository
+from persistence.repositories.outbound import OutboundRepository
 from persistence.repositories.pipeline import (
     CommsEventRepository,
     InboxRepository,
@@ -185,6 +187,8 @@ class UnitOfWork:
         self.reservations = ReservationRepository(session, tenant, sql)
         self.conversations = ConversationRepository(session, tenant, sql)
         self.messages = MessageRepository(session, tenant, sql)
+        self.inbound = InboundRepository(session, tenant, sql)
+        self.outbound = OutboundRepository(session, tenant, sql)
         self.flows = FlowRepository(session, tenant, sql)
         self.staff_inbox = StaffInboxRepository(session, tenant, sql)
         self.knowledge = KnowledgeRepository(session, tenant, sql)

@@ -137,7 +137,7 @@ async def desk(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=guest.id, channel_id=fixture.channel_id, at=now
         )
-        message = await uow.messages.add_inbound(
+        message = await uow.inbound.add(
             conversation_id=conversation.id,
             channel_id=fixture.channel_id,
             provider_message_id=f"in-{uuid4().hex}",

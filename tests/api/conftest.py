@@ -269,7 +269,7 @@ async def build_world(uow_factory: UnitOfWorkFactory, *, provider_url: str | Non
         opened, _ = await uow.conversations.find_or_open(
             guest_id=guest.id, channel_id=channel.id, at=datetime.now(UTC)
         )
-        said = await uow.messages.add_inbound(
+        said = await uow.inbound.add(
             conversation_id=opened.id, channel_id=channel.id, provider_message_id="world-1"
         )
         assert said is not None

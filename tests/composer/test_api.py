@@ -166,7 +166,7 @@ async def test_usage_is_reported_per_month_and_model(
             ("2026-12-01", "composed", 400, 40, 900),
         ]
         for day, outcome, prompt_tokens, completion_tokens, latency in rows:
-            message = await uow.messages.add_inbound(
+            message = await uow.inbound.add(
                 conversation_id=conversation.id,
                 channel_id=hotel.tenant.channel_id,
                 provider_message_id=uuid4().hex,

@@ -147,7 +147,7 @@ class Desk:
     async def draft(self, content: str = REPLY) -> UUID:
         """A bot reply due now."""
         async with self.uow_factory(self.tenant.tenant_id) as uow:
-            row = await uow.messages.add_outbound(
+            row = await uow.outbound.draft(
                 conversation_id=self.conversation_id,
                 channel_id=self.tenant.channel_id,
                 content=content,
@@ -161,7 +161,7 @@ class Desk:
         self, provider_message_id: str, *, subject: str | None = None, content: str = "Hi"
     ) -> None:
         async with self.uow_factory(self.tenant.tenant_id) as uow:
-            await uow.messages.add_inbound(
+            await uow.inbound.add(
                 conversation_id=self.conversation_id,
                 channel_id=self.tenant.channel_id,
                 provider_message_id=provider_message_id,

@@ -55,7 +55,7 @@ async def test_a_message_waits_while_an_earlier_one_is_undecided(
             guest_id=guest.id, channel_id=tenant.channel_id, at=datetime.now(UTC)
         )
         stored = [
-            await uow.messages.add_inbound(
+            await uow.inbound.add(
                 conversation_id=conversation.id,
                 channel_id=tenant.channel_id,
                 provider_message_id=f"order-{n}-{uuid4().hex}",

@@ -54,7 +54,7 @@ def make_conversation(uow_factory: UnitOfWorkFactory) -> MakeConversation:
             opened, _ = await uow.conversations.find_or_open(
                 guest_id=guest.id, channel_id=tenant.channel_id, at=at
             )
-            stored = await uow.messages.add_inbound(
+            stored = await uow.inbound.add(
                 conversation_id=opened.id,
                 channel_id=tenant.channel_id,
                 provider_message_id=f"in-{uuid4().hex}",
@@ -63,7 +63,7 @@ def make_conversation(uow_factory: UnitOfWorkFactory) -> MakeConversation:
             )
             assert stored is not None
             if requires_attention:
-                await uow.messages.set_sentiment(
+                await uow.inbound.set_sentiment(
                     message_id=stored.id, score=-0.8, label="negative", requires_attention=True
                 )
             if assignee_id or team_id:

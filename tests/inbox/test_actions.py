@@ -51,7 +51,7 @@ async def test_a_reply_queues_one_staff_message_even_when_retried_with_its_key(
     tenant_id = hotel.tenant.tenant_id
     made = await make_conversation(hotel.tenant, "Can I get a late checkout?")
     async with uow_factory(tenant_id) as uow:
-        draft = await uow.messages.add_outbound(
+        draft = await uow.outbound.draft(
             conversation_id=made.conversation_id,
             channel_id=hotel.tenant.channel_id,
             content="Checkout is at 11:00.",

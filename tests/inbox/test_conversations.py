@@ -148,10 +148,10 @@ async def test_one_conversation_in_full_and_its_messages_oldest_first(
 ) -> None:
     made = await make_conversation(hotel.tenant, "Is breakfast included?", guest_name="Ana Ruiz")
     async with uow_factory(hotel.tenant.tenant_id) as uow:
-        await uow.messages.set_sentiment(
+        await uow.inbound.set_sentiment(
             message_id=made.message_id, score=0.2, label="neutral", requires_attention=False
         )
-        await uow.messages.record_decision(
+        await uow.inbound.record_decision(
             message_id=made.message_id,
             decision="escalate",
             reason="low_confidence confidence=0.20",
@@ -160,7 +160,7 @@ async def test_one_conversation_in_full_and_its_messages_oldest_first(
         await uow.commit()
     for n in range(3):  # one transaction each: a transaction's rows share one created_at
         async with uow_factory(hotel.tenant.tenant_id) as uow:
-            await uow.messages.add_outbound(
+            await uow.outbound.draft(
                 conversation_id=made.conversation_id,
                 channel_id=hotel.tenant.channel_id,
                 content=f"answer {n}",

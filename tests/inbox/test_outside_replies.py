@@ -97,7 +97,7 @@ async def test_a_reply_typed_on_the_phone_cancels_the_draft_and_is_stored_once(
     message = await guest_writes(system, hotel, phone)
     conversation_id: UUID = message["conversation_id"]
     async with system.uow_factory(hotel.tenant_id) as uow:  # the assistant's reply, waiting
-        draft = await uow.messages.add_outbound(
+        draft = await uow.outbound.draft(
             conversation_id=conversation_id,
             channel_id=hotel.channel_id,
             content="Hello! How can I help?",
@@ -279,7 +279,7 @@ async def test_a_reply_typed_in_the_whatsapp_business_app_is_stored_once_and_can
     [message] = await eventually(inbound)
     conversation_id: UUID = message["conversation_id"]
     async with system.uow_factory(hotel.tenant_id) as uow:
-        draft = await uow.messages.add_outbound(
+        draft = await uow.outbound.draft(
             conversation_id=conversation_id,
             channel_id=hotel.channel_id,
             content="Hello! How can I help?",

@@ -73,7 +73,7 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
     conversation, _ = await uow.conversations.find_or_open(
         guest_id=guest.id, channel_id=channel.id, at=now
     )
-    inbound = await uow.messages.add_inbound(
+    inbound = await uow.inbound.add(
         conversation_id=conversation.id,
         channel_id=channel.id,
         provider_message_id="pop-1",
@@ -81,15 +81,15 @@ async def _fill(uow: UnitOfWork, cipher: SecretCipher) -> None:
     )
     assert inbound is not None
     template = await uow.templates.add(channel="telegram", rule_key="T_MINUS_3", body="Hi")
-    outbound = await uow.messages.add_outbound(
+    outbound = await uow.outbound.draft(
         conversation_id=conversation.id,
         channel_id=channel.id,
         content="Hi!",
         send_after=now + timedelta(days=365),
         in_reply_to_id=inbound.id,
         template_id=template.id,
+        idempotency_key="pop-reply",  # as a staff reply posted with an Idempotency-Key
     )
-    outbound.idempotency_key = "pop-reply"  # as a staff reply posted with an Idempotency-Key
     await uow.conversations.set_status(conversation_id=conversation.id, status="open")
     await uow.ai_settings.add(quiet_hours_start=time(23), quiet_hours_end=time(7))
     prompt = await uow.prompts.add(body="Be kind.")

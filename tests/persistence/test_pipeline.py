@@ -119,13 +119,13 @@ async def test_due_outbound_and_notifications_are_swept_across_tenants(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=guest.id, channel_id=tenant.channel_id, at=now
         )
-        due = await uow.messages.add_outbound(
+        due = await uow.outbound.draft(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             content="Now",
             send_after=now - timedelta(seconds=1),
         )
-        later = await uow.messages.add_outbound(
+        later = await uow.outbound.draft(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             content="Later",
@@ -145,10 +145,10 @@ async def test_due_outbound_and_notifications_are_swept_across_tenants(
     assert (tenant.tenant_id, alert.id) in alerts
 
     async with uow_factory(tenant.tenant_id) as uow:
-        claimed = await uow.messages.claim_due(message_ids=[due.id, later.id])
+        claimed = await uow.outbound.claim_due(message_ids=[due.id, later.id])
         assert [c.id for c in claimed] == [due.id]
         await uow.notifications.acknowledge(notification_id=alert.id, at=now)
-        await uow.messages.update_status(message_id=due.id, status="sent", at=now)
+        await uow.outbound.update_status(message_id=due.id, status="sent", at=now)
         await uow.commit()
     async with uow_factory.system() as system:
         outbound = {d.message_id for d in await system.due_outbound(1000)}

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from domain.events import DeliveryStatus
+from persistence.models import Message
 from persistence.repositories.base import NotFoundError
 from persistence.uow import UnitOfWorkFactory
 
@@ -86,13 +87,13 @@ async def test_delivery_status_only_moves_forward(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=guest.id, channel_id=tenant.channel_id, at=now
         )
-        message = await uow.messages.add_outbound(
+        message = await uow.outbound.draft(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             content="Hi",
             send_after=now,
         )
-        update = uow.messages.update_status
+        update = uow.outbound.update_status
         assert await update(message_id=message.id, status=DeliveryStatus.SENT, at=now,
                             provider_message_id="wamid.1")  # fmt: skip
         assert await update(message_id=message.id, status=DeliveryStatus.READ, at=now)
@@ -106,7 +107,8 @@ async def test_delivery_status_only_moves_forward(
             channel_id=tenant.channel_id, provider_message_id="wamid.1"
         )
         assert found is not None
-        await uow.session.refresh(found)
+        found = await uow.session.get(Message, found.id)  # the whole row, as stored
+        assert found is not None
         assert (found.status, found.attempts) == ("read", 1)
         assert found.sent_at is not None
         assert found.read_at is not None
@@ -121,13 +123,13 @@ async def test_an_inbound_provider_message_is_stored_once(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=guest.id, channel_id=tenant.channel_id, at=now
         )
-        first = await uow.messages.add_inbound(
+        first = await uow.inbound.add(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             provider_message_id="BAE5-1",
             content="Hola",
         )
-        duplicate = await uow.messages.add_inbound(
+        duplicate = await uow.inbound.add(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             provider_message_id="BAE5-1",
@@ -135,12 +137,11 @@ async def test_an_inbound_provider_message_is_stored_once(
         )
         assert first is not None
         assert duplicate is None
-        await uow.messages.set_sentiment(
+        await uow.inbound.set_sentiment(
             message_id=first.id, score=-0.8123, label="negative", requires_attention=True
         )
         await uow.conversations.record_inbound(conversation_id=conversation.id, at=now)
         [stored] = await uow.messages.list_recent(conversation_id=conversation.id)
-        await uow.session.refresh(stored)
         assert (float(stored.sentiment_score or 0), stored.sentiment_label) == (-0.812, "negative")
 
 
@@ -165,7 +166,7 @@ async def test_a_notification_is_raised_once_and_acknowledged_once(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=guest.id, channel_id=tenant.channel_id, at=now
         )
-        message = await uow.messages.add_inbound(
+        message = await uow.inbound.add(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             provider_message_id="n-1",
@@ -264,7 +265,7 @@ async def test_the_consumers_one_round_trip_reads_see_only_their_tenant(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=guest.id, channel_id=tenant.channel_id, at=now
         )
-        message = await uow.messages.add_inbound(
+        message = await uow.inbound.add(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             provider_message_id="BAE5-9",
@@ -274,11 +275,11 @@ async def test_the_consumers_one_round_trip_reads_see_only_their_tenant(
         await uow.commit()
 
     async with uow_factory(tenant.tenant_id) as uow:
-        scoring = await uow.messages.scoring_input(message_id=message.id)
-        reply = await uow.messages.reply_input(
+        scoring = await uow.inbound.scoring_input(message_id=message.id)
+        reply = await uow.inbound.reply_input(
             message_id=message.id, conversation_id=conversation.id
         )
-        missing = await uow.messages.reply_input(
+        missing = await uow.inbound.reply_input(
             message_id=uuid4(), conversation_id=conversation.id
         )
     assert scoring is not None
@@ -296,9 +297,9 @@ async def test_the_consumers_one_round_trip_reads_see_only_their_tenant(
     assert missing is None
 
     async with uow_factory(other.tenant_id) as uow:
-        assert await uow.messages.scoring_input(message_id=message.id) is None
+        assert await uow.inbound.scoring_input(message_id=message.id) is None
         assert (
-            await uow.messages.reply_input(message_id=message.id, conversation_id=conversation.id)
+            await uow.inbound.reply_input(message_id=message.id, conversation_id=conversation.id)
             is None
         )
 

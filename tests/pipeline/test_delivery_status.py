@@ -21,13 +21,13 @@ async def sent_message(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=guest.id, channel_id=tenant.channel_id, at=now
         )
-        reply = await uow.messages.add_outbound(
+        reply = await uow.outbound.draft(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             content="Check-in is from 3 pm.",
             send_after=now,
         )
-        await uow.messages.update_status(
+        await uow.outbound.update_status(
             message_id=reply.id, status=DeliveryStatus.SENT, at=now, provider_message_id=provider_id
         )
         await uow.commit()

@@ -180,7 +180,7 @@ async def test_a_staff_reply_inside_the_delay_cancels_the_auto_reply(
     [draft] = await system.replies(message["id"])
 
     async with system.uow_factory(guest.tenant_id) as uow:
-        staff_reply = await uow.messages.add_outbound(
+        staff_reply = await uow.outbound.draft(
             conversation_id=message["conversation_id"],
             channel_id=message["channel_id"],
             content="Hi! We open at noon today, see you soon.",

@@ -101,7 +101,7 @@ class Routing:
             opened, _ = await uow.conversations.find_or_open(
                 guest_id=guest.id, channel_id=tenant.channel_id, at=datetime.now(UTC)
             )
-            await uow.messages.add_inbound(
+            await uow.inbound.add(
                 conversation_id=opened.id,
                 channel_id=tenant.channel_id,
                 provider_message_id=f"in-{uuid4().hex}",

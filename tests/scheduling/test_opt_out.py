@@ -29,7 +29,7 @@ async def guest_says(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=stay.guest.id, channel_id=tenant.channel_id, at=datetime.now(UTC)
         )
-        stored = await uow.messages.add_inbound(
+        stored = await uow.inbound.add(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             content=text,

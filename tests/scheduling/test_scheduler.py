@@ -217,7 +217,7 @@ async def test_whatsapp_inside_24_hours_sends_the_free_text(
         conversation, _ = await uow.conversations.find_or_open(
             guest_id=stay.guest.id, channel_id=tenant.channel_id, at=clock.now
         )
-        stored = await uow.messages.add_inbound(
+        stored = await uow.inbound.add(
             conversation_id=conversation.id,
             channel_id=tenant.channel_id,
             content="Can I arrive late?",

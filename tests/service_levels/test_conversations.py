@@ -217,15 +217,15 @@ async def bot_reply_sent(
 ) -> None:
     """A bot reply drafted, then recorded sent the way the dispatcher records it."""
     async with uow_factory(tenant_id) as uow:
-        draft = await uow.messages.add_outbound(
+        draft = await uow.outbound.draft(
             conversation_id=conversation_id,
             channel_id=desk_channel,
             content="Parking is free for guests.",
             send_after=at,
         )
         attempt = uuid.uuid4()
-        assert await uow.messages.begin_sends(attempts={draft.id: attempt}, at=at)
-        sent = await uow.messages.record_sent(
+        assert await uow.outbound.begin_sends(attempts={draft.id: attempt}, at=at)
+        sent = await uow.outbound.record_sent(
             message_id=draft.id,
             attempt_id=attempt,
             provider_message_id=f"bot-{attempt.hex}",

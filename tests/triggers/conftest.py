@@ -67,7 +67,7 @@ def make_talk(uow_factory: UnitOfWorkFactory) -> MakeTalk:
             await uow.conversations.link_reservation(
                 conversation_id=opened.id, reservation_id=stay.id
             )
-            said = await uow.messages.add_inbound(
+            said = await uow.inbound.add(
                 conversation_id=opened.id,
                 channel_id=tenant.channel_id,
                 provider_message_id=f"m-{uuid4().hex}",

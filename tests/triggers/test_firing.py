@@ -137,7 +137,7 @@ async def test_no_staff_reply_within_15_minutes_fires_once_and_not_after_a_reply
         await handled(uow_factory, escalation)
         await handled(uow_factory, escalation)
     async with uow_factory(tenant.tenant_id) as uow:
-        await uow.messages.add_outbound(
+        await uow.outbound.draft(
             conversation_id=answered.conversation_id,
             channel_id=tenant.channel_id,
             content="On it!",

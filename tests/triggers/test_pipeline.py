@@ -258,7 +258,7 @@ async def test_no_staff_reply_within_15_minutes_of_an_escalation_through_the_bro
 
     await eventually(waiting, "two waiting firings")
     async with uow_factory(tenant.tenant_id) as uow:
-        await uow.messages.add_outbound(
+        await uow.outbound.draft(
             conversation_id=answered.conversation_id,
             channel_id=tenant.channel_id,
             content="Sorry for the wait, how can I help?",

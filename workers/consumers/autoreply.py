@@ -72,7 +72,7 @@ def source_detail(decision: Reply) -> str:
 async def handle(
     event: MessageScored, uow: UnitOfWork, *, contexts: TenantContexts, clock: Clock = utc_now
 ) -> None:
-    message = await uow.messages.reply_input(
+    message = await uow.inbound.reply_input(
         message_id=event.message_id, conversation_id=event.conversation_id
     )
     if message is None:
@@ -103,7 +103,7 @@ async def handle(
         # The tenant's own language model words this reply (workers.consumers.composer).
         await request_composition(uow, event, message, decision, now=now)
     elif isinstance(decision, Reply):
-        await uow.messages.add_outbound(
+        await uow.outbound.draft(
             conversation_id=message.conversation_id,
             channel_id=message.channel_id,
             content=decision.text,
@@ -112,7 +112,7 @@ async def handle(
             in_reply_to_id=message.message_id,
         )
         detail = f"{source_detail(decision)} confidence={decision.confidence:.2f}"
-        await uow.messages.record_decision(
+        await uow.inbound.record_decision(
             message_id=message.message_id, decision="reply", reason=detail, at=now
         )
     elif isinstance(decision, Escalate):
@@ -126,7 +126,7 @@ async def handle(
             )
             if part
         )
-        await uow.messages.record_decision(
+        await uow.inbound.record_decision(
             message_id=message.message_id,
             decision="escalate",
             reason=f"{reason} {detail}".strip(),
@@ -143,7 +143,7 @@ async def handle(
             )
         )
     else:
-        await uow.messages.record_decision(
+        await uow.inbound.record_decision(
             message_id=message.message_id, decision="skip", reason=decision.reason, at=now
         )
         if decision.reason == "human_takeover":

@@ -32,7 +32,7 @@ from domain.composer import CompositionInput, build_messages
 from domain.events import CompositionRequested, EscalationRequested, MessageScored
 from domain.guards import Accept, CannotAnswer, check_reply, looks_like_injection
 from persistence.repositories.composer import ModelAccess
-from persistence.repositories.messages import ReplyInput
+from persistence.repositories.inbound import ReplyInput
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
 from workers.consumers.composer_input import composition_input
 from workers.consumers.tenant_context import TenantContexts
@@ -71,7 +71,7 @@ async def request_composition(
         f"{decision.reason} {decision.source}={decision.knowledge_entry_id}"
         f" confidence={decision.confidence:.2f} composing"
     )
-    await uow.messages.record_decision(
+    await uow.inbound.record_decision(
         message_id=message.message_id, decision="reply", reason=detail, at=now
     )
     uow.emit(
@@ -224,7 +224,7 @@ class Composer:
         decided = f"{matched}={event.knowledge_entry_id} confidence={event.confidence:.2f}"
         reason = composition.reason or ""
         if composition.outcome == "escalated":
-            await uow.messages.record_decision(
+            await uow.inbound.record_decision(
                 message_id=event.message_id,
                 decision="escalate",
                 reason=f"low_confidence {reason} {decided}",
@@ -244,7 +244,7 @@ class Composer:
             )
             return
         composed = composition.outcome == "composed" and composition.reply is not None
-        draft = await uow.messages.add_outbound(
+        draft = await uow.outbound.draft(
             conversation_id=event.conversation_id,
             channel_id=event.channel_id,
             content=(composition.reply or "").strip() if composed else event.template_text,

@@ -10,8 +10,9 @@ from domain.composer import CompositionInput, KnowledgeFact, Role, Turn
 from domain.events import CompositionRequested
 from domain.matching import KnowledgeEntry
 from domain.passages import DocumentPassage
-from persistence.models import KnowledgeItem, Message
+from persistence.models import KnowledgeItem
 from persistence.repositories.composer import GuestSide
+from persistence.repositories.messages import MessageRecord
 from persistence.uow import UnitOfWork
 from workers.consumers.tenant_context import TenantContexts
 
@@ -80,7 +81,7 @@ def _knowledge(
     return tuple(ordered[:KNOWLEDGE_ITEMS])
 
 
-def _turns(messages: Sequence[Message], *, before: UUID) -> tuple[Turn, ...]:
+def _turns(messages: Sequence[MessageRecord], *, before: UUID) -> tuple[Turn, ...]:
     """The conversation before the guest's message, as the model sees it."""
     turns: list[Turn] = []
     for message in messages:

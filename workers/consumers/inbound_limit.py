@@ -12,7 +12,7 @@ from datetime import datetime
 
 from domain.events import EscalationRequested
 from domain.rate_limits import Limit, inbound_key
-from persistence.repositories.messages import ReplyInput
+from persistence.repositories.inbound import ReplyInput
 from persistence.uow import UnitOfWork
 
 REASON = "rate_limited"
@@ -31,7 +31,7 @@ async def held_back(
     if not grant.limited:
         return False
     detail = f"more than {per_minute} messages a minute from this guest: auto-replies paused"
-    await uow.messages.record_decision(
+    await uow.inbound.record_decision(
         message_id=message.message_id, decision="skip", reason=f"{REASON} {detail}", at=now
     )
     if grant.newly_limited:

@@ -118,7 +118,7 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
             await uow.conversations.link_reservation(
                 conversation_id=conversation.id, reservation_id=reservation_id
             )
-    message = await uow.messages.add_inbound(
+    message = await uow.inbound.add(
         conversation_id=conversation.id,
         channel_id=event.channel_id,
         provider_message_id=event.provider_message_id,
@@ -137,7 +137,7 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
     await uow.service_levels.guest_wrote(conversation_id=conversation.id, at=received_at)
     for media in (event.media, *event.attachments):
         if media is not None:
-            await uow.messages.attach_media(
+            await uow.inbound.attach_media(
                 message_id=message.id,
                 url=media.url,
                 mime_type=media.mime_type,
@@ -167,7 +167,7 @@ async def accept_message(event: InboundMessageReceived, uow: UnitOfWork) -> None
 
 async def accept_edit(event: InboundMessageReceived, edited_at: datetime, uow: UnitOfWork) -> bool:
     """Apply a guest's edit to the message it names; False if that message is not stored."""
-    edited = await uow.messages.apply_edit(
+    edited = await uow.inbound.apply_edit(
         channel_id=event.channel_id,
         provider_message_id=event.provider_message_id,
         content=_content_of(event),
@@ -187,7 +187,7 @@ async def accept_edit(event: InboundMessageReceived, edited_at: datetime, uow: U
     if not edited.applied:
         return True  # a later edit is stored: this one is history only
     EDITS.labels(event.provider.value).inc()
-    if edited.decided and await uow.messages.withdraw_answer(message_id=edited.id):
+    if edited.decided and await uow.inbound.withdraw_answer(message_id=edited.id):
         uow.emit(
             MessageAccepted(
                 tenant_id=event.tenant_id,
@@ -219,7 +219,7 @@ async def record_status(event: DeliveryStatusReceived, uow: UnitOfWork) -> None:
     if not await first_delivery(event, uow):
         return
     error = " ".join(p for p in (event.error_code, event.error_message) if p) or None
-    message = await uow.messages.advance_by_provider_id(
+    message = await uow.outbound.advance_by_provider_id(
         channel_id=event.channel_id,
         provider_message_id=event.provider_message_id,
         status=event.status,

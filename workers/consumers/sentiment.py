@@ -17,7 +17,7 @@ NAME = "sentiment"
 
 
 async def handle(event: MessageAccepted, uow: UnitOfWork, *, scorer: SentimentScorer) -> None:
-    found = await uow.messages.scoring_input(message_id=event.message_id)
+    found = await uow.inbound.scoring_input(message_id=event.message_id)
     if found is None:
         raise PermanentError(f"message {event.message_id} does not exist for this tenant")
     threshold = (
@@ -27,7 +27,7 @@ async def handle(event: MessageAccepted, uow: UnitOfWork, *, scorer: SentimentSc
     )
     result = scorer.score(found.content or "")
     attention = requires_attention(result.score, threshold)
-    await uow.messages.set_sentiment(
+    await uow.inbound.set_sentiment(
         message_id=event.message_id,
         score=result.score,
         label=result.label.value,

@@ -9,7 +9,7 @@ from domain.events import EscalationRequested, ReservationChanged
 from domain.flows import Book, HandOff, Say, Turn
 from domain.flows.render import numbered
 from persistence.repositories.flows import Place, TableBooking
-from persistence.repositories.messages import ReplyInput
+from persistence.repositories.inbound import ReplyInput
 from persistence.uow import UnitOfWork
 
 
@@ -22,7 +22,7 @@ async def send(
     # Options are numbered in the text on every channel; Telegram and WhatsApp Cloud also
     # show them as buttons (the dispatcher hands them to the sender).
     parts = [reply.text for reply in replies[:-1]] + [numbered(replies[-1])]
-    await uow.messages.add_outbound(
+    await uow.outbound.draft(
         conversation_id=message.conversation_id,
         channel_id=message.channel_id,
         content="\n\n".join(parts),
@@ -60,7 +60,7 @@ async def apply(
                 )
             )
             reason = f"dialog_handoff {name} step={step} {effect.reason}"
-    await uow.messages.record_decision(
+    await uow.inbound.record_decision(
         message_id=message.message_id,
         decision="escalate" if handed_off else "reply",
         reason=reason,

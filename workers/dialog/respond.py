@@ -26,7 +26,7 @@ from domain.flows.phrases import says
 from domain.flows.render import chosen
 from domain.matching import KnowledgeMatcher
 from persistence.models.bots import BotDialogState
-from persistence.repositories.messages import ReplyInput
+from persistence.repositories.inbound import ReplyInput
 from persistence.uow import UnitOfWork
 from workers.dialog.effects import apply, send
 from workers.runtime.errors import RetryableError
@@ -111,7 +111,7 @@ async def respond(
                 return False
             # A button of a dialogue that is over: nothing to answer, nothing for staff.
             reason = "dialog_button_without_dialogue"
-            await uow.messages.record_decision(
+            await uow.inbound.record_decision(
                 message_id=message.message_id, decision="skip", reason=reason, at=now
             )
             return True

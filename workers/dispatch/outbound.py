@@ -35,7 +35,7 @@ import structlog
 
 from domain.channels import ChannelRoute
 from domain.events import DeliveryStatus, Event, Provider
-from persistence.repositories.messages import DueSend
+from persistence.repositories.outbound import DueSend
 from persistence.uow import UnitOfWork, UnitOfWorkFactory
 from workers.dispatch.recovery import (
     SEND_LEASE,
@@ -196,14 +196,14 @@ class OutboundDispatcher:
         self, tenant_id: UUID, message_ids: Sequence[UUID]
     ) -> dict[UUID, Attempt | Outcome]:
         async with self._uow_factory(tenant_id) as uow:
-            due = await uow.messages.claim_due(message_ids=message_ids)
+            due = await uow.outbound.claim_due(message_ids=message_ids)
             turn = {message_id: n for n, message_id in enumerate(message_ids)}
             due.sort(key=lambda message: turn[message.id])  # oldest first: they get the tokens
             claimed = {message.id: await self._prepare(uow, message) for message in due}
             await self._pace(uow, claimed)
             attempts = {m: a.attempt_id for m, a in claimed.items() if isinstance(a, Attempt)}
             if attempts:
-                begun = await uow.messages.begin_sends(attempts=attempts, at=self._clock())
+                begun = await uow.outbound.begin_sends(attempts=attempts, at=self._clock())
                 for message_id in attempts.keys() - begun:
                     claimed[message_id] = NOT_DUE
             await uow.commit()
@@ -232,12 +232,12 @@ class OutboundDispatcher:
     async def _prepare(self, uow: UnitOfWork, message: DueSend) -> Attempt | Outcome:
         if message.sender_type == "bot":
             if message.human_takeover:
-                await uow.messages.cancel(
+                await uow.outbound.cancel(
                     message_id=message.id, reason="conversation taken over by staff"
                 )
                 return Outcome("cancelled", "human takeover")
             if message.staff_replied:
-                await uow.messages.cancel(message_id=message.id, reason="staff replied first")
+                await uow.outbound.cancel(message_id=message.id, reason="staff replied first")
                 return Outcome("cancelled", "staff replied")
         public_id = message.channel_public_id
         route = await self._routes(public_id) if public_id is not None else None
@@ -267,7 +267,7 @@ class OutboundDispatcher:
 
     async def _fail_unsent(self, uow: UnitOfWork, message: DueSend, error: str) -> Outcome:
         """Fail a claimed message that cannot be handed to any provider."""
-        await uow.messages.update_status(
+        await uow.outbound.update_status(
             message_id=message.id, status=DeliveryStatus.FAILED, at=self._clock(), error=error
         )
         alert(uow, message.conversation_id, message.id, "delivery_failed", error)
@@ -299,7 +299,7 @@ class OutboundDispatcher:
         until = self._clock() + wait
 
         async def work(uow: UnitOfWork) -> Outcome:
-            await uow.messages.record_unsent(
+            await uow.outbound.record_unsent(
                 message_id=attempt.message_id,
                 attempt_id=attempt.attempt_id,
                 until=until,
@@ -311,7 +311,7 @@ class OutboundDispatcher:
 
     async def _refused(self, attempt: Attempt, error: str) -> Outcome:
         async def work(uow: UnitOfWork) -> Outcome:
-            if await uow.messages.record_failed(
+            if await uow.outbound.record_failed(
                 message_id=attempt.message_id, attempt_id=attempt.attempt_id, error=error
             ):
                 alert(uow, attempt.conversation_id, attempt.message_id, "delivery_failed", error)

@@ -117,7 +117,7 @@ class Settler:
     ) -> Outcome:
         """The provider took the message: ``sent``, the conversation answered, the send
         audited, in one statement (nothing, if an earlier try of this transaction did it)."""
-        await uow.messages.record_sent(
+        await uow.outbound.record_sent(
             message_id=message_id,
             attempt_id=attempt_id,
             provider_message_id=provider_message_id,
@@ -137,7 +137,7 @@ class Settler:
         error: str,
     ) -> Outcome:
         """Mark the send ``uncertain`` and alert staff, once: only the transition alerts."""
-        if await uow.messages.record_uncertain(
+        if await uow.outbound.record_uncertain(
             message_id=message_id, attempt_id=attempt_id, error=error
         ):
             alert(uow, conversation_id, message_id, "delivery_uncertain", error)
@@ -158,7 +158,7 @@ class Settler:
             log.warning("publishing after a send failed; left to the relay", exc_info=True)
 
     async def _reconcile(self, uow: UnitOfWork, message_id: UUID, attempt_id: UUID) -> Outcome:
-        message = await uow.messages.claim_sending(message_id=message_id, attempt_id=attempt_id)
+        message = await uow.outbound.claim_sending(message_id=message_id, attempt_id=attempt_id)
         if message is None:
             return Outcome("skipped", "settled meanwhile")
         public_id = message.channel_public_id

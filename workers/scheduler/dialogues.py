@@ -53,7 +53,7 @@ class DialogueExpirer:
                 return 0
             notice = await expire(uow, state)
             if notice is not None:
-                await uow.messages.add_outbound(
+                await uow.outbound.draft(
                     conversation_id=conversation.id,
                     channel_id=conversation.channel_id,
                     content=notice.text,

@@ -256,7 +256,7 @@ async def settle(
             "body_parameters": parameters,
         }
         content_type = "template"
-    message = await uow.messages.add_outbound(
+    message = await uow.outbound.draft(
         conversation_id=conversation.id,
         channel_id=channel.id,
         content=text,

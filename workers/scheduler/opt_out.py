@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.scheduling import opt_keyword
-from persistence.repositories.messages import ReplyInput
+from persistence.repositories.inbound import ReplyInput
 from persistence.uow import UnitOfWork
 
 
@@ -34,7 +34,7 @@ async def apply_keyword(uow: UnitOfWork, message: ReplyInput, *, now: datetime) 
     else:
         await uow.schedule.opt_in(guest_id=message.guest_id, kind=channel.provider)
         reason = f"opt-in: proactive messages on {channel.provider} again"
-    await uow.messages.record_decision(
+    await uow.inbound.record_decision(
         message_id=message.message_id, decision="skip", reason=reason, at=now
     )
     return True

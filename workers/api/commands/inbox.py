@@ -118,19 +118,22 @@ async def reply(
     await uow.staff_inbox.cancel_bot_drafts(
         conversation_id=conversation.id, reason=CANCELLED_BY_STAFF
     )
-    message = await uow.messages.add_outbound(
+    draft = await uow.outbound.draft(
         conversation_id=conversation.id,
         channel_id=conversation.channel_id,
         content=text,
         send_after=now,
         sender_type="staff",
         sender_user_id=actor_user_id,
+        idempotency_key=idempotency_key,
     )
-    message.idempotency_key = idempotency_key
     await uow.service_levels.responded(conversation_id=conversation.id, by_bot=False)
-    uow.staff_inbox.record(conversation.id, "reply", None, str(message.id), actor_user_id)
+    uow.staff_inbox.record(conversation.id, "reply", None, str(draft.id), actor_user_id)
     await uow.session.flush()
-    _changed(uow, conversation, "reply", actor_user_id, message_id=message.id)
+    _changed(uow, conversation, "reply", actor_user_id, message_id=draft.id)
+    # The API answers with the message as stored (its row, as the inbox's list shows it).
+    message = await uow.session.get(Message, draft.id)
+    assert message is not None
     return Reply(message=message, created=True)
 
 
