@@ -278,3 +278,27 @@ async def test_two_uploads_of_the_same_bytes_at_once_store_one_document(
     assert sorted(r.status_code for r in responses) == [200, 200, 202], [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     assert await written(owner, hotel.tenant.tenant_id) == (1, 0, 1, 1)
+
+
+async def test_a_document_is_replaced_by_a_file_of_another_format(
+    api: httpx.AsyncClient, hotel: Hotel, uow_factory: UnitOfWorkFactory
+) -> None:
+    first = await upload(api, hotel, "guide.pdf", GUIDE_PDF, "application/pdf")
+    assert first.status_code == 202, first.text
+
+    response = await api.put(
+        f"{URL}/{first.json()['id']}",
+        headers=hotel.admin.headers,
+        files={"file": ("rules.docx", guide_docx(), DOCX)},
+        data={"title": "House rules"},
+    )
+
+    assert response.status_code == 202, response.text
+    replaced = response.json()
+    assert (replaced["format"], replaced["file_name"], replaced["version"]) == (
+        "docx",
+        "rules.docx",
+        2,
+    )
+    detail = await ready(api, hotel, uow_factory, replaced)
+    assert [p["heading"] for p in detail["passages"]] == ["House rules", "Meal times"]
