@@ -20,9 +20,15 @@ from uuid import UUID
 
 import asyncpg
 import structlog
+from sqlalchemy import select, true
 from sqlalchemy.engine import make_url
 
+from persistence.statements import Compiled
+
 NOTIFY_CHANNEL = "frontdesk_config"
+# LISTEN needs a connection of its own, on the driver (SQLAlchemy has no LISTEN): the probe
+# that keeps it honest runs there too.
+_PROBE = Compiled.of(select(true()))
 log = structlog.get_logger(__name__)
 
 
@@ -133,7 +139,7 @@ class ConfigChanges:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), self._probe_seconds)
                 return
-            await asyncio.wait_for(self._connection.fetchval("SELECT 1"), self._probe_seconds)
+            await asyncio.wait_for(self._connection.fetchval(_PROBE.sql), self._probe_seconds)
 
     async def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
