@@ -11,17 +11,33 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Boolean, Text, column, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.models import SignInAttempt
+from persistence.models.access import SignInOutcome
 from persistence.repositories.access import digest
+from persistence.statements import param
+from persistence.system import begin_without_tenant
 
-_CANDIDATES = text(
-    "SELECT user_id, tenant_id, password_hash, active FROM sign_in_candidates(:email, :tenant_slug)"
+_UUID = PG_UUID(as_uuid=True)
+
+_CANDIDATES = select(
+    func.sign_in_candidates(param("email", Text), param("tenant_slug", Text)).table_valued(
+        column("user_id", _UUID),
+        column("tenant_id", _UUID),
+        column("password_hash", Text),
+        column("active", Boolean),
+    )
 )
-_USE_API_KEY = text("SELECT id, tenant_id, permissions FROM use_api_key(:key_hash)")
-_NO_TENANT = text("SELECT set_config('app.tenant_id', '', true)")
+_USE_API_KEY = select(
+    func.use_api_key(param("key_hash", Text)).table_valued(
+        column("id", _UUID), column("tenant_id", _UUID), column("permissions", ARRAY(Text))
+    )
+)
+attempts = SignInAttempt.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,39 +82,43 @@ class SignInDirectory:
 
     async def candidates(self, *, email: str, tenant_slug: str | None) -> list[SignInCandidate]:
         async with self._sessionmaker() as session:
-            await session.execute(_NO_TENANT)
+            await begin_without_tenant(session)
             rows = await session.execute(_CANDIDATES, {"email": email, "tenant_slug": tenant_slug})
             return [SignInCandidate(*row) for row in rows]
 
     async def use_api_key(self, *, key: str) -> KeyHolder | None:
         """The live key's tenant and permissions (its last use is recorded); None otherwise."""
         async with self._sessionmaker() as session, session.begin():
-            await session.execute(_NO_TENANT)
+            await begin_without_tenant(session)
             row = (await session.execute(_USE_API_KEY, {"key_hash": digest(key)})).one_or_none()
         if row is None:
             return None
-        return KeyHolder(api_key_id=row.id, tenant_id=row.tenant_id, permissions=frozenset(row[2]))
+        api_key_id, tenant_id, permissions = row
+        return KeyHolder(
+            api_key_id=api_key_id, tenant_id=tenant_id, permissions=frozenset(permissions)
+        )
 
     async def recent_failures(
         self, *, email: str, client_address: str, window: timedelta
     ) -> RecentFailures:
         account = account_hash(email)
-        attempts = SignInAttempt.__table__
         since = func.now() - window
         last_success = (
             select(func.coalesce(func.max(attempts.c.created_at), since))
-            .where(attempts.c.account_hash == account, attempts.c.outcome == "succeeded")
+            .where(
+                attempts.c.account_hash == account, attempts.c.outcome == SignInOutcome.SUCCEEDED
+            )
             .scalar_subquery()
         )
         by_account = select(func.count(), func.max(attempts.c.created_at)).where(
             attempts.c.account_hash == account,
-            attempts.c.outcome == "failed",
+            attempts.c.outcome == SignInOutcome.FAILED,
             attempts.c.created_at > since,
             attempts.c.created_at > last_success,
         )
         by_address = select(func.count(), func.max(attempts.c.created_at)).where(
             attempts.c.client_address == client_address,
-            attempts.c.outcome == "failed",
+            attempts.c.outcome == SignInOutcome.FAILED,
             attempts.c.created_at > since,
         )
         async with self._sessionmaker() as session:
@@ -108,7 +128,7 @@ class SignInDirectory:
         assert now is not None
         return RecentFailures(account_count, account_last, address_count, address_last, now)
 
-    async def record(self, *, email: str, client_address: str, outcome: str) -> None:
+    async def record(self, *, email: str, client_address: str, outcome: SignInOutcome) -> None:
         async with self._sessionmaker() as session, session.begin():
             await session.execute(
                 insert(SignInAttempt).values(

@@ -4,6 +4,7 @@ set-password tokens and the configuration audit."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,15 @@ from sqlalchemy.orm import Mapped
 from persistence.models.base import Base, Row, TenantOwned, check, one_of, tenant_fk, tenant_keys
 
 ACTOR_TYPES = ("user", "api_key", "system")
-SIGN_IN_OUTCOMES = ("succeeded", "failed", "throttled")
+
+
+class SignInOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    THROTTLED = "throttled"
+
+
+SIGN_IN_OUTCOMES = tuple(SignInOutcome)
 PASSWORD_TOKEN_PURPOSES = ("invite", "reset")
 
 

@@ -16,6 +16,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from persistence.models.access import SignInOutcome
 from persistence.passwords import hash_password, verify_password
 from persistence.sign_in import RecentFailures
 from workers.api.problems import Problem, invalid, unauthorized
@@ -75,7 +76,9 @@ async def sign_in(
     )
     wait = wait_seconds(failures, found.sign_in_policy)
     if wait > 0:
-        await directory.record(email=email, client_address=client_address, outcome="throttled")
+        await directory.record(
+            email=email, client_address=client_address, outcome=SignInOutcome.THROTTLED
+        )
         raise Problem(
             429,
             "too many failed sign-ins: wait before trying again",
@@ -91,7 +94,9 @@ async def sign_in(
         await asyncio.to_thread(verify_password, password, _decoy_hash())
     active = [candidate for candidate in opened if candidate.active]
     if not active:
-        await directory.record(email=email, client_address=client_address, outcome="failed")
+        await directory.record(
+            email=email, client_address=client_address, outcome=SignInOutcome.FAILED
+        )
         raise unauthorized(WRONG_CREDENTIALS)
     if len(active) > 1:
         raise invalid(
@@ -100,7 +105,9 @@ async def sign_in(
             location="form",
         )
     chosen = active[0]
-    await directory.record(email=email, client_address=client_address, outcome="succeeded")
+    await directory.record(
+        email=email, client_address=client_address, outcome=SignInOutcome.SUCCEEDED
+    )
     async with found.uow_factory(chosen.tenant_id) as uow:
         user = await uow.staff.get(user_id=chosen.user_id)
         assert user is not None
