@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Index, Numeric, UniqueConstraint, text
@@ -12,10 +13,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, TenantOwned, check, one_of, tenant_fk, tenant_keys
 
-# claimed: a composer took it and may be calling the model; settled: the outcome is known
-# (composed, the template answer, or escalated) but not yet drafted; drafted: the outbound
-# message exists.
-COMPOSITION_STATUSES = ("claimed", "settled", "drafted")
+
+class CompositionStatus(StrEnum):
+    """``claimed``: a composer took it and may be calling the model; ``settled``: the outcome
+    is known (composed, the template answer, or escalated) but not yet drafted; ``drafted``:
+    the outbound message exists."""
+
+    CLAIMED = "claimed"
+    SETTLED = "settled"
+    DRAFTED = "drafted"
+
+
+COMPOSITION_STATUSES = tuple(CompositionStatus)
 COMPOSITION_OUTCOMES = ("composed", "template", "escalated")
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, cast
 from uuid import UUID
 
 from pydantic import SecretStr
-from sqlalchemy import case, func, select, update
+from sqlalchemy import DateTime, Table, Text, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,12 +23,224 @@ from persistence.models import (
     Message,
     PropertySettings,
 )
+from persistence.models.composer import CompositionStatus
 from persistence.repositories.base import Repository
-from persistence.statements import Sql
+from persistence.statements import Compiled, Sql, constant, param
 
-_ENABLED = "SELECT enabled FROM ai_model_settings WHERE tenant_id = $1"
+model_settings = cast(Table, AiModelSettings.__table__)
+compositions = cast(Table, Composition.__table__)
+messages = cast(Table, Message.__table__)
+conversations = cast(Table, Conversation.__table__)
+channels = cast(Table, Channel.__table__)
+guests = cast(Table, Guest.__table__)
+places = cast(Table, PropertySettings.__table__)
+
 # A claim a crash left behind is taken over once: one more call at most, never a second draft.
 MAX_CLAIMS = 2
+
+# The composer consumer makes these for every composition (autoreply asks ``enabled``).
+_TENANT_SETTINGS = model_settings.c.tenant_id == param("tenant_id")
+_ENABLED = Compiled.of(select(model_settings.c.enabled).where(_TENANT_SETTINGS))
+_SETTINGS = Compiled.of(
+    select(
+        model_settings.c.enabled,
+        model_settings.c.base_url,
+        model_settings.c.model,
+        model_settings.c.api_key_encrypted,
+        model_settings.c.temperature,
+        model_settings.c.max_tokens,
+        model_settings.c.timeout_seconds,
+        model_settings.c.monthly_token_budget,
+        model_settings.c.paused_until,
+    ).where(_TENANT_SETTINGS)
+)
+_UNTIL = param("until", DateTime(timezone=True))
+_PAUSE = Compiled.of(
+    update(model_settings)
+    .where(_TENANT_SETTINGS)
+    .values(
+        paused_until=func.greatest(func.coalesce(model_settings.c.paused_until, _UNTIL), _UNTIL)
+    )
+)
+_STAMP_FAILURE_ALERT = Compiled.of(
+    update(model_settings)
+    .where(
+        _TENANT_SETTINGS,
+        model_settings.c.failure_alerted_at.is_(None)
+        | (model_settings.c.failure_alerted_at <= param("alerted_before")),
+    )
+    .values(failure_alerted_at=param("now"))
+    .returning(model_settings.c.id)
+)
+_THIS_COMPOSITION = (
+    compositions.c.tenant_id == param("tenant_id"),
+    compositions.c.message_id == param("message_id"),
+)
+_CLAIM = Compiled.of(
+    insert(compositions)
+    .values(
+        id=func.gen_random_uuid(),  # the server's, as the column's server default makes it
+        tenant_id=param("tenant_id"),
+        message_id=param("message_id"),
+        conversation_id=param("conversation_id"),
+        claimed_at=param("now"),
+    )
+    .on_conflict_do_nothing(index_elements=[compositions.c.tenant_id, compositions.c.message_id])
+    .returning(compositions.c.id)
+)
+_COMPOSITION = select(
+    compositions.c.status,
+    compositions.c.attempts,
+    compositions.c.claimed_at,
+    compositions.c.outcome,
+    compositions.c.reason,
+    compositions.c.reply,
+    compositions.c.model,
+).where(*_THIS_COMPOSITION)
+_GET = Compiled.of(_COMPOSITION)
+_GET_LOCKED = Compiled.of(_COMPOSITION.with_for_update())
+_RECLAIM = Compiled.of(
+    update(compositions)
+    .where(*_THIS_COMPOSITION)
+    .values(
+        attempts=compositions.c.attempts + 1,
+        claimed_at=param("now"),
+        updated_at=func.now(),
+    )
+)
+_SETTLE = Compiled.of(
+    update(compositions)
+    .where(*_THIS_COMPOSITION, compositions.c.status == constant(CompositionStatus.CLAIMED))
+    .values(
+        status=constant(CompositionStatus.SETTLED),
+        outcome=param("outcome"),
+        reason=param("reason"),
+        reply=param("reply"),
+        model=param("model"),
+        prompt_tokens=param("prompt_tokens"),
+        completion_tokens=param("completion_tokens"),
+        latency_ms=param("latency_ms"),
+        settled_at=param("at"),
+        updated_at=func.now(),
+    )
+    .returning(compositions.c.id)
+)
+_MARK_DRAFTED = Compiled.of(
+    update(compositions)
+    .where(*_THIS_COMPOSITION)
+    .values(
+        status=constant(CompositionStatus.DRAFTED),
+        outbound_message_id=param("outbound_message_id"),
+        drafted_at=param("at"),
+        updated_at=func.now(),
+    )
+)
+_NOTE_DECISION = Compiled.of(
+    update(messages)
+    .where(messages.c.tenant_id == param("tenant_id"), messages.c.id == param("message_id"))
+    .values(ai_decision_reason=param("reason", Text()), updated_at=func.now())
+)
+_TOKENS_USED = Compiled.of(
+    select(
+        func.coalesce(func.sum(compositions.c.prompt_tokens + compositions.c.completion_tokens), 0)
+    ).where(
+        compositions.c.tenant_id == param("tenant_id"), compositions.c.created_at >= param("since")
+    )
+)
+_FAILURES_SINCE = Compiled.of(
+    select(func.count()).where(
+        compositions.c.tenant_id == param("tenant_id"),
+        compositions.c.settled_at >= param("since"),
+        compositions.c.reason.like(constant("model_failed%")),
+    )
+)
+# The guest's words, name and language, the channel's provider and the property's facts.
+_GUEST_SIDE = Compiled.of(
+    select(
+        messages.c.content,
+        guests.c.full_name,
+        guests.c.language,
+        channels.c.provider,
+        places.c.id,
+        places.c.check_in_time,
+        places.c.check_out_time,
+        places.c.early_check_in_available,
+        places.c.early_check_in_from,
+        places.c.late_checkout_available,
+        places.c.late_checkout_until,
+        places.c.late_checkout_fee,
+        places.c.parking,
+        places.c.pet_policy,
+        places.c.smoking_policy,
+    )
+    .select_from(
+        messages.join(
+            conversations,
+            (conversations.c.tenant_id == messages.c.tenant_id)
+            & (conversations.c.id == messages.c.conversation_id),
+        )
+        .join(
+            channels,
+            (channels.c.tenant_id == messages.c.tenant_id)
+            & (channels.c.id == messages.c.channel_id),
+        )
+        .outerjoin(
+            guests,
+            (guests.c.tenant_id == conversations.c.tenant_id)
+            & (guests.c.id == conversations.c.guest_id),
+        )
+        .outerjoin(
+            places,
+            (places.c.tenant_id == channels.c.tenant_id)
+            & (places.c.property_id == channels.c.property_id),
+        )
+    )
+    .where(messages.c.tenant_id == param("tenant_id"), messages.c.id == param("message_id"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """The tenant's model settings as a composition reads them (the key still encrypted)."""
+
+    enabled: bool
+    base_url: str | None
+    model: str | None
+    api_key_encrypted: str | None = field(repr=False)
+    temperature: Decimal
+    max_tokens: int
+    timeout_seconds: int
+    monthly_token_budget: int | None
+    paused_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredComposition:
+    """A composition as its composer and its drafter read it."""
+
+    status: CompositionStatus
+    attempts: int
+    claimed_at: datetime
+    outcome: str | None
+    reason: str | None
+    reply: str | None
+    model: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyFacts:
+    """The property's settings a guest may ask about (``property_settings``)."""
+
+    check_in_time: time
+    check_out_time: time
+    early_check_in_available: bool
+    early_check_in_from: time | None
+    late_checkout_available: bool
+    late_checkout_until: time | None
+    late_checkout_fee: int | None
+    parking: str | None
+    pet_policy: str | None
+    smoking_policy: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,32 +303,34 @@ class ComposerRepository(Repository):
 
     async def enabled(self) -> bool:
         """Whether the tenant's model words its replies (autoreply asks on every Reply)."""
-        driver = await self._driver()
-        return bool(await driver.fetchval(_ENABLED, self.tenant_id))
+        return bool(await self.sql.value(_ENABLED, tenant_id=self.tenant_id))
 
-    async def settings(self, *, for_update: bool = False) -> AiModelSettings | None:
-        statement = select(AiModelSettings).where(AiModelSettings.tenant_id == self.tenant_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).scalar_one_or_none()
+    async def settings(self) -> ModelSettings | None:
+        """The tenant's model settings (None until configured)."""
+        row = await self.sql.row(_SETTINGS, tenant_id=self.tenant_id)
+        return None if row is None else ModelSettings(*row)
 
     async def add_settings(self) -> AiModelSettings:
-        """The tenant's settings row, made with the defaults (off) when there is none."""
+        """The tenant's settings row, locked to be edited, made with the defaults (off) when
+        there is none."""
         await self.session.execute(
             insert(AiModelSettings)
             .values(tenant_id=self.tenant_id)
             .on_conflict_do_nothing(index_elements=["tenant_id"])
         )
-        row = await self.settings(for_update=True)
-        assert row is not None
-        return row
+        statement = (
+            select(AiModelSettings)
+            .where(AiModelSettings.tenant_id == self.tenant_id)
+            .with_for_update()
+        )
+        return (await self.session.execute(statement)).scalar_one()
 
     def encrypt(self, api_key: str) -> str:
         if self._cipher is None:
             raise RuntimeError("this unit of work was built without a cipher")
         return self._cipher.encrypt(api_key)
 
-    def api_key(self, row: AiModelSettings) -> str | None:
+    def api_key(self, row: AiModelSettings | ModelSettings) -> str | None:
         """The stored key in clear (for a masked hint or a call), None when there is none."""
         if row.api_key_encrypted is None:
             return None
@@ -123,7 +338,7 @@ class ComposerRepository(Repository):
             raise RuntimeError("this unit of work was built without a cipher")
         return self._cipher.decrypt(row.api_key_encrypted)
 
-    def access(self, row: AiModelSettings) -> ModelAccess:
+    def access(self, row: ModelSettings) -> ModelAccess:
         """The settings with the key decrypted, for one call (needs base_url and model)."""
         assert row.base_url is not None
         assert row.model is not None
@@ -141,35 +356,23 @@ class ComposerRepository(Repository):
 
     async def pause(self, *, until: datetime) -> None:
         """No calls before ``until`` (a 429's Retry-After); a later pause is kept."""
-        await self.session.execute(
-            update(AiModelSettings)
-            .where(AiModelSettings.tenant_id == self.tenant_id)
-            .values(
-                paused_until=func.greatest(
-                    func.coalesce(AiModelSettings.paused_until, until), until
-                )
-            )
-        )
+        await self.sql.run(_PAUSE, tenant_id=self.tenant_id, until=until)
 
     async def claim(
         self, *, message_id: UUID, conversation_id: UUID, now: datetime, lease: timedelta
     ) -> Claim:
         """Claim the composition of ``message_id`` before calling the model (see ``Claim``)."""
-        inserted = await self.session.execute(
-            insert(Composition)
-            .values(
-                tenant_id=self.tenant_id,
-                message_id=message_id,
-                conversation_id=conversation_id,
-                claimed_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "message_id"])
-            .returning(Composition.id)
+        inserted = await self.sql.value(
+            _CLAIM,
+            tenant_id=self.tenant_id,
+            message_id=message_id,
+            conversation_id=conversation_id,
+            now=now,
         )
-        if inserted.scalar_one_or_none() is not None:
+        if inserted is not None:
             return Claim(call=True)
         row = await self.get(message_id=message_id, for_update=True)
-        if row is None or row.status != "claimed":
+        if row is None or row.status != CompositionStatus.CLAIMED:
             return Claim(call=False)
         if row.claimed_at > now - lease:
             return Claim(call=False, busy=True)
@@ -178,18 +381,16 @@ class ComposerRepository(Repository):
                 message_id=message_id, outcome="template", reason="interrupted", at=now
             )
             return Claim(call=False)
-        row.attempts += 1
-        row.claimed_at = now
-        await self.session.flush()
+        await self.sql.run(_RECLAIM, tenant_id=self.tenant_id, message_id=message_id, now=now)
         return Claim(call=True)
 
-    async def get(self, *, message_id: UUID, for_update: bool = False) -> Composition | None:
-        statement = select(Composition).where(
-            Composition.tenant_id == self.tenant_id, Composition.message_id == message_id
-        )
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).scalar_one_or_none()
+    async def get(self, *, message_id: UUID, for_update: bool = False) -> StoredComposition | None:
+        statement = _GET_LOCKED if for_update else _GET
+        row = await self.sql.row(statement, tenant_id=self.tenant_id, message_id=message_id)
+        if row is None:
+            return None
+        status, *rest = row
+        return StoredComposition(CompositionStatus(status), *rest)
 
     async def settle(
         self,
@@ -205,118 +406,66 @@ class ComposerRepository(Repository):
         latency_ms: int | None = None,
     ) -> bool:
         """Record what became of a claimed composition; False if it was no longer claimed."""
-        result = await self.session.execute(
-            update(Composition)
-            .where(
-                Composition.tenant_id == self.tenant_id,
-                Composition.message_id == message_id,
-                Composition.status == "claimed",
-            )
-            .values(
-                status="settled",
-                outcome=outcome,
-                reason=reason[:2000],
-                reply=reply,
-                model=model,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                latency_ms=latency_ms,
-                settled_at=at,
-                updated_at=func.now(),
-            )
-            .returning(Composition.id)
+        settled = await self.sql.value(
+            _SETTLE,
+            tenant_id=self.tenant_id,
+            message_id=message_id,
+            outcome=outcome,
+            reason=reason[:2000],
+            reply=reply,
+            model=model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_ms=latency_ms,
+            at=at,
         )
-        return result.scalar_one_or_none() is not None
+        return settled is not None
 
     async def mark_drafted(
         self, *, message_id: UUID, outbound_message_id: UUID | None, at: datetime
     ) -> None:
-        await self.session.execute(
-            update(Composition)
-            .where(Composition.tenant_id == self.tenant_id, Composition.message_id == message_id)
-            .values(
-                status="drafted",
-                outbound_message_id=outbound_message_id,
-                drafted_at=at,
-                updated_at=func.now(),
-            )
+        await self.sql.run(
+            _MARK_DRAFTED,
+            tenant_id=self.tenant_id,
+            message_id=message_id,
+            outbound_message_id=outbound_message_id,
+            at=at,
         )
 
     async def note_decision(self, *, message_id: UUID, reason: str) -> None:
         """Say on the inbound message how its reply was worded (its decision stays as made)."""
-        await self.session.execute(
-            update(Message)
-            .where(Message.tenant_id == self.tenant_id, Message.id == message_id)
-            .values(ai_decision_reason=reason[:2000], updated_at=func.now())
+        await self.sql.run(
+            _NOTE_DECISION, tenant_id=self.tenant_id, message_id=message_id, reason=reason[:2000]
         )
 
     async def tokens_used(self, *, since: datetime) -> int:
         """Prompt and completion tokens of the compositions since ``since``."""
-        statement = select(
-            func.coalesce(func.sum(Composition.prompt_tokens + Composition.completion_tokens), 0)
-        ).where(Composition.tenant_id == self.tenant_id, Composition.created_at >= since)
-        return int((await self.session.execute(statement)).scalar_one())
+        return int(await self.sql.value(_TOKENS_USED, tenant_id=self.tenant_id, since=since))
 
     async def failures_since(self, *, since: datetime) -> int:
         """Calls that failed (timeouts, errors, malformed answers) since ``since``."""
-        statement = select(func.count()).where(
-            Composition.tenant_id == self.tenant_id,
-            Composition.settled_at >= since,
-            Composition.reason.like("model_failed%"),
-        )
-        return int((await self.session.execute(statement)).scalar_one())
+        return int(await self.sql.value(_FAILURES_SINCE, tenant_id=self.tenant_id, since=since))
 
     async def stamp_failure_alert(self, *, now: datetime, every: timedelta) -> bool:
         """Note an alert about failures unless one went out within ``every``; True if noted."""
-        result = await self.session.execute(
-            update(AiModelSettings)
-            .where(
-                AiModelSettings.tenant_id == self.tenant_id,
-                (AiModelSettings.failure_alerted_at.is_(None))
-                | (AiModelSettings.failure_alerted_at <= now - every),
-            )
-            .values(failure_alerted_at=now)
-            .returning(AiModelSettings.id)
+        stamped = await self.sql.value(
+            _STAMP_FAILURE_ALERT, tenant_id=self.tenant_id, now=now, alerted_before=now - every
         )
-        return result.scalar_one_or_none() is not None
+        return stamped is not None
 
     async def guest_side(self, *, message_id: UUID) -> GuestSide | None:
         """The guest's words, name and language, the channel's provider and the property's
         facts; None if the message is gone."""
-        statement = (
-            select(
-                Message.content, Guest.full_name, Guest.language, Channel.provider, PropertySettings
-            )
-            .join(
-                Conversation,
-                (Conversation.tenant_id == Message.tenant_id)
-                & (Conversation.id == Message.conversation_id),
-            )
-            .join(
-                Channel,
-                (Channel.tenant_id == Message.tenant_id) & (Channel.id == Message.channel_id),
-            )
-            .outerjoin(
-                Guest,
-                (Guest.tenant_id == Conversation.tenant_id) & (Guest.id == Conversation.guest_id),
-            )
-            .outerjoin(
-                PropertySettings,
-                (PropertySettings.tenant_id == Channel.tenant_id)
-                & (PropertySettings.property_id == Channel.property_id),
-            )
-            .where(Message.tenant_id == self.tenant_id, Message.id == message_id)
-        )
-        row = (await self.session.execute(statement)).first()
+        row = await self.sql.row(_GUEST_SIDE, tenant_id=self.tenant_id, message_id=message_id)
         if row is None:
             return None
-        content, name, language, provider, place = row
+        content, name, language, provider, place_id, *place = row
         return GuestSide(
             text=content or "",
             guest_name=name,
             language=language,
             provider=provider,
-            facts=_facts(place) if place is not None else {},
+            facts=_facts(PropertyFacts(*place)) if place_id is not None else {},
         )
 
     async def usage(self, *, start: datetime, end: datetime) -> list[MonthUsage]:
@@ -363,7 +512,7 @@ class ComposerRepository(Repository):
         ]
 
 
-def _facts(place: PropertySettings) -> dict[str, str]:
+def _facts(place: PropertyFacts) -> dict[str, str]:
     """The property's settings a guest may ask about, in words the model can quote."""
     facts = {
         "check_in_time": place.check_in_time.strftime("%H:%M"),

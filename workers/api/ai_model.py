@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, StringConstraints, model_validator
 from domain.composer import CompositionInput, KnowledgeFact, build_messages
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from persistence.models import AiModelSettings
-from persistence.repositories.composer import ModelAccess
+from persistence.repositories.composer import ModelAccess, ModelSettings
 from workers.api.channels import hint
 from workers.api.problems import Problem, conflict, forbidden
 from workers.api.schemas import Body, Out
@@ -112,7 +112,7 @@ class UsageOut(Out):
     models: list[ModelUsage]
 
 
-def _out(context: Context, row: AiModelSettings | None) -> ModelOut:
+def _out(context: Context, row: AiModelSettings | ModelSettings | None) -> ModelOut:
     if row is None:
         row = AiModelSettings(
             enabled=False, temperature=Decimal("0.2"), max_tokens=400, timeout_seconds=20
