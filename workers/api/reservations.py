@@ -21,7 +21,7 @@ from domain.events import ReservationChanged
 from domain.phone import normalize_phone
 from persistence.models import Reservation
 from persistence.repositories.access import AuditActor
-from persistence.repositories.reservations import GuestDetails, StayDetails
+from persistence.repositories.reservations import GuestDetails, Stay, StayDetails
 from persistence.uow import UnitOfWork
 from workers.api.commands import CommandError
 from workers.api.problems import not_found
@@ -106,7 +106,7 @@ class ReservationOut(Out):
     updated_at: datetime
 
 
-def _out(row: Reservation, guest: Any) -> ReservationOut:
+def _out(row: Reservation | Stay, guest: Any) -> ReservationOut:
     return ReservationOut(
         id=row.id,
         external_ref=row.external_ref,
