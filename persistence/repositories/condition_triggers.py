@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, Text, exists, func, inspect, select, update
+from sqlalchemy import Text, exists, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import (
@@ -26,10 +26,10 @@ from persistence.models import (
 )
 from persistence.models.conversations import Direction, SenderType
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param
+from persistence.statements import Compiled, constant, param, table_of
 
-reservations = cast(Table, Reservation.__table__)
-messages = cast(Table, Message.__table__)
+reservations = table_of(Reservation)
+messages = table_of(Message)
 
 
 def _tag_reservation() -> Compiled:

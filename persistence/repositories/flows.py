@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
     FromClause,
-    Table,
     exists,
     func,
     or_,
@@ -31,15 +30,15 @@ from persistence.models.channels import Channel
 from persistence.models.conversations import Conversation, Direction, Message
 from persistence.models.guests import Guest, Reservation
 from persistence.repositories.base import NotFoundError, Repository
-from persistence.statements import Compiled, constant, param
+from persistence.statements import Compiled, constant, param, table_of
 
-scenarios = cast(Table, BotScenario.__table__)
-versions = cast(Table, BotScenarioVersion.__table__)
-dialogs = cast(Table, BotDialogState.__table__)
-channels = cast(Table, Channel.__table__)
-conversations = cast(Table, Conversation.__table__)
-messages = cast(Table, Message.__table__)
-guests = cast(Table, Guest.__table__)
+scenarios = table_of(BotScenario)
+versions = table_of(BotScenarioVersion)
+dialogs = table_of(BotDialogState)
+channels = table_of(Channel)
+conversations = table_of(Conversation)
+messages = table_of(Message)
+guests = table_of(Guest)
 
 # Whether a dialogue could answer this conversation: a scenario that starts dialogues, or one
 # already running here. Most tenants have neither, and autoreply asks this for every message.

@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
-    Table,
     Text,
     and_,
     delete,
@@ -48,11 +46,11 @@ from persistence.models import (
 from persistence.models.conversations import Direction, MessageStatus, SenderType
 from persistence.models.notifications import NotificationStatus
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param
+from persistence.statements import Compiled, constant, param, table_of
 
-messages = cast(Table, Message.__table__)
-notifications = cast(Table, StaffNotification.__table__)
-alert_targets = cast(Table, StaffAlertTarget.__table__)
+messages = table_of(Message)
+notifications = table_of(StaffNotification)
+alert_targets = table_of(StaffAlertTarget)
 
 # Intake, for each message staff sent outside frontdesk (a provider's echo), asks whether it
 # is frontdesk's own send or a staff alert, stores it, and cancels the drafted auto-replies.

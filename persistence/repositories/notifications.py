@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ScalarSelect, Table, func, null, select, update
+from sqlalchemy import ScalarSelect, func, null, select, update
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 
@@ -24,10 +24,10 @@ from persistence.models.notifications import (
     NotificationStatus,
 )
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param
+from persistence.statements import Compiled, constant, param, table_of
 
-notifications = cast(Table, StaffNotification.__table__)
-alert_targets = cast(Table, StaffAlertTarget.__table__)
+notifications = table_of(StaffNotification)
+alert_targets = table_of(StaffAlertTarget)
 
 
 def _of_target(column: str) -> ScalarSelect[Any]:

@@ -18,11 +18,9 @@ from uuid import UUID
 
 from sqlalchemy import (
     Select,
-    Table,
     and_,
     case,
     func,
-    literal_column,
     null,
     select,
     update,
@@ -46,29 +44,27 @@ from persistence.models import (
 )
 from persistence.models.conversations import OPEN_STATUSES
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param
+from persistence.statements import Compiled, constant, param, table_of
 
 REPLY = "conversations.reply"
 DEFAULT_CAPACITY = 5
 
-conversations = cast(Table, Conversation.__table__)
-channels = cast(Table, Channel.__table__)
-guests = cast(Table, Guest.__table__)
-events = cast(Table, ConversationEvent.__table__)
-rules = cast(Table, RoutingRule.__table__)
-agent_statuses = cast(Table, AgentStatus.__table__)
-agent_skills = cast(Table, AgentSkill.__table__)
-memberships = cast(Table, TeamMembership.__table__)
-users = cast(Table, User.__table__)
-user_roles = cast(Table, UserRole.__table__)
-role_permissions = cast(Table, RolePermission.__table__)
-permissions = cast(Table, Permission.__table__)
+conversations = table_of(Conversation)
+channels = table_of(Channel)
+guests = table_of(Guest)
+events = table_of(ConversationEvent)
+rules = table_of(RoutingRule)
+agent_statuses = table_of(AgentStatus)
+agent_skills = table_of(AgentSkill)
+memberships = table_of(TeamMembership)
+users = table_of(User)
+user_roles = table_of(UserRole)
+role_permissions = table_of(RolePermission)
+permissions = table_of(Permission)
 
 # The router consumer makes these for every conversation event it routes.
 _is_open = conversations.c.status.in_([constant(status) for status in OPEN_STATUSES])
-_LOCK = Compiled.of(
-    select(func.pg_advisory_xact_lock(func.hashtextextended(param("key"), literal_column("0"))))
-)
+_LOCK = Compiled.of(select(func.pg_advisory_xact_lock(func.hashtextextended(param("key"), 0))))
 _this_conversation = (
     conversations.c.tenant_id == param("tenant_id"),
     conversations.c.id == param("conversation_id"),
@@ -169,7 +165,7 @@ def _candidates() -> Select[tuple[object, ...]]:
             users.c.email,
             users.c.full_name,
             func.coalesce(agent_statuses.c.availability, constant("offline")),
-            func.coalesce(agent_statuses.c.capacity, literal_column(str(DEFAULT_CAPACITY))),
+            func.coalesce(agent_statuses.c.capacity, DEFAULT_CAPACITY),
             open_count,
             skills,
             teams,
@@ -216,7 +212,7 @@ _HUMANS_FIRST = Compiled.of(
         rules.c.humans_first.is_(True),
         rules.c.active.is_(True),
     )
-    .limit(literal_column("1"))
+    .limit(1)
 )
 _ASSIGN = Compiled.of(
     update(conversations)
