@@ -57,6 +57,11 @@ def parse(argv: list[str] | None = None) -> BenchOptions:
         help="skip the ingress on its own (a sink queue behind it)",
     )
     parser.add_argument("--no-real", action="store_true", help="skip the real system")
+    parser.add_argument(
+        "--no-decisions",
+        action="store_true",
+        help="skip the assistant's decision time (in process, the labelled messages)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument(
         "--profile",
@@ -96,6 +101,7 @@ def parse(argv: list[str] | None = None) -> BenchOptions:
         run_ceiling=not args.no_ceiling,
         run_ingress_only=not args.no_ingress_only,
         run_real=not args.no_real,
+        run_decisions=not args.no_decisions,
     )
 
 
@@ -105,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run(options, console))
     report.print_summary(results, console)
     console.print(f"results: {options.out_dir / 'results.json'}")
-    if results.get("real_error") or results.get("ingress_only_error"):
+    errors = ("real_error", "ingress_only_error", "decisions_error")
+    if any(results.get(key) for key in errors):
         return 2
     completeness = (results.get("real") or {}).get("completeness")
     if options.run_real and not (completeness and completeness["complete"]):

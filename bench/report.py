@@ -47,6 +47,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             lambda v: v <= 100,
         ),
         ("worker peak RSS MB (largest)", "<= 150", worker_rss, lambda v: v <= 150),
+        (
+            "p99 decision ms",
+            "<= 30",
+            _get(results, "decisions", "decision_ms", "p99"),
+            lambda v: v <= 30,
+        ),
     ]
     return [
         {
@@ -79,6 +85,20 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _decision_rows(table: Table, results: dict[str, Any]) -> None:
+    decisions = results.get("decisions") or {}
+    if decisions:
+        table.add_row(f"[bold]decisions ({decisions.get('messages')} labelled messages)[/]", "")
+        for slug, build in (decisions.get("builds") or {}).items():
+            table.add_row(f"  matcher build ms (cold): {slug}", _fmt(build.get("wall_ms"), 0))
+        summary = decisions.get("decision_ms") or {}
+        percentiles = "/".join(_fmt(summary.get(p), 1) for p in ("p50", "p95", "p99", "max"))
+        table.add_row("  decision ms p50/p95/p99/max", percentiles)
+        table.add_row("  decision CPU ms/message", _fmt(decisions.get("cpu_ms_per_message"), 2))
+    if results.get("decisions_error"):
+        table.add_row("[red]decisions[/]", f"[red]{results['decisions_error']}[/]")
+
+
 def print_summary(results: dict[str, Any], console: Console) -> None:
     table = Table(title="frontdesk benchmark")
     table.add_column("figure")
@@ -97,6 +117,7 @@ def print_summary(results: dict[str, Any], console: Console) -> None:
     table.add_row("  ingress CPU ms/request", _fmt(alone.get("ingress_cpu_ms_per_request"), 3))
     if results.get("ingress_only_error"):
         table.add_row("[red]ingress alone[/]", f"[red]{results['ingress_only_error']}[/]")
+    _decision_rows(table, results)
     real = results.get("real") or {}
     for name, phase in (real.get("phases") or {}).items():
         offered = phase.get("offered_rate")

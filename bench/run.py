@@ -1,4 +1,5 @@
-"""One benchmark run: raw baseline, bare ceiling, the real system; then results, chart, table."""
+"""One benchmark run: decision time, raw baseline, bare ceiling, the real system; then results,
+chart, table."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from rich.progress import (
 
 from bench import chart, report
 from bench.ceiling import measure_ceiling
+from bench.decisions import measure_decisions
 from bench.ingress_only import run_ingress_only
 from bench.processes import BenchError, python_module
 from bench.real import Hooks, RealOptions, run_real
@@ -46,6 +48,7 @@ class BenchOptions:
     run_ceiling: bool = True
     run_ingress_only: bool = True
     run_real: bool = True
+    run_decisions: bool = True
 
 
 class Bars:
@@ -138,6 +141,16 @@ async def run(options: BenchOptions, console: Console) -> dict[str, Any]:
     try:
         with Progress(*columns, console=console, transient=False) as progress:
             bars = Bars(progress)
+            if options.run_decisions:
+                # In process and first, while nothing else of the benchmark runs: it blocks the
+                # event loop, which has nothing else to do yet.
+                bars.status("decision time")
+                try:
+                    results["decisions"] = measure_decisions(
+                        on_progress=lambda done, total: bars.update("messages decided", done, total)
+                    )
+                except BenchError as exc:
+                    results["decisions_error"] = str(exc)
             if options.run_raw:
                 bars.status("raw baseline")
                 results["raw"] = await _raw(options.raw_messages, options.out_dir, bars, sampler)
