@@ -68,6 +68,7 @@ class MatchFeatures:
     combined_score: float  # the score the candidate was chosen by (``domain.matching``)
     plain_similarity: float  # cosine of the message to the closest phrasing, not centred
     plain_margin: float  # lead of that cosine over the best other entry's
+    unexplained: float  # what of the message the entry's phrasings and answer do not span
 
     def vector(self) -> list[float]:
         """The model's inputs; the lexical signals count in English only (zero otherwise)."""

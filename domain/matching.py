@@ -154,7 +154,8 @@ class KnowledgeMatcher:
         answer and the words they share (``ANSWER_WEIGHT``, ``LEXICAL_WEIGHT``; the message is
         embedded once), and its confidence is the calibrated probability that it is right
         (``domain.calibration``), from: similarity to phrasings and answer and the lead over
-        the runner-up, whether the lexical ranking agrees, how much of the message no entry
+        the runner-up, how much of the message the entry's phrasings and answer leave
+        unexplained, whether the lexical ranking agrees, how much of the message no entry
         knows, and the answer checks ("what time" needs a time in the answer; a check-in entry
         does not answer a check-out question).
         """
@@ -223,6 +224,7 @@ class KnowledgeMatcher:
                 if len(others)
                 else float(compared.plain[best])
             ),
+            unexplained=self._semantic.unexplained(compared, best),
         )
 
     def _checks(self, text: str, entry: KnowledgeEntry) -> AnswerChecks:

@@ -100,11 +100,13 @@ def shared_embedder() -> E5Embedder | None:
 @dataclass(frozen=True, slots=True)
 class Similarities:
     """Per entry, a message's cosine to its closest phrasing and to its answer (centred), and
-    to its closest phrasing as embedded (``plain``)."""
+    to its closest phrasing as embedded (``plain``); the message's centred vector (``query``)
+    for ``SemanticIndex.unexplained``."""
 
     phrasings: npt.NDArray[np.float64]
     answers: npt.NDArray[np.float64]
     plain: npt.NDArray[np.float64]
+    query: Vectors  # the message's centred vector
 
 
 class SemanticIndex:
@@ -166,7 +168,7 @@ class SemanticIndex:
         answers = np.full(self._count, -1.0)
         plain = np.full(self._count, -1.0)
         if not len(self._owners):
-            return Similarities(best, answers, plain)
+            return Similarities(best, answers, plain, np.zeros(0, dtype=np.float32))
         embedded = self._embedder.embed([text])[0]
         centre = self._centres.get(guess_language(text), self._overall_centre)
         query = _normalised(embedded - centre)
@@ -174,7 +176,22 @@ class SemanticIndex:
         np.maximum.at(plain, self._owners, (self._plain @ embedded).astype(np.float64))
         if len(self._answers) == self._count:
             answers = (self._answers @ query).astype(np.float64)
-        return Similarities(best, answers, plain)
+        return Similarities(best, answers, plain, query)
+
+    def unexplained(self, compared: Similarities, entry: int) -> float:
+        """How much of the message lies outside what the entry's phrasings and answer say.
+
+        The length of the part of the (centred) message no combination of the entry's
+        phrasings and answer reaches: near 0 for a paraphrase, larger when the message asks
+        something more ("Is the pool heated?" of an entry that only says when it opens).
+        """
+        if not len(compared.query):
+            return 1.0
+        basis = self._vectors[self._owners == entry]
+        if len(self._answers) == self._count:
+            basis = np.vstack([basis, self._answers[entry : entry + 1]])
+        weights, *_ = np.linalg.lstsq(basis.T, compared.query, rcond=None)
+        return float(np.linalg.norm(compared.query - basis.T @ weights))
 
 
 def _normalised(vectors: Vectors) -> Vectors:

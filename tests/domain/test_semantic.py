@@ -51,3 +51,11 @@ def test_a_language_with_few_phrasings_is_centred_on_all_of_them() -> None:
     compared = index.compare("Are pets allowed?")
     assert int(np.argmax(compared.phrasings)) == 0
     assert np.all(np.isfinite(compared.phrasings))
+
+
+def test_a_question_asking_more_than_the_entry_says_is_left_partly_unexplained() -> None:
+    index = SemanticIndex(PHRASINGS, LanguageHeavyEmbedder())
+    paraphrase = index.compare("Are pets allowed?")
+    more = index.compare("Can I park next to the pet area?")
+    assert index.unexplained(paraphrase, 0) < 0.01
+    assert index.unexplained(more, 0) > 0.3
