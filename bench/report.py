@@ -94,6 +94,9 @@ def _decision_rows(table: Table, results: dict[str, Any]) -> None:
         summary = decisions.get("decision_ms") or {}
         percentiles = "/".join(_fmt(summary.get(p), 1) for p in ("p50", "p95", "p99", "max"))
         table.add_row("  decision ms p50/p95/p99/max", percentiles)
+        cpu = decisions.get("decision_thread_cpu_ms") or {}
+        cpu_percentiles = "/".join(_fmt(cpu.get(p), 1) for p in ("p50", "p95", "p99", "max"))
+        table.add_row("  decision thread CPU ms p50/p95/p99/max", cpu_percentiles)
         table.add_row("  decision CPU ms/message", _fmt(decisions.get("cpu_ms_per_message"), 2))
     if results.get("decisions_error"):
         table.add_row("[red]decisions[/]", f"[red]{results['decisions_error']}[/]")
