@@ -33,7 +33,9 @@ from enum import StrEnum
 from typing import Any, Protocol, cast
 
 from sqlalchemy import BindParameter, ColumnElement, String, Table, bindparam, literal_column
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -145,12 +147,16 @@ class Sql:
     """Runs compiled statements on the asyncpg connection of a unit of work's transaction.
 
     One per unit of work. ORM rows a management path staged in the same session are flushed
-    first, so what was written reads in order.
+    first, so what was written reads in order. A statement the database refuses raises what the
+    session would raise (``sqlalchemy.exc.IntegrityError``, ``DBAPIError``, …, the driver's error
+    as its cause, the parameters left out), so callers and the API's error handlers see one kind
+    of error whichever way a statement ran.
     """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._driver: Any = None
+        self._adapted: Any = None
 
     async def _connection(self) -> Any:
         session = self._session
@@ -159,24 +165,45 @@ class Sql:
         if self._driver is None:
             connection = await session.connection()
             raw = await connection.get_raw_connection()
+            self._adapted = raw.dbapi_connection
             self._driver = raw.driver_connection
         return self._driver
 
-    async def rows(self, statement: Compiled, /, **params: object) -> list[Row]:
+    async def _call(self, method: str, statement: Compiled, params: Mapping[str, object]) -> Any:
+        arguments = statement.arguments(params)
         driver = await self._connection()
-        rows: list[Row] = await driver.fetch(statement.sql, *statement.arguments(params))
+        try:
+            return await getattr(driver, method)(statement.sql, *arguments)
+        except Exception as error:
+            raise self._translated(error, statement) from error
+
+    def _translated(self, error: Exception, statement: Compiled) -> Exception:
+        try:
+            self._adapted._handle_exception(error)  # raises the DBAPI form of ``error``
+        except AsyncAdapt_asyncpg_dbapi.Error as adapted:
+            return sa_exc.DBAPIError.instance(
+                statement.sql,
+                None,
+                adapted,
+                AsyncAdapt_asyncpg_dbapi.Error,
+                hide_parameters=True,
+                dialect=_DIALECT,
+            )
+        except Exception as other:  # not the database's: as it was
+            return other
+        return error
+
+    async def rows(self, statement: Compiled, /, **params: object) -> list[Row]:
+        rows: list[Row] = await self._call("fetch", statement, params)
         return rows
 
     async def row(self, statement: Compiled, /, **params: object) -> Row | None:
-        driver = await self._connection()
-        row: Row | None = await driver.fetchrow(statement.sql, *statement.arguments(params))
+        row: Row | None = await self._call("fetchrow", statement, params)
         return row
 
     async def value(self, statement: Compiled, /, **params: object) -> Any:
         """The first column of the first row (None when there is no row)."""
-        driver = await self._connection()
-        return await driver.fetchval(statement.sql, *statement.arguments(params))
+        return await self._call("fetchval", statement, params)
 
     async def run(self, statement: Compiled, /, **params: object) -> None:
-        driver = await self._connection()
-        await driver.execute(statement.sql, *statement.arguments(params))
+        await self._call("execute", statement, params)

@@ -44,9 +44,5 @@ class Repository:
             raise NotFoundError(f"{model.__tablename__} {row_id} not found")  # type: ignore[attr-defined]
         return row
 
-    async def _driver(self) -> Any:
-        """The asyncpg connection of the unit of work's transaction (``Sql``'s)."""
-        return await self.sql._connection()
-
     def _stage(self, row: Any) -> None:
         self.session.add(row)

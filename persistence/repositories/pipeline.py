@@ -10,6 +10,7 @@ import asyncpg
 from sqlalchemy import ARRAY, Table, Text, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.events import Event
@@ -190,8 +191,11 @@ class WebhookEventRepository(Repository):
                 channel_id=channel_id,
                 payload=dict(payload),
             )
-        except asyncpg.ForeignKeyViolationError as exc:
-            if "channel" in (exc.constraint_name or ""):
+        except IntegrityError as exc:
+            refused = exc.orig.__cause__ if exc.orig is not None else None
+            if isinstance(refused, asyncpg.ForeignKeyViolationError) and "channel" in (
+                refused.constraint_name or ""
+            ):
                 raise NotFoundError(f"channel {channel_id} does not exist") from exc
             raise
         return stored is not None

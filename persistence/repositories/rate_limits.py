@@ -33,7 +33,7 @@ from sqlalchemy import (
     exists,
     extract,
     func,
-    literal_column,
+    literal,
     not_,
     null,
     or_,
@@ -53,7 +53,7 @@ buckets = cast(Table, RateLimitBucket.__table__)
 
 _TENANT = param("tenant_id", PG_UUID(as_uuid=True))
 _AT = param("at", DateTime(timezone=True))
-_ZERO = literal_column("0", Integer())
+_ZERO = literal(0, Integer())
 # One row per bucket taken from (the arrays are read side by side).
 _WANTED = (
     select(

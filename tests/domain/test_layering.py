@@ -92,3 +92,55 @@ def test_walker_sees_the_benchmark_and_the_ingress(tmp_path: Path) -> None:
     assert _within(found, "bench") == {"bench.webhooks"}
     assert "workers.ingress.channels" in found
     assert "workers.ingress.app" in found
+
+
+# One SQL style: statements are SQLAlchemy Core / ORM on the model tables. Only the statement
+# runner touches the driver; SQL text is left where it is administration (creating a database)
+# or the first statement that begins a transaction (binding the tenant, or none).
+PERSISTENCE = sorted(
+    path
+    for path in (ROOT / "persistence").rglob("*.py")
+    if "models" not in path.parts  # DDL: server defaults and index predicates
+)
+SQL_TEXT_ALLOWED = {
+    ("persistence/statements.py", "get_raw_connection"),
+    ("persistence/uow.py", "exec_driver_sql"),
+    ("persistence/system.py", "exec_driver_sql"),
+    ("persistence/migrate.py", "exec_driver_sql"),
+    ("persistence/migrate.py", "text"),
+}
+SQL_TEXT_CALLS = {"text", "exec_driver_sql", "get_raw_connection", "_driver", "literal_column"}
+
+
+def sql_text_calls(path: Path) -> set[str]:
+    """The SQL-as-text calls ``path`` makes (``text("…")``, driver strings, raw connections)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else None
+            if isinstance(node.func, ast.Name):
+                name = node.func.id
+            if name in SQL_TEXT_CALLS:
+                found.add(name)
+    return found
+
+
+@pytest.mark.parametrize("module", PERSISTENCE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_persistence_writes_no_sql_as_text(module: Path) -> None:
+    relative = str(module.relative_to(ROOT))
+    calls = {call for call in sql_text_calls(module) if (relative, call) not in SQL_TEXT_ALLOWED}
+    if relative == "persistence/statements.py":
+        calls.discard("literal_column")  # how a constant is written, quoted by the dialect
+    assert calls == set(), f"{relative} writes SQL as text: {sorted(calls)}"
+
+
+def test_walker_sees_sql_text(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from sqlalchemy import text\n"
+        "async def f(session, driver):\n"
+        "    await session.execute(text('SELECT 1'))\n"
+        "    await (await session.connection()).exec_driver_sql('SELECT 1')\n"
+    )
+    assert sql_text_calls(bad) == {"text", "exec_driver_sql"}

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from persistence.models import Message, Tenant
 from persistence.models.conversations import MessageStatus
 from persistence.statements import Compiled, constant, param, table_of
 from persistence.uow import UnitOfWorkFactory
+from workers.runtime.classify import is_data_error
 
 messages = table_of(Message)
 tenants = table_of(Tenant)
@@ -92,3 +95,25 @@ async def test_json_parameters_are_sent_as_json(
         assert row is not None
         assert row[0] == "12"
         assert row[1] <= datetime.now(UTC)
+
+
+async def test_a_refused_statement_raises_what_the_session_raises_without_its_parameters(
+    uow_factory: UnitOfWorkFactory, make_tenant
+) -> None:
+    tenant = await make_tenant()
+    rename = Compiled.of(
+        update(tenants).values(vertical=param("vertical")).where(tenants.c.id == param("tenant_id"))
+    )
+    secret = "not-a-vertical-s3cr3t"
+    async with uow_factory(tenant.tenant_id) as uow:
+        with pytest.raises(IntegrityError) as raised:
+            await uow.sql.run(rename, tenant_id=tenant.tenant_id, vertical=secret)
+    assert getattr(raised.value.orig, "sqlstate", None) == "23514"  # check_violation
+    assert isinstance(raised.value.orig.__cause__, asyncpg.CheckViolationError)
+    assert secret not in str(raised.value)
+    # A value the database cannot take at all is a data error, as the runner classifies it.
+    cast_text = Compiled.of(select(func.cast(param("text"), Integer)))
+    async with uow_factory(tenant.tenant_id) as uow:
+        with pytest.raises(DBAPIError) as raised_data:
+            await uow.sql.value(cast_text, text="twelve")
+    assert is_data_error(raised_data.value)
