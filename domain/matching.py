@@ -224,7 +224,7 @@ class KnowledgeMatcher:
                 if len(others)
                 else float(compared.plain[best])
             ),
-            unexplained=self._semantic.unexplained(compared, best),
+            unexplained=float(compared.unexplained[best]),
         )
 
     def _checks(self, text: str, entry: KnowledgeEntry) -> AnswerChecks:

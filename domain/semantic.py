@@ -41,6 +41,9 @@ class PassageEmbedder(Embedder, Protocol):
 # the mean of one or two phrasings is mostly what they ask, not the language they ask it in.
 LANGUAGE_CENTRE_MIN_PHRASINGS = 3
 
+# Singular values below this (of unit vectors) span nothing: numerical noise.
+SPAN_TOLERANCE = 1e-4
+
 # Names the vectors ``E5Embedder`` makes, stored beside each passage's embedding.
 E5_MODEL = "multilingual-e5-small"
 
@@ -99,14 +102,19 @@ def shared_embedder() -> E5Embedder | None:
 
 @dataclass(frozen=True, slots=True)
 class Similarities:
-    """Per entry, a message's cosine to its closest phrasing and to its answer (centred), and
-    to its closest phrasing as embedded (``plain``); the message's centred vector (``query``)
-    for ``SemanticIndex.unexplained``."""
+    """Per entry, a message's cosine to its closest phrasing and to its answer (centred), to
+    its closest phrasing as embedded (``plain``), and how much of the message lies outside
+    what the entry's phrasings and answer say (``unexplained``).
+
+    ``unexplained`` is the length of the part of the centred message that no combination of
+    the entry's phrasings and answer reaches: near 0 for a paraphrase, larger when the
+    message asks something more ("Is the pool heated?" of an entry that only says when the
+    pool opens)."""
 
     phrasings: npt.NDArray[np.float64]
     answers: npt.NDArray[np.float64]
     plain: npt.NDArray[np.float64]
-    query: Vectors  # the message's centred vector
+    unexplained: npt.NDArray[np.float64]
 
 
 class SemanticIndex:
@@ -161,6 +169,31 @@ class SemanticIndex:
         if answers:
             answer_vectors = embedder.embed(list(answers))
             self._answers = _normalised(answer_vectors - answer_vectors.mean(axis=0))
+        self._span, self._span_owners = self._spans()
+
+    def _spans(self) -> tuple[Vectors, npt.NDArray[np.int64]]:
+        """Per entry, an orthonormal basis of its phrasings and answer (rows, stacked), so one
+        product gives every entry's share of a message."""
+        rows: list[Vectors] = []
+        owners: list[int] = []
+        with_answers = len(self._answers) == self._count
+        for entry in range(self._count):
+            basis = self._vectors[self._owners == entry]
+            if with_answers:
+                basis = np.vstack([basis, self._answers[entry : entry + 1]])
+            if not len(basis):
+                continue
+            # Singular vectors of the directions the texts really span: a text that is the
+            # centre itself (a zero vector) or repeats another adds none.
+            directions, strengths, _ = np.linalg.svd(
+                basis.T.astype(np.float64), full_matrices=False
+            )
+            kept = directions[:, strengths > SPAN_TOLERANCE]
+            rows.append(kept.T.astype(np.float32))
+            owners += [entry] * kept.shape[1]
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int64)
+        return np.vstack(rows), np.asarray(owners, dtype=np.int64)
 
     def compare(self, text: str) -> Similarities:
         """Per entry, the similarity of ``text`` to its closest phrasing and to its answer."""
@@ -168,7 +201,7 @@ class SemanticIndex:
         answers = np.full(self._count, -1.0)
         plain = np.full(self._count, -1.0)
         if not len(self._owners):
-            return Similarities(best, answers, plain, np.zeros(0, dtype=np.float32))
+            return Similarities(best, answers, plain, np.ones(self._count))
         embedded = self._embedder.embed([text])[0]
         centre = self._centres.get(guess_language(text), self._overall_centre)
         query = _normalised(embedded - centre)
@@ -176,22 +209,11 @@ class SemanticIndex:
         np.maximum.at(plain, self._owners, (self._plain @ embedded).astype(np.float64))
         if len(self._answers) == self._count:
             answers = (self._answers @ query).astype(np.float64)
-        return Similarities(best, answers, plain, query)
-
-    def unexplained(self, compared: Similarities, entry: int) -> float:
-        """How much of the message lies outside what the entry's phrasings and answer say.
-
-        The length of the part of the (centred) message no combination of the entry's
-        phrasings and answer reaches: near 0 for a paraphrase, larger when the message asks
-        something more ("Is the pool heated?" of an entry that only says when it opens).
-        """
-        if not len(compared.query):
-            return 1.0
-        basis = self._vectors[self._owners == entry]
-        if len(self._answers) == self._count:
-            basis = np.vstack([basis, self._answers[entry : entry + 1]])
-        weights, *_ = np.linalg.lstsq(basis.T, compared.query, rcond=None)
-        return float(np.linalg.norm(compared.query - basis.T @ weights))
+        reached = np.bincount(
+            self._span_owners, (self._span @ query).astype(np.float64) ** 2, self._count
+        )
+        unexplained = np.sqrt(np.clip(1.0 - reached, 0.0, 1.0))
+        return Similarities(best, answers, plain, unexplained)
 
 
 def _normalised(vectors: Vectors) -> Vectors:
