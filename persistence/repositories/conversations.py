@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import cast
 from uuid import UUID
 
-from sqlalchemy import ARRAY, DateTime, Table, Text, any_, case, func, select, update
+from sqlalchemy import ARRAY, DateTime, Table, Text, and_, any_, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from persistence.models import Conversation, ConversationEvent
+from persistence.models import AiSettings, Channel, Conversation, ConversationEvent, Property
 from persistence.models.conversations import (
     CONVERSATION_STATUSES,
     PRIORITIES,
     ConversationStatus,
 )
 from persistence.repositories.base import NotFoundError, Repository
-from persistence.statements import Compiled, constant, param
+from persistence.statements import Compiled, constant, param, table_of
 
 conversations = cast(Table, Conversation.__table__)
 
@@ -108,9 +108,44 @@ class OpenConversation:
     reservation_id: UUID | None
 
 
+def _escalation_input() -> Compiled:
+    """The conversation, the tenant's quiet hours and the property's time zone, in one read."""
+    c, ch, p, s = conversations, table_of(Channel), table_of(Property), table_of(AiSettings)
+    joined = (
+        c.outerjoin(ch, and_(ch.c.tenant_id == c.c.tenant_id, ch.c.id == c.c.channel_id))
+        .outerjoin(p, and_(p.c.tenant_id == ch.c.tenant_id, p.c.id == ch.c.property_id))
+        .outerjoin(s, s.c.tenant_id == c.c.tenant_id)
+    )
+    return Compiled.of(
+        select(c.c.id, s.c.quiet_hours_start, s.c.quiet_hours_end, p.c.timezone)
+        .select_from(joined)
+        .where(*_THIS)
+    )
+
+
+_ESCALATION_INPUT = _escalation_input()
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationInput:
+    """What escalating a conversation reads: when the tenant's quiet hours are and where."""
+
+    conversation_id: UUID
+    quiet_hours_start: time | None
+    quiet_hours_end: time | None
+    timezone: str | None  # the property's
+
+
 class ConversationRepository(Repository):
     async def get(self, *, conversation_id: UUID, for_update: bool = False) -> Conversation | None:
         return await self._get(Conversation, conversation_id, for_update=for_update)
+
+    async def escalation_input(self, *, conversation_id: UUID) -> EscalationInput | None:
+        """None if there is no such conversation."""
+        row = await self.sql.row(
+            _ESCALATION_INPUT, tenant_id=self.tenant_id, conversation_id=conversation_id
+        )
+        return None if row is None else EscalationInput(*row)
 
     async def find_or_open(
         self, *, guest_id: UUID, channel_id: UUID, at: datetime

@@ -42,6 +42,37 @@ def _of_target(column: str) -> ScalarSelect[Any]:
     )
 
 
+# Escalation raises one per escalated message: a second request for the same message and
+# reason finds the first.
+_RAISE = Compiled.of(
+    insert(notifications)
+    .values(
+        id=func.gen_random_uuid(),
+        tenant_id=param("tenant_id"),
+        conversation_id=param("conversation_id"),
+        message_id=param("message_id"),
+        type=param("type"),
+        urgent=param("urgent"),
+        detail=param("detail"),
+        next_alert_at=param("next_alert_at"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[
+            notifications.c.tenant_id,
+            notifications.c.message_id,
+            notifications.c.type,
+        ],
+        index_where=notifications.c.message_id.is_not(None),
+    )
+    .returning(notifications.c.id, notifications.c.next_alert_at)
+)
+_RAISED = Compiled.of(
+    select(notifications.c.id, notifications.c.next_alert_at).where(
+        notifications.c.tenant_id == param("tenant_id"),
+        notifications.c.message_id == param("message_id"),
+        notifications.c.type == param("type"),
+    )
+)
 _ACKNOWLEDGE = Compiled.of(
     update(notifications)
     .where(
@@ -102,43 +133,22 @@ class NotificationRepository(Repository):
 
         A second escalation of the same message for the same reason returns the first one.
         """
-        # Through the session, not the compiled runner: a refused row (a type the CHECK does
-        # not know) must reach the caller as SQLAlchemy's IntegrityError, which the runner does
-        # not raise.
-        inserted = (
-            await self.session.execute(
-                insert(notifications)
-                .values(
-                    tenant_id=self.tenant_id,
-                    conversation_id=conversation_id,
-                    message_id=message_id,
-                    type=type,
-                    urgent=urgent,
-                    detail=detail,
-                    next_alert_at=next_alert_at,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=[
-                        notifications.c.tenant_id,
-                        notifications.c.message_id,
-                        notifications.c.type,
-                    ],
-                    index_where=notifications.c.message_id.is_not(None),
-                )
-                .returning(notifications.c.id, notifications.c.next_alert_at)
-            )
-        ).one_or_none()
+        inserted = await self.sql.row(
+            _RAISE,
+            tenant_id=self.tenant_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            type=type,
+            urgent=urgent,
+            detail=detail,
+            next_alert_at=next_alert_at,
+        )
         if inserted is not None:
             return Raised(*inserted), True
-        found = (
-            await self.session.execute(
-                select(notifications.c.id, notifications.c.next_alert_at).where(
-                    notifications.c.tenant_id == self.tenant_id,
-                    notifications.c.message_id == message_id,
-                    notifications.c.type == type,
-                )
-            )
-        ).one()
+        found = await self.sql.row(
+            _RAISED, tenant_id=self.tenant_id, message_id=message_id, type=type
+        )
+        assert found is not None  # the conflicting row: a notification is never deleted
         return Raised(*found), False
 
     async def claim_due(self, *, notification_id: UUID) -> StaffNotification | None:

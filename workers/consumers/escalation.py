@@ -25,23 +25,15 @@ def utc_now() -> datetime:
 
 
 async def request(event: EscalationRequested, uow: UnitOfWork, *, now: datetime) -> None:
-    conversation = await uow.conversations.get(conversation_id=event.conversation_id)
+    conversation = await uow.conversations.escalation_input(conversation_id=event.conversation_id)
     if conversation is None:
         raise PermanentError(f"conversation {event.conversation_id} does not exist")
     due_at = now
-    if not event.urgent:
-        settings = await uow.ai_settings.get()
-        if settings is not None and settings.quiet_hours_start and settings.quiet_hours_end:
-            channel = await uow.channels.get(channel_id=conversation.channel_id)
-            place = await uow.properties.get(property_id=channel.property_id) if channel else None
-            due_at = quiet_hours_end(
-                now,
-                settings.quiet_hours_start,
-                settings.quiet_hours_end,
-                place.timezone if place else "UTC",
-            )
+    start, end = conversation.quiet_hours_start, conversation.quiet_hours_end
+    if not event.urgent and start and end:
+        due_at = quiet_hours_end(now, start, end, conversation.timezone or "UTC")
     await uow.notifications.add(
-        conversation_id=conversation.id,
+        conversation_id=conversation.conversation_id,
         message_id=event.message_id,
         type=event.reason,
         urgent=event.urgent,
@@ -50,7 +42,8 @@ async def request(event: EscalationRequested, uow: UnitOfWork, *, now: datetime)
     )
     if event.reason != "guest_message":  # a guest writing to staff is no escalation
         await uow.conversations.raise_priority(
-            conversation_id=conversation.id, priority="urgent" if event.urgent else "high"
+            conversation_id=conversation.conversation_id,
+            priority="urgent" if event.urgent else "high",
         )
 
 
