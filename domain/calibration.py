@@ -112,7 +112,7 @@ class Calibration:
             "features": list(FEATURE_NAMES),
             "centre": [round(v, 6) for v in self.centre],
             "scale": [round(v, 6) for v in self.scale],
-            "weights": [round(v, 6) for v in self.weights],
+            "weights": [round(v, 6) + 0.0 for v in self.weights],  # + 0.0: no "-0.0"
             "bias": round(self.bias, 6),
         }
 
@@ -129,8 +129,3 @@ def _calibration(data: dict[str, Any]) -> Calibration:
 
 
 CALIBRATION = _calibration(_DATA["calibration"])
-
-
-def calibrated(features: MatchFeatures) -> float:
-    """The probability that the semantic candidate is the right answer."""
-    return CALIBRATION.probability(features)

@@ -28,12 +28,13 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from domain.calibration import (
+    CALIBRATION,
     GENERIC_WORDS,
     TIME_ANSWER,
     TIME_QUESTION,
     AnswerChecks,
+    Calibration,
     MatchFeatures,
-    calibrated,
 )
 from domain.semantic import Embedder, SemanticIndex
 from domain.text import OPPOSITES, content_tokens, fold, guess_language
@@ -102,8 +103,15 @@ class KnowledgeMatcher:
     """Ranks a tenant's knowledge entries against a guest message; immutable once built."""
 
     def __init__(
-        self, entries: Iterable[KnowledgeEntry], *, embedder: Embedder | None = None
+        self,
+        entries: Iterable[KnowledgeEntry],
+        *,
+        embedder: Embedder | None = None,
+        calibration: Calibration = CALIBRATION,
     ) -> None:
+        # ``calibration``: the fitted confidence model; another one only to measure it on
+        # messages it was not fitted on (``workers.calibrate``).
+        self._calibration = calibration
         indexed: list[_Indexed] = []
         for entry in entries:
             phrasings = (entry.question, *entry.example_questions)
@@ -175,7 +183,8 @@ class KnowledgeMatcher:
         if found is None:
             return None
         entry, features = found
-        return Match(entry, round(features.similarity, 4), round(calibrated(features), 4))
+        confidence = self._calibration.probability(features)
+        return Match(entry, round(features.similarity, 4), round(confidence, 4))
 
     def features(self, text: str) -> tuple[KnowledgeEntry, MatchFeatures] | None:
         """The semantic candidate and what its calibrated confidence is computed from."""

@@ -230,3 +230,18 @@ def test_calibration_threshold_is_placed_on_unseen_rows() -> None:
     assert y[sent].mean() >= calibrate.TARGET_PRECISION - 0.02
     assert uncovered[sent].sum() / uncovered.sum() <= calibrate.UNCOVERED_ANSWERED + 0.02
     assert model.weights[0] > 0
+
+
+def test_cross_validation_decides_each_training_message_once(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.json"
+    kb.write_text(json.dumps(KB))
+    rows = [{**m, "split": "train"} for m in MESSAGES * 3]
+    rows = [{**r, "text": f"{r['text']} ({n})"} for n, r in enumerate(rows)]
+    rows.append({"text": "Is there a sauna?", "expected": None, "split": "heldout"})
+    messages = tmp_path / "messages.jsonl"
+    messages.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = calibrate.cross_validated(messages, kb)
+    # Every training message once, the held-out one never.
+    assert sorted(o.message.text for o in report.outcomes) == sorted(r["text"] for r in rows[:-1])
+    assert report.overall.action_routed == Ratio(3, 3)
+    assert calibrate.main(["--bogus"]) == 2

