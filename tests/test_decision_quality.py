@@ -81,17 +81,25 @@ def test_knowledge_base_shape() -> None:
 def test_sent_replies_are_right(report: EvaluationReport) -> None:
     # A wrong answer sent is worse than an escalation: precision is the figure that matters.
     figures = report.overall
-    assert figures.precision.value >= 0.95, figures.precision
-    assert figures.coverage.value >= 0.58, figures.coverage
-    assert figures.top1_accuracy.value >= 0.91, figures.top1_accuracy
+    assert figures.precision.value >= 0.96, figures.precision
+    assert figures.coverage.value >= 0.70, figures.coverage
+    assert figures.top1_accuracy.value >= 0.97, figures.top1_accuracy
+
+
+def test_every_language_is_answered(report: EvaluationReport) -> None:
+    # Guests write in four languages; the knowledge entries mostly in English.
+    for language in ("en", "es", "fr", "de"):
+        figures = report.by_language[language]
+        assert figures.precision.value >= 0.9, (language, figures.precision)
+        assert figures.coverage.value >= 0.45, (language, figures.coverage)
 
 
 def test_uncovered_questions_are_not_answered_from_a_neighbour(report: EvaluationReport) -> None:
-    assert report.overall.uncovered_answered.value <= 0.1, report.overall.uncovered_answered
+    assert report.overall.uncovered_answered.value <= 0.09, report.overall.uncovered_answered
 
 
 def test_small_talk_rarely_reaches_staff(report: EvaluationReport) -> None:
-    assert report.overall.small_talk_escalated.value <= 0.08, report.overall.small_talk_escalated
+    assert report.overall.small_talk_escalated.value <= 0.05, report.overall.small_talk_escalated
 
 
 def test_requests_and_problems_reach_staff(report: EvaluationReport) -> None:
