@@ -1,18 +1,18 @@
 """Knowledge-base matcher: which entry answers a guest's message, and how sure we are.
 
-No network and no model: BM25 over each entry's question, example questions and category,
-blended with fuzzy phrase similarity (rapidfuzz) on normalized tokens (see ``domain.text``).
-Build one ``KnowledgeMatcher`` per tenant and cache it; matching 20-50 entries takes well under a
-millisecond.
+Two stages. Words first: BM25 over each entry's question, example questions and category,
+blended with fuzzy phrase similarity (rapidfuzz) on normalized tokens (see ``domain.text``); a
+plain lexical match settles the message with no model. Otherwise, when an embedder is given
+(multilingual-e5-small, ``domain.semantic``), the message is embedded once and compared with
+each entry's phrasings and answer, each language centred on its own mean phrasing. Build one
+``KnowledgeMatcher`` per tenant and cache it (building embeds the entries once).
 
-Confidence. The raw scores are turned into a probability-like number so that
-"confidence >= the tenant's threshold (typically 0.6-0.75)" reads as "very likely right". It is a
-logistic of relevance, scaled down when the lead over the runner-up is small:
-- relevance: how much of the message the entry explains (the idf-weighted share of the message's
-  words the entry contains) and how close the message is to one of its phrasings (fuzzy), and
-- margin: how far the best entry is ahead of the runner-up; two entries that explain the
-  message equally well mean the message is ambiguous, and a wrong answer is worse than asking a
-  human.
+Confidence. The best entry's features (similarity to its phrasings and answer, the lead over
+the runner-up, how much of the message the entry leaves unexplained, and for English the
+idf-weighted share of words it contains) go through a logistic model fitted on the training
+split (``domain.calibration``, refitted by ``python -m workers.calibrate``), so that
+"confidence >= the tenant's threshold" reads as "very likely right"; two entries that explain
+the message equally well mean it is ambiguous, and a wrong answer is worse than asking a human.
 """
 
 from __future__ import annotations
