@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -98,12 +101,19 @@ def stay(hotel: Hotel, ref: str, **changes: Any) -> dict[str, Any]:
 
 
 async def post(
-    pms: Pms, integration_id: str, body: dict[str, Any] | bytes, *, secret: str | None = SECRET
+    pms: Pms,
+    integration_id: str,
+    body: dict[str, Any] | bytes,
+    *,
+    secret: str | None = SECRET,
+    signed_ago: float = 0.0,
+    signed: str | None = None,
 ) -> httpx.Response:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     sent = {"Content-Type": "application/json"}
     if secret is not None:
-        sent["X-Frontdesk-Signature"] = signature(secret, raw)
+        stamp = int(time.time() - signed_ago)
+        sent["X-Frontdesk-Signature"] = signed or signature(secret, raw, timestamp=stamp)
     return await pms.http.post(f"/webhooks/pms/{integration_id}", content=raw, headers=sent)
 
 
@@ -199,3 +209,32 @@ async def test_a_stay_the_data_model_refuses_is_a_dead_letter_with_its_cause(
     [letter] = await eventually(dead_lettered)
     assert "property_id: no such property" in str(letter.headers[headers.ERROR])
     assert await stays(uow_factory, hotel.tenant.tenant_id, ref) == []
+
+
+async def test_a_signature_without_a_timestamp_or_made_too_long_ago_is_refused(
+    pms: Pms, api: httpx.AsyncClient, hotel: Hotel, uow_factory: UnitOfWorkFactory
+) -> None:
+    """A captured request replayed later could set an older state of a stay: the timestamp is
+    inside the signature and must be within five minutes of the ingress's clock."""
+    integration_id = await integration(api, hotel)
+    ref = f"PMS-{uuid4().hex[:8]}"
+    body = stay(hotel, ref)
+    raw = json.dumps(body).encode()
+    body_only = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    untimed = await post(pms, integration_id, body, signed=body_only)
+    assert untimed.status_code == 403, untimed.text
+    assert "t=<unix seconds>" in untimed.json()["detail"]
+    replayed = await post(pms, integration_id, body, signed_ago=301)
+    assert replayed.status_code == 403, replayed.text
+    assert "replayed" in replayed.json()["detail"]
+    from_the_future = await post(pms, integration_id, body, signed_ago=-301)
+    assert from_the_future.status_code == 403, from_the_future.text
+    # The timestamp is signed: moving it to now without the secret breaks the signature.
+    old = signature(SECRET, raw, timestamp=int(time.time()) - 600)
+    moved = f"t={int(time.time())},{old.split(',', 1)[1]}"
+    forged = await post(pms, integration_id, body, signed=moved)
+    assert forged.status_code == 403, forged.text
+    assert "does not match" in forged.json()["detail"]
+    assert await stays(uow_factory, hotel.tenant.tenant_id, ref) == []
+    late_but_within = await post(pms, integration_id, body, signed_ago=240)
+    assert late_but_within.status_code == 200, late_but_within.text

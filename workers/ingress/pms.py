@@ -1,9 +1,12 @@
 """``POST /webhooks/pms/{integration_id}``: a PMS that pushes stays.
 
 The body is one stay as ``PUT /api/v1/reservations/{external_ref}`` takes it, plus its
-``external_ref``; it is signed ``X-Frontdesk-Signature: sha256=<hex HMAC-SHA256 of the raw body
-with the integration's webhook_secret>``. The ingress checks the signature and the body's
-shape (422 naming each field) and publishes ``pms.reservation``; the ``reservations`` consumer
+``external_ref``; it is signed ``X-Frontdesk-Signature: t=<unix seconds>,sha256=<hex
+HMAC-SHA256, with the integration's webhook_secret, of "<t>." followed by the raw body>``. The
+timestamp is inside the signature and must be within five minutes of the ingress's clock, so a
+captured request replayed later (which could set an older state of a stay) is refused. The
+ingress checks the signature and the body's shape (422 naming each field) and publishes
+``pms.reservation``; the ``reservations`` consumer
 applies it (an unknown property or a phone that is not a number is a dead letter with its
 cause). Like every webhook, nothing is written here: a 200 means the event is on the broker.
 """
@@ -13,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol
 from uuid import UUID
 
@@ -49,9 +53,40 @@ class PmsStay(ReservationIn):
     ] = Field(description="The PMS's own id of the stay")
 
 
-def signature(secret: str, body: bytes) -> str:
-    """What ``X-Frontdesk-Signature`` carries for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+SIGNATURE_TOLERANCE_SECONDS = 300
+SIGNATURE_FORMAT = 't=<unix seconds>,sha256=<hex HMAC-SHA256 of "<t>." followed by the body>'
+
+
+def signature(secret: str, body: bytes, *, timestamp: int) -> str:
+    """What ``X-Frontdesk-Signature`` carries for ``body`` signed at ``timestamp``."""
+    signed = f"{timestamp}.".encode() + body
+    return f"t={timestamp},sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def check_signature(header: str, secret: str, body: bytes, *, now: float) -> None:
+    """Refuse (403, with the reason) a signature that does not match, carries no timestamp, or
+    was made more than ``SIGNATURE_TOLERANCE_SECONDS`` from ``now``."""
+    parts = dict(part.strip().partition("=")[::2] for part in header.split(","))
+    stamp = parts.get("t", "")
+    if not stamp.isdigit() or not parts.get("sha256"):
+        raise IngressError(
+            403,
+            f"{SIGNATURE_HEADER} must be {SIGNATURE_FORMAT}",
+            outcome=RequestOutcome.FORBIDDEN,
+        )
+    timestamp = int(stamp)
+    if abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
+        raise IngressError(
+            403,
+            f"the signature's timestamp is {abs(now - timestamp):.0f} s from the ingress's clock"
+            f" (at most {SIGNATURE_TOLERANCE_SECONDS}): a delayed or replayed request; sign it"
+            " again when sending it",
+            outcome=RequestOutcome.FORBIDDEN,
+        )
+    if not secrets_equal(header.strip(), signature(secret, body, timestamp=timestamp)):
+        raise IngressError(
+            403, f"{SIGNATURE_HEADER} does not match the body", outcome=RequestOutcome.FORBIDDEN
+        )
 
 
 def pms_router(
@@ -60,6 +95,7 @@ def pms_router(
     integrations: IntegrationLookup | None,
     max_body_bytes: int,
     retry_after: int,
+    clock: Callable[[], float] = time.time,
 ) -> APIRouter:
     router = APIRouter(tags=["pms"])
 
@@ -83,7 +119,10 @@ def pms_router(
         responses={
             200: {"description": "The stay is on its way to the reservations"},
             401: {"description": "No signature"},
-            403: {"description": "The signature does not match the body"},
+            403: {
+                "description": "The signature does not match the body, has no timestamp, or"
+                " was made more than five minutes from the ingress's clock"
+            },
             404: {"description": "No such integration (or it is disabled)"},
             413: {"description": "The body is larger than the ingress takes"},
             422: {"description": "The body is not a stay: each field named"},
@@ -99,7 +138,9 @@ def pms_router(
     async def receive(
         integration_id: UUID,
         request: Request,
-        signed: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+        signed: Annotated[
+            str | None, Header(alias=SIGNATURE_HEADER, description=SIGNATURE_FORMAT)
+        ] = None,
     ) -> dict[str, int]:
         check_declared_size(request, max_body_bytes)
         integration = await integration_of(integration_id)
@@ -115,12 +156,7 @@ def pms_router(
             raise IngressError(
                 401, f"missing {SIGNATURE_HEADER} header", outcome=RequestOutcome.UNAUTHORIZED
             )
-        if not secrets_equal(signed.strip(), signature(secret, body)):
-            raise IngressError(
-                403,
-                f"{SIGNATURE_HEADER} does not match the body",
-                outcome=RequestOutcome.FORBIDDEN,
-            )
+        check_signature(signed, secret, body, now=clock())
         try:
             loaded: Any = storable(json.loads(body))
         except (ValueError, RecursionError):
