@@ -29,6 +29,7 @@ from persistence.repositories.base import Repository
 from persistence.statements import Compiled, constant, param, table_of
 
 reservations = table_of(Reservation)
+triggers = table_of(Trigger)
 messages = table_of(Message)
 
 
@@ -51,6 +52,18 @@ def _tag_reservation() -> Compiled:
 
 # The triggers consumer runs these for the events its triggers listen for.
 _TAG_RESERVATION = _tag_reservation()
+# Every event the triggers consumer takes asks this first: most tenants have no condition
+# trigger listening, and then nothing else is read.
+_LISTENING = Compiled.of(
+    select(
+        exists().where(
+            triggers.c.tenant_id == param("tenant_id"),
+            triggers.c.active,
+            triggers.c.kind == "condition_based",
+            triggers.c.conditions["event"].astext == param("event"),
+        )
+    )
+)
 _STAFF_REPLIED = Compiled.of(
     select(
         exists().where(
@@ -89,6 +102,10 @@ class Departure:
 class ConditionTriggerRepository(Repository):
     async def get(self, *, trigger_id: UUID) -> Trigger | None:
         return await self._get(Trigger, trigger_id)
+
+    async def listening(self, *, event: str) -> bool:
+        """Whether an active condition trigger listens for ``event``."""
+        return bool(await self.sql.value(_LISTENING, tenant_id=self.tenant_id, event=event))
 
     async def active_for(self, *, event: str) -> list[Trigger]:
         """Active condition triggers listening for ``event``, by name."""

@@ -35,7 +35,7 @@ def utc_now() -> datetime:
 async def occurrences(event: Handled, uow: UnitOfWork) -> list[Occurrence]:
     """The condition events ``event`` is, each about its subject."""
     if isinstance(event, MessageScored):
-        if not await uow.condition_triggers.active_for(event="message.scored"):
+        if not await uow.condition_triggers.listening(event="message.scored"):
             return []  # the guest's words are read only for a tenant that has a use for them
         message = await uow.messages.get(message_id=event.message_id)
         facts = {

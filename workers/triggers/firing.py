@@ -100,6 +100,8 @@ async def occur(
     now. ``record_unmet``: a trigger whose conditions fail is recorded ``not_met`` too, so a
     moment that happens once is decided once."""
     if triggers is None:
+        if not await uow.condition_triggers.listening(event=occurrence.event):
+            return []  # the common case, one compiled statement: no trigger listens
         triggers = await uow.condition_triggers.active_for(event=occurrence.event)
     if not triggers:
         return []
