@@ -22,12 +22,17 @@ decision. Rules, first match wins:
    item's answer, or a quoted document passage: reason "document_match").
 10. Otherwise -> Escalate("low_confidence"): a wrong answer sent is worse than a human asked.
 
+The knowledge match may be given as a function: it is then called only when rule 9 is reached,
+so a complaint, an action request or small talk is decided without searching the knowledge base
+(embedding a message is most of a decision's cost).
+
 Quiet hours never hold a reply to a guest who just wrote, nor an emergency; other escalations
 carry ``notify_after`` = the end of quiet hours, when their staff alert may go.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
@@ -122,7 +127,7 @@ def decide(
     text: str | None,
     sentiment: SentimentResult,
     settings: AiSettings,
-    match: Match | None,
+    match: Match | Callable[[], Match | None] | None,
     human_takeover: bool,
     now: datetime,
     prompt_published: bool = True,
@@ -176,6 +181,8 @@ def decide(
         return Skip("small_talk")
     if not body:
         return escalate("low_confidence", detail="no_text")
+    if callable(match):
+        match = match()
     if match is None:
         return escalate("low_confidence", detail="no_match")
     if match.confidence < settings.confidence_threshold:

@@ -200,3 +200,21 @@ def test_asking_whether_the_assistant_is_a_person_is_small_talk() -> None:
 def test_a_mildly_negative_no_is_small_talk() -> None:
     mild = SentimentResult(-0.3, SentimentLabel.NEGATIVE)
     assert run("no thanks", sentiment=mild) == Skip("small_talk")
+
+
+def test_the_knowledge_base_is_searched_only_when_the_rules_get_that_far() -> None:
+    searched: list[str] = []
+
+    def best() -> Match | None:
+        searched.append("searched")
+        return SURE
+
+    complaint = run("The room is dirty and I want a refund", match=best)
+    assert isinstance(complaint, Escalate)
+    small_talk = run("Thanks!", match=best, sentiment=POSITIVE)
+    assert isinstance(small_talk, Skip)
+    assert searched == []
+    question = run(match=best)
+    assert isinstance(question, Reply)
+    assert question.knowledge_entry_id == "wifi"
+    assert searched == ["searched"]

@@ -47,13 +47,21 @@ def decision_for(
     guest_name: str | None = None,
 ) -> tuple[Decision, Match | None]:
     """What the assistant decides for ``text`` with the tenant's current context, and the
-    answer it weighed (the handler and the staff's preview both decide through here)."""
-    match = context.answer(text) if text.strip() else None
+    answer it weighed (the handler and the staff's preview both decide through here). The
+    knowledge base is searched only when the rules get that far: a complaint, an action request
+    or small talk is decided without embedding the message."""
+    weighed: list[Match | None] = []
+
+    def best() -> Match | None:
+        if not weighed:
+            weighed.append(context.answer(text) if text.strip() else None)
+        return weighed[0]
+
     decision = decide(
         text=text,
         sentiment=sentiment,
         settings=context.ai_settings,
-        match=match,
+        match=best,
         human_takeover=human_takeover,
         now=now,
         prompt_published=context.prompt_published,
@@ -61,7 +69,7 @@ def decision_for(
         assistant_name=context.assistant_name,
         business_name=context.business_name,
     )
-    return decision, match
+    return decision, weighed[0] if weighed else None
 
 
 def source_detail(decision: Reply) -> str:
