@@ -17,22 +17,19 @@ connection, in its transaction::
     await self.sql.run(_SET_SENTIMENT, tenant_id=..., message_id=..., label="negative")
 
 Parameters are named (``param``); a fixed value the statement always uses (a status, a
-direction, ``limit(1)``) is written into the SQL text as a literal when the statement compiles
-(``constant`` says so explicitly), so a partial index whose predicate names that value
-(``WHERE status = 'pending'``) is seen by the planner. Rows come back as the
-driver's records, read by position into the repository's frozen dataclasses; no ORM row
-crosses a repository's boundary on this path.
+direction, ``limit(1)``) is written into the SQL text as a literal when the statement compiles,
+so a partial index whose predicate names that value (``WHERE status = 'pending'``) is seen by
+the planner. Rows come back as the driver's records, read by position into the repository's
+frozen dataclasses; no ORM row crosses a repository's boundary on this path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import Any, NoReturn, Protocol, cast
 
-from sqlalchemy import BindParameter, ColumnElement, String, Table, bindparam, literal_column
+from sqlalchemy import BindParameter, String, Table, bindparam
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
@@ -51,6 +48,10 @@ class _Compiler(asyncpg_dialect.PGCompiler_asyncpg):
 
     def visit_bindparam(self, bindparam: BindParameter[Any], **kw: Any) -> str:  # type: ignore[override]
         if bindparam.value is not None and bindparam.callable is None:
+            if isinstance(bindparam.value, str) and bindparam.type._isnull:
+                # Text where SQLAlchemy has no column to take a type from (a CASE's value).
+                text = self.render_literal_value(bindparam.value, String())  # type: ignore[no-untyped-call]
+                return cast(str, text)
             kw["literal_binds"] = True
         return cast(str, super().visit_bindparam(bindparam, **kw))  # type: ignore[no-untyped-call]
 
@@ -60,7 +61,6 @@ class _Dialect(asyncpg_dialect.PGDialect_asyncpg):
 
 
 _DIALECT = _Dialect()  # type: ignore[no-untyped-call]
-_QUOTE = String().literal_processor(_DIALECT)  # type: ignore[no-untyped-call]
 
 
 class Row(Protocol):
@@ -83,22 +83,6 @@ def param(
 ) -> BindParameter[Any]:
     """A named parameter the caller gives when running the statement."""
     return bindparam(name, type_=type_)
-
-
-def constant(value: str | StrEnum) -> ColumnElement[str]:
-    """A fixed text value written into the statement (quoted as PostgreSQL quotes literals)."""
-    return literal_column(_literal(str(value)), String())
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    if isinstance(value, str):
-        assert _QUOTE is not None
-        return cast(str, _QUOTE(str(value)))
-    raise ValueError(f"{value!r} cannot be written into a statement: make it a param()")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,23 +159,22 @@ class Sql:
         try:
             return await getattr(driver, method)(statement.sql, *arguments)
         except Exception as error:
-            raise self._translated(error, statement) from error
+            self._raise_translated(error, statement)
 
-    def _translated(self, error: Exception, statement: Compiled) -> Exception:
+    def _raise_translated(self, error: Exception, statement: Compiled) -> NoReturn:
         try:
-            self._adapted._handle_exception(error)  # raises the DBAPI form of ``error``
+            # Raises the DBAPI form of a database error, and any other error as it is.
+            self._adapted._handle_exception(error)
         except AsyncAdapt_asyncpg_dbapi.Error as adapted:
-            return sa_exc.DBAPIError.instance(
+            raise sa_exc.DBAPIError.instance(
                 statement.sql,
                 None,
                 adapted,
                 AsyncAdapt_asyncpg_dbapi.Error,
                 hide_parameters=True,
                 dialect=_DIALECT,
-            )
-        except Exception as other:  # not the database's: as it was
-            return other
-        return error
+            ) from adapted
+        raise error  # not reached: ``_handle_exception`` always raises
 
     async def rows(self, statement: Compiled, /, **params: object) -> list[Row]:
         rows: list[Row] = await self._call("fetch", statement, params)

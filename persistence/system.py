@@ -24,13 +24,13 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.retry import connection_retrying
-from persistence.statements import Compiled, Sql, constant, param
+from persistence.statements import Compiled, Sql, param
 
 _UUID = PG_UUID(as_uuid=True)
 _TIMESTAMP = DateTime(timezone=True)
 
 # No tenant: row-level security shows no tenant's rows; the functions alone see across them.
-_NO_TENANT = Compiled.of(select(func.set_config(constant("app.tenant_id"), constant(""), true())))
+_NO_TENANT = Compiled.of(select(func.set_config("app.tenant_id", "", true())))
 
 _CLAIM_OUTBOX = Compiled.of(
     select(

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from pydantic import SecretStr
-from sqlalchemy import DateTime, Table, Text, case, func, select, update
+from sqlalchemy import DateTime, Text, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.crypto import SecretCipher
 from persistence.models import (
     AiModelSettings,
     Channel,
@@ -24,16 +22,16 @@ from persistence.models import (
     PropertySettings,
 )
 from persistence.models.composer import CompositionStatus
-from persistence.repositories.base import Repository
-from persistence.statements import Compiled, Sql, constant, param
+from persistence.repositories.channels import SecretRepository
+from persistence.statements import Compiled, param, table_of
 
-model_settings = cast(Table, AiModelSettings.__table__)
-compositions = cast(Table, Composition.__table__)
-messages = cast(Table, Message.__table__)
-conversations = cast(Table, Conversation.__table__)
-channels = cast(Table, Channel.__table__)
-guests = cast(Table, Guest.__table__)
-places = cast(Table, PropertySettings.__table__)
+model_settings = table_of(AiModelSettings)
+compositions = table_of(Composition)
+messages = table_of(Message)
+conversations = table_of(Conversation)
+channels = table_of(Channel)
+guests = table_of(Guest)
+places = table_of(PropertySettings)
 
 # A claim a crash left behind is taken over once: one more call at most, never a second draft.
 MAX_CLAIMS = 2
@@ -110,9 +108,9 @@ _RECLAIM = Compiled.of(
 )
 _SETTLE = Compiled.of(
     update(compositions)
-    .where(*_THIS_COMPOSITION, compositions.c.status == constant(CompositionStatus.CLAIMED))
+    .where(*_THIS_COMPOSITION, compositions.c.status == CompositionStatus.CLAIMED)
     .values(
-        status=constant(CompositionStatus.SETTLED),
+        status=CompositionStatus.SETTLED,
         outcome=param("outcome"),
         reason=param("reason"),
         reply=param("reply"),
@@ -129,7 +127,7 @@ _MARK_DRAFTED = Compiled.of(
     update(compositions)
     .where(*_THIS_COMPOSITION)
     .values(
-        status=constant(CompositionStatus.DRAFTED),
+        status=CompositionStatus.DRAFTED,
         outbound_message_id=param("outbound_message_id"),
         drafted_at=param("at"),
         updated_at=func.now(),
@@ -151,7 +149,7 @@ _FAILURES_SINCE = Compiled.of(
     select(func.count()).where(
         compositions.c.tenant_id == param("tenant_id"),
         compositions.c.settled_at >= param("since"),
-        compositions.c.reason.like(constant("model_failed%")),
+        compositions.c.reason.like("model_failed%"),
     )
 )
 # The guest's words, name and language, the channel's provider and the property's facts.
@@ -290,17 +288,7 @@ class MonthUsage:
     average_latency_ms: int | None
 
 
-class ComposerRepository(Repository):
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: UUID,
-        cipher: SecretCipher | None,
-        sql: Sql | None = None,
-    ) -> None:
-        super().__init__(session, tenant_id, sql)
-        self._cipher = cipher
-
+class ComposerRepository(SecretRepository):
     async def enabled(self) -> bool:
         """Whether the tenant's model words its replies (autoreply asks on every Reply)."""
         return bool(await self.sql.value(_ENABLED, tenant_id=self.tenant_id))
@@ -326,16 +314,12 @@ class ComposerRepository(Repository):
         return (await self.session.execute(statement)).scalar_one()
 
     def encrypt(self, api_key: str) -> str:
-        if self._cipher is None:
-            raise RuntimeError("this unit of work was built without a cipher")
         return self._cipher.encrypt(api_key)
 
     def api_key(self, row: AiModelSettings | ModelSettings) -> str | None:
         """The stored key in clear (for a masked hint or a call), None when there is none."""
         if row.api_key_encrypted is None:
             return None
-        if self._cipher is None:
-            raise RuntimeError("this unit of work was built without a cipher")
         return self._cipher.decrypt(row.api_key_encrypted)
 
     def access(self, row: ModelSettings) -> ModelAccess:

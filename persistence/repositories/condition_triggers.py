@@ -26,7 +26,7 @@ from persistence.models import (
 )
 from persistence.models.conversations import Direction, SenderType
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param, table_of
+from persistence.statements import Compiled, param, table_of
 
 reservations = table_of(Reservation)
 triggers = table_of(Trigger)
@@ -69,8 +69,8 @@ _STAFF_REPLIED = Compiled.of(
         exists().where(
             messages.c.tenant_id == param("tenant_id"),
             messages.c.conversation_id == param("conversation_id"),
-            messages.c.direction == constant(Direction.OUTBOUND),
-            messages.c.sender_type == constant(SenderType.STAFF),
+            messages.c.direction == Direction.OUTBOUND,
+            messages.c.sender_type == SenderType.STAFF,
             messages.c.created_at > param("since"),
         )
     )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from typing import cast
 from uuid import UUID
 
-from sqlalchemy import ARRAY, DateTime, Table, Text, and_, any_, case, func, select, update
+from sqlalchemy import ARRAY, DateTime, Text, and_, any_, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import AiSettings, Channel, Conversation, ConversationEvent, Property
@@ -17,16 +16,16 @@ from persistence.models.conversations import (
     ConversationStatus,
 )
 from persistence.repositories.base import NotFoundError, Repository
-from persistence.statements import Compiled, constant, param, table_of
+from persistence.statements import Compiled, param, table_of
 
-conversations = cast(Table, Conversation.__table__)
+conversations = table_of(Conversation)
 
 _ATTEMPTS = 3
 _CLOSED = (ConversationStatus.RESOLVED, ConversationStatus.CLOSED)
 # Every inbound message makes these. "Open" is written as the partial unique index
 # uq_conversations_open_per_guest_channel writes it (status NOT IN ('resolved', 'closed')), so
 # the ON CONFLICT names that index and the lookup can use it.
-_IS_OPEN = conversations.c.status.not_in([constant(status) for status in _CLOSED])
+_IS_OPEN = conversations.c.status.not_in(_CLOSED)
 _AT = param("at", DateTime(timezone=True))
 _THIS = (
     conversations.c.tenant_id == param("tenant_id"),
@@ -39,7 +38,7 @@ _OPEN = Compiled.of(
         tenant_id=param("tenant_id"),
         guest_id=param("guest_id"),
         channel_id=param("channel_id"),
-        status=constant(ConversationStatus.NEW),
+        status=ConversationStatus.NEW,
         first_message_at=_AT,
         last_message_at=_AT,
     )
@@ -70,9 +69,9 @@ _RECORD_INBOUND = Compiled.of(
         status=case(
             (
                 conversations.c.status.in_(
-                    [constant(ConversationStatus.SNOOZED), constant(ConversationStatus.PENDING)]
+                    [ConversationStatus.SNOOZED, ConversationStatus.PENDING]
                 ),
-                constant(ConversationStatus.OPEN),
+                ConversationStatus.OPEN,
             ),
             else_=conversations.c.status,
         ),

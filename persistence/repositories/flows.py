@@ -30,7 +30,7 @@ from persistence.models.channels import Channel
 from persistence.models.conversations import Conversation, Direction, Message
 from persistence.models.guests import Guest, Reservation
 from persistence.repositories.base import NotFoundError, Repository
-from persistence.statements import Compiled, constant, param, table_of
+from persistence.statements import Compiled, param, table_of
 
 scenarios = table_of(BotScenario)
 versions = table_of(BotScenarioVersion)
@@ -53,7 +53,7 @@ _IN_USE = Compiled.of(
             exists().where(
                 dialogs.c.tenant_id == param("tenant_id"),
                 dialogs.c.conversation_id == param("conversation_id"),
-                dialogs.c.status == constant(DialogStatus.ACTIVE),
+                dialogs.c.status == DialogStatus.ACTIVE,
             ),
         )
     )
@@ -77,7 +77,7 @@ def _undecided_before() -> Compiled:
                 message.c.id == param("message_id"),
                 earlier.c.tenant_id == param("tenant_id"),
                 earlier.c.conversation_id == message.c.conversation_id,
-                earlier.c.direction == constant(Direction.INBOUND),
+                earlier.c.direction == Direction.INBOUND,
                 earlier.c.id != message.c.id,
                 earlier.c.ai_decision.is_(None),
                 earlier.c.created_at > param("since"),

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Date, Table, Text, delete, func, null, select, update
+from sqlalchemy import Date, Text, delete, func, null, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import Channel, Guest, GuestIdentity, Reservation
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param
+from persistence.statements import Compiled, param, table_of
 
-guests = cast(Table, Guest.__table__)
-identities = cast(Table, GuestIdentity.__table__)
-reservations = cast(Table, Reservation.__table__)
-channels = cast(Table, Channel.__table__)
+guests = table_of(Guest)
+identities = table_of(GuestIdentity)
+reservations = table_of(Reservation)
+channels = table_of(Channel)
 
 # Every inbound message makes these (upsert_by_identity, current_via_channel).
 _FIND_BY_HANDLE = Compiled.of(
@@ -53,7 +53,8 @@ _ADD_GUEST = Compiled.of(
         email=param("email"),
     )
 )
-_CLAIM_HANDLE = Compiled.of(
+# A handle is one guest's: the first to claim it keeps it (the reservations consumer too).
+CLAIM_HANDLE = Compiled.of(
     insert(identities)
     .values(
         id=func.gen_random_uuid(),  # the server's, as the column's server default makes it
@@ -87,7 +88,7 @@ _CURRENT_STAY = Compiled.of(
         channels.c.id == param("channel_id"),
         reservations.c.check_in <= _ON,
         reservations.c.check_out >= _ON,
-        reservations.c.status.in_([constant(status) for status in _STAYING]),
+        reservations.c.status.in_(_STAYING),
     )
     .order_by(reservations.c.check_in.desc())
     .limit(1)
@@ -160,7 +161,7 @@ class GuestRepository(Repository):
             email=email,
         )
         won = await self.sql.value(
-            _CLAIM_HANDLE, **handle_of, guest_id=guest_id, display_name=display_name
+            CLAIM_HANDLE, **handle_of, guest_id=guest_id, display_name=display_name
         )
         if won is not None:
             return GuestRef(id=guest_id, full_name=display_name)

@@ -46,7 +46,7 @@ from persistence.models import (
 from persistence.models.conversations import Direction, MessageStatus, SenderType
 from persistence.models.notifications import NotificationStatus
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param, table_of
+from persistence.statements import Compiled, param, table_of
 
 messages = table_of(Message)
 notifications = table_of(StaffNotification)
@@ -66,10 +66,8 @@ _SENDING_NOW = Compiled.of(
         exists().where(
             messages.c.tenant_id == param("tenant_id"),
             messages.c.conversation_id == param("conversation_id"),
-            messages.c.direction == constant(Direction.OUTBOUND),
-            messages.c.status.in_(
-                [constant(MessageStatus.SENDING), constant(MessageStatus.UNCERTAIN)]
-            ),
+            messages.c.direction == Direction.OUTBOUND,
+            messages.c.status.in_([MessageStatus.SENDING, MessageStatus.UNCERTAIN]),
             # A message without text is compared as one (``=`` would never match it).
             messages.c.content.is_not_distinct_from(param("content", Text)),
         )
@@ -82,11 +80,11 @@ _ADD_OBSERVED = Compiled.of(
         tenant_id=param("tenant_id"),
         conversation_id=param("conversation_id"),
         channel_id=param("channel_id"),
-        direction=constant(Direction.OUTBOUND),
-        sender_type=constant(SenderType.STAFF),
+        direction=Direction.OUTBOUND,
+        sender_type=SenderType.STAFF,
         content_type=param("content_type"),
         content=param("content"),
-        status=constant(MessageStatus.SENT),
+        status=MessageStatus.SENT,
         provider_message_id=param("provider_message_id"),
         send_after=param("sent_at"),
         sent_at=param("sent_at"),
@@ -106,11 +104,11 @@ _CANCEL_BOT_DRAFTS = Compiled.of(
     .where(
         messages.c.tenant_id == param("tenant_id"),
         messages.c.conversation_id == param("conversation_id"),
-        messages.c.direction == constant(Direction.OUTBOUND),
-        messages.c.sender_type == constant(SenderType.BOT),
-        messages.c.status == constant(MessageStatus.PENDING),
+        messages.c.direction == Direction.OUTBOUND,
+        messages.c.sender_type == SenderType.BOT,
+        messages.c.status == MessageStatus.PENDING,
     )
-    .values(status=constant(MessageStatus.CANCELLED), error=param("reason"), updated_at=func.now())
+    .values(status=MessageStatus.CANCELLED, error=param("reason"), updated_at=func.now())
     .returning(messages.c.id)
 )
 # Escalation, when staff reply or close the conversation: they are on it.
@@ -119,10 +117,10 @@ _ACKNOWLEDGE_OPEN = Compiled.of(
     .where(
         notifications.c.tenant_id == param("tenant_id"),
         notifications.c.conversation_id == param("conversation_id"),
-        notifications.c.status != constant(NotificationStatus.ACKNOWLEDGED),
+        notifications.c.status != NotificationStatus.ACKNOWLEDGED,
     )
     .values(
-        status=constant(NotificationStatus.ACKNOWLEDGED),
+        status=NotificationStatus.ACKNOWLEDGED,
         acknowledged_at=param("at"),
         acknowledged_by=param("by"),
         next_alert_at=null(),

@@ -3,7 +3,7 @@ latest. Writing them is ``inbound`` (a guest's) and ``outbound`` (a reply's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -78,18 +78,12 @@ class MessageRecord:
 
     @classmethod
     def of(cls, row: Row) -> MessageRecord:
-        (id_, conversation_id, channel_id, direction, sender_type, *rest) = row
-        content_type, content, status, *tail = rest
-        return cls(
-            id_,
-            conversation_id,
-            channel_id,
-            Direction(direction),
-            SenderType(sender_type),
-            content_type,
-            content,
-            MessageStatus(status),
-            *tail,
+        record = cls(*row)
+        return replace(
+            record,
+            direction=Direction(record.direction),
+            sender_type=SenderType(record.sender_type),
+            status=MessageStatus(record.status),
         )
 
 

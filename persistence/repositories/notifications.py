@@ -24,7 +24,7 @@ from persistence.models.notifications import (
     NotificationStatus,
 )
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param, table_of
+from persistence.statements import Compiled, param, table_of
 
 notifications = table_of(StaffNotification)
 alert_targets = table_of(StaffAlertTarget)
@@ -78,10 +78,10 @@ _ACKNOWLEDGE = Compiled.of(
     .where(
         notifications.c.tenant_id == param("tenant_id"),
         notifications.c.id == param("notification_id"),
-        notifications.c.status != constant(NotificationStatus.ACKNOWLEDGED),
+        notifications.c.status != NotificationStatus.ACKNOWLEDGED,
     )
     .values(
-        status=constant(NotificationStatus.ACKNOWLEDGED),
+        status=NotificationStatus.ACKNOWLEDGED,
         acknowledged_at=param("at"),
         acknowledged_by=func.coalesce(
             param("acknowledged_by", PG_UUID(as_uuid=True)), _of_target("user_id")

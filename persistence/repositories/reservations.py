@@ -15,6 +15,7 @@ from sqlalchemy import ARRAY, Text, any_, func, null, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from persistence.models import Guest, GuestIdentity, Reservation
+from persistence.repositories.guests import CLAIM_HANDLE
 from persistence.repositories.guests import ReservationRepository as BaseReservationRepository
 from persistence.statements import Compiled, Row, param, table_of
 
@@ -206,20 +207,6 @@ def _update_guest() -> Compiled:
 
 
 _UPDATE_GUEST = _update_guest()
-_CLAIM_HANDLE = Compiled.of(
-    insert(identities)
-    .values(
-        id=func.gen_random_uuid(),
-        tenant_id=param("tenant_id"),
-        guest_id=param("guest_id"),
-        kind=param("kind"),
-        handle=param("handle"),
-        display_name=param("display_name"),
-    )
-    .on_conflict_do_nothing(
-        index_elements=[identities.c.tenant_id, identities.c.kind, identities.c.handle]
-    )
-)
 
 
 class ReservationRepository(BaseReservationRepository):
@@ -279,7 +266,7 @@ class ReservationRepository(BaseReservationRepository):
     async def claim_handle(self, guest_id: UUID, kind: str, handle: str, name: str | None) -> None:
         """Link the handle to the guest unless another guest already writes from it."""
         await self.sql.run(
-            _CLAIM_HANDLE,
+            CLAIM_HANDLE,
             tenant_id=self.tenant_id,
             guest_id=guest_id,
             kind=kind,

@@ -44,7 +44,7 @@ from persistence.models import (
 )
 from persistence.models.conversations import OPEN_STATUSES
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, constant, param, table_of
+from persistence.statements import Compiled, param, table_of
 
 REPLY = "conversations.reply"
 DEFAULT_CAPACITY = 5
@@ -63,7 +63,7 @@ role_permissions = table_of(RolePermission)
 permissions = table_of(Permission)
 
 # The router consumer makes these for every conversation event it routes.
-_is_open = conversations.c.status.in_([constant(status) for status in OPEN_STATUSES])
+_is_open = conversations.c.status.in_(OPEN_STATUSES)
 _LOCK = Compiled.of(select(func.pg_advisory_xact_lock(func.hashtextextended(param("key"), 0))))
 _this_conversation = (
     conversations.c.tenant_id == param("tenant_id"),
@@ -132,7 +132,7 @@ def _candidates() -> Select[tuple[object, ...]]:
         select(user_roles.c.user_id)
         .join(role_permissions, role_permissions.c.role_id == user_roles.c.role_id)
         .join(permissions, permissions.c.id == role_permissions.c.permission_id)
-        .where(user_roles.c.tenant_id == tenant, permissions.c.code == constant(REPLY))
+        .where(user_roles.c.tenant_id == tenant, permissions.c.code == REPLY)
     )
     skills = (
         select(
@@ -164,7 +164,7 @@ def _candidates() -> Select[tuple[object, ...]]:
             users.c.id,
             users.c.email,
             users.c.full_name,
-            func.coalesce(agent_statuses.c.availability, constant("offline")),
+            func.coalesce(agent_statuses.c.availability, "offline"),
             func.coalesce(agent_statuses.c.capacity, DEFAULT_CAPACITY),
             open_count,
             skills,
@@ -190,9 +190,7 @@ def _candidates() -> Select[tuple[object, ...]]:
 
 
 _ALL_CANDIDATES = Compiled.of(_candidates())
-_ONLINE_CANDIDATES = Compiled.of(
-    _candidates().where(agent_statuses.c.availability == constant("online"))
-)
+_ONLINE_CANDIDATES = Compiled.of(_candidates().where(agent_statuses.c.availability == "online"))
 _RULES = Compiled.of(
     select(
         rules.c.id,
@@ -240,7 +238,7 @@ _RECORD = Compiled.of(
         kind=param("kind"),
         from_value=param("from_value"),
         to_value=param("to_value"),
-        actor_type=constant("system"),
+        actor_type="system",
         actor_user_id=null(),
     )
 )

@@ -72,7 +72,7 @@ from persistence.models import (
 )
 from persistence.models.conversations import Direction, MessageStatus, SenderType
 from persistence.repositories.base import Repository
-from persistence.statements import Compiled, Row, constant, param, table_of
+from persistence.statements import Compiled, Row, param, table_of
 
 # The response targets' columns; a reply the policy counts clears them.
 _RESPONSE_COLUMNS = tuple(
@@ -211,7 +211,7 @@ _PROPERTY_OF_CHANNEL = Compiled.of(
 _RECORDED = Compiled.of(
     union_all(
         *(
-            select(stages.c.kind, constant(stage)).where(
+            select(stages.c.kind, literal(stage)).where(
                 stages.c.tenant_id == param("tenant_id"),
                 stages.c.conversation_id == param("conversation_id"),
                 stages.c.policy_id == param("policy_id"),

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from sqlalchemy import Integer, func, select, update
+from sqlalchemy import Integer, case, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from persistence.models import Message, Tenant
 from persistence.models.conversations import MessageStatus
-from persistence.statements import Compiled, constant, param, table_of
+from persistence.statements import Compiled, param, table_of
 from persistence.uow import UnitOfWorkFactory
 from workers.runtime.classify import is_data_error
 
@@ -45,10 +45,16 @@ def test_fixed_values_are_literals_and_only_named_parameters_are_sent() -> None:
     assert twice.names == ("tenant_id",)
 
 
-def test_a_constant_is_quoted_as_postgresql_quotes_text() -> None:
-    statement = Compiled.of(select(constant("it's")))
+def test_a_fixed_text_is_quoted_as_postgresql_quotes_text() -> None:
+    statement = Compiled.of(select(literal("it's")))
     assert "'it''s'" in statement.sql
     assert statement.names == ()
+    # Also where no column gives the text a type (a CASE's values).
+    chosen = Compiled.of(
+        select(case((messages.c.attempts > 0, MessageStatus.SENDING), else_="it's first"))
+    )
+    assert "THEN 'sending' ELSE 'it''s first' END" in chosen.sql
+    assert chosen.names == ()
 
 
 def test_arguments_follow_the_statement_and_refuse_missing_or_unknown_names() -> None:
