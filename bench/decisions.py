@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.processes import BenchError
 from bench.stats import percentiles, scaled
-from domain.autoreply import AiSettings, Decision, Escalate, Reply
+from domain.autoreply import AiSettings
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import E5Embedder, Embedder
 from domain.sentiment import default_scorer
@@ -49,12 +49,6 @@ class Build:
     texts: int  # phrasings and answers embedded
     wall_ms: float
     cpu_ms: float
-
-
-def _kind(decision: Decision) -> str:
-    if isinstance(decision, Reply):
-        return "reply"
-    return "escalate" if isinstance(decision, Escalate) else "skip"
 
 
 def _build(entries: Sequence[KnowledgeEntry], embedder: Embedder) -> Build:
@@ -137,7 +131,7 @@ def measure_decisions(
         )
         seconds.append(time.perf_counter() - start)
         cpu_per_call.append(time.thread_time() - start_cpu)
-        kinds[_kind(decision)] += 1
+        kinds[decision.kind] += 1
         reasons[decision.reason] += 1
         if on_progress is not None and (done % PROGRESS_EVERY == 0 or done == len(messages)):
             on_progress(done, len(messages))

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from domain.escalation import (
@@ -88,8 +88,13 @@ class AiSettings:
         zone(self.timezone)  # raises InvalidTimeZoneError for an unknown name
 
 
+DecisionKind = Literal["reply", "escalate", "skip"]
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
+    kind: ClassVar[DecisionKind] = "reply"  # as ``messages.ai_decision`` records it
+
     answer: str  # the knowledge entry's answer
     text: str  # the message to send: the answer in the reply template
     knowledge_entry_id: str | UUID
@@ -106,6 +111,8 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Escalate:
+    kind: ClassVar[DecisionKind] = "escalate"
+
     reason: EscalationReason
     category: str | None = None
     urgent: bool = False
@@ -116,6 +123,8 @@ class Escalate:
 
 @dataclass(frozen=True, slots=True)
 class Skip:
+    kind: ClassVar[DecisionKind] = "skip"
+
     reason: SkipReason
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from domain.autoreply import AiSettings, Escalate, Reply, Skip, decide
+from domain.autoreply import AiSettings, Escalate, Reply, decide
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import shared_embedder
 from domain.sentiment import SentimentScorer, default_scorer
@@ -237,11 +237,10 @@ def evaluate_one(
         human_takeover=False,
         now=EVALUATION_NOW,
     )
-    kind = {Reply: "reply", Escalate: "escalate", Skip: "skip"}[type(decision)]
     knowledge_reply = isinstance(decision, Reply) and decision.reason == "knowledge_match"
     return Outcome(
         message=message,
-        decision=kind,
+        decision=decision.kind,
         reason=decision.reason,
         matched_item=str(match.entry.id) if match else None,
         confidence=match.confidence if match else None,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from domain.autoreply import Decision, Escalate, Reply
+from domain.autoreply import Decision, DecisionKind, Reply
 from domain.sentiment import SentimentResult, SentimentScorer, default_scorer
 from persistence.uow import UnitOfWork
 from workers.api.commands import CommandError
@@ -51,10 +51,8 @@ class Preview:
     composed_by_model: bool
 
     @property
-    def kind(self) -> Literal["reply", "escalate", "skip"]:
-        if isinstance(self.decision, Reply):
-            return "reply"
-        return "escalate" if isinstance(self.decision, Escalate) else "skip"
+    def kind(self) -> DecisionKind:
+        return self.decision.kind
 
 
 async def preview(
