@@ -37,6 +37,9 @@ PROTECTED = [(m, p, permission) for m, p, permission in OPERATIONS if p not in P
 VALID_BODIES = {
     ("PUT", "/api/v1/knowledge/documents/{document_id}"): {"title": "Rules", "content": "No pets."},
     ("POST", "/api/v1/assistant/preview"): {"text": "What time is check-in?"},
+    ("POST", "/api/v1/knowledge/items/{item_id}/examples"): {
+        "message_id": "00000000-0000-4000-8000-000000000000"
+    },
     ("PUT", "/api/v1/users/{user_id}/roles"): {"roles": ["agent"]},
     ("PUT", "/api/v1/templates/{template_id}"): {"body": "Hi {{ guest.first_name }}"},
     ("PATCH", "/api/v1/flows/scenarios/{scenario_id}"): {"active": True},

@@ -1,6 +1,10 @@
 """The knowledge base: categories and items (``knowledge.manage``); items are soft-deleted and
 can be restored. The autoreply consumer sees a change as it commits (a notice drops its cached
-context), and at worst within that cache's few seconds."""
+context), and at worst within that cache's few seconds.
+
+The knowledge base grows from the questions staff answer by hand: ``POST
+/knowledge/items/{id}/examples`` with a guest message's id keeps that message's words as one
+more example question of the item, so the next guest who asks it that way gets the answer."""
 
 from __future__ import annotations
 
@@ -15,14 +19,18 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import Field
 
 from persistence.models import KnowledgeCategory, KnowledgeItem
-from workers.api.problems import conflict, not_found
+from persistence.models.conversations import Direction, SenderType
+from workers.api.problems import conflict, invalid, not_found
 from workers.api.schemas import Body, Name, Out, Slug, Text
 from workers.api.security import Context, require
 
 router = APIRouter(prefix="/knowledge", tags=["knowledge"])
 Manage = Annotated[Context, Depends(require("knowledge.manage"))]
+EXAMPLE_LENGTH = 500
+EXAMPLES_PER_ROW = 50
 Examples = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=500)]], Field(max_length=50)
+    list[Annotated[str, Field(min_length=1, max_length=EXAMPLE_LENGTH)]],
+    Field(max_length=EXAMPLES_PER_ROW),
 ]
 Order = Annotated[int, Field(ge=0, le=100_000)]
 
@@ -63,6 +71,10 @@ class ItemUpdate(Body):
     answer: Text | None = None
     example_questions: Examples | None = None
     display_order: Order | None = None
+
+
+class ExampleFromMessage(Body):
+    message_id: UUID = Field(description="A guest's message in one of the tenant's conversations")
 
 
 class ItemOut(Out):
@@ -228,3 +240,43 @@ async def _set_deleted(context: Context, item_id: UUID, deleted_at: datetime | N
     await _audit(context, "knowledge_item", row.id, action, old, {"deleted_at": deleted_at})
     await context.uow.commit()
     return ItemOut.model_validate(row)
+
+
+@router.post("/items/{item_id}/examples", response_model=ItemOut)
+async def add_example_from_message(
+    item_id: UUID, body: ExampleFromMessage, context: Manage
+) -> ItemOut:
+    """Keep a guest's message as an example question of the item (its words, whitespace
+    collapsed). A message the item already has as its question or an example (ignoring case and
+    spacing) changes nothing; a staff or assistant message, a message with no text, or one
+    longer than an example can be is 422; an item with 50 examples already is 409."""
+    row = await _item(context, item_id)
+    message = await context.uow.messages.get(message_id=body.message_id)
+    if message is None:
+        raise not_found("message")
+    if message.direction is not Direction.INBOUND or message.sender_type is not SenderType.GUEST:
+        raise invalid("message_id", "only a guest's message can be an example question")
+    text = " ".join((message.content or "").split())
+    if not text:
+        raise invalid("message_id", "the message has no text")
+    if len(text) > EXAMPLE_LENGTH:
+        raise invalid(
+            "message_id", f"the message is longer than an example ({EXAMPLE_LENGTH} characters)"
+        )
+    known = {_same(phrasing) for phrasing in (row.question, *row.example_questions)}
+    if _same(text) in known:
+        return ItemOut.model_validate(row)  # already taught: nothing changes, nothing to audit
+    if len(row.example_questions) >= EXAMPLES_PER_ROW:
+        raise conflict(f"the item has {EXAMPLES_PER_ROW} example questions already")
+    old = {"example_questions": list(row.example_questions)}
+    row.example_questions = [*row.example_questions, text]
+    await context.uow.session.flush()
+    await context.uow.session.refresh(row)
+    new = {"example_questions": list(row.example_questions), "message_id": str(message.id)}
+    await _audit(context, "knowledge_item", row.id, "update", old, new)
+    await context.uow.commit()
+    return ItemOut.model_validate(row)
+
+
+def _same(phrasing: str) -> str:
+    return " ".join(phrasing.casefold().split())
