@@ -64,6 +64,7 @@ def _build(entries: Sequence[KnowledgeEntry], embedder: Embedder) -> Build:
         # As ``frontdesk eval`` decides: ``decide``'s default, a published prompt.
         prompt_published=True,
         matcher=matcher,
+        embedder=embedder,
     )
     texts = sum(2 + len(entry.example_questions) for entry in entries)
     return Build(context, len(entries), texts, wall_ms, cpu_ms)

@@ -5,7 +5,8 @@ decision. Rules, first match wins:
 
 1. Human takeover -> Skip("human_takeover"). Staff own the conversation and see every message.
 2. An escalation category the tenant escalates on (default refund, complaint, emergency) ->
-   Escalate("escalation"), urgent for emergencies.
+   Escalate("escalation"), urgent for emergencies. An emergency is also a message the kind
+   model (``domain.kinds``) finds likely to be one, whatever its words.
 3. The guest asks for a person -> Escalate("human_requested") ("are you a real person?" is
    small talk, not a request).
 4. Sentiment below the tenant's negative threshold -> Escalate("negative_sentiment").
@@ -15,16 +16,17 @@ decision. Rules, first match wins:
 6. An action request (book, cancel, change, order, bring something; a lost item, damage) ->
    Escalate("escalation", category "request" or the detected one): staff must carry it out,
    and a knowledge entry about how booking works would leave it undone.
-7. Small talk (thanks, greetings, "ok", "no", "are you a bot?", short praise) ->
-   Skip("small_talk").
+7. Small talk (thanks, greetings, "ok", "no", "are you a bot?", short praise; by its words or
+   by the kind model) -> Skip("small_talk").
 8. No text (a photo, a location) -> Escalate("low_confidence", detail "no_text").
 9. Knowledge match with confidence >= threshold -> Reply, sent after the response delay (an FAQ
    item's answer, or a quoted document passage: reason "document_match").
 10. Otherwise -> Escalate("low_confidence"): a wrong answer sent is worse than a human asked.
 
 The knowledge match may be given as a function: it is then called only when rule 9 is reached,
-so a complaint, an action request or small talk is decided without searching the knowledge base
-(embedding a message is most of a decision's cost).
+so a complaint, an action request or small talk is decided without searching the knowledge base.
+The kind scores may be a function too, called at most once (they need the message's embedding,
+which the knowledge match then reuses).
 
 Quiet hours never hold a reply to a guest who just wrote, nor an emergency; other escalations
 carry ``notify_after`` = the end of quiet hours, when their staff alert may go.
@@ -41,12 +43,14 @@ from uuid import UUID
 from domain.escalation import (
     DEFAULT_ESCALATION_CATEGORIES,
     STAFF_TASK_CATEGORIES,
+    EscalationCategory,
     asks_for_human,
     detect_categories,
     first_category,
     is_urgent,
 )
 from domain.events import SentimentLabel
+from domain.kinds import KindScores
 from domain.matching import Match
 from domain.quiet_hours import quiet_hours_end, zone
 from domain.rate_limits import DEFAULT_INBOUND_PER_MINUTE
@@ -144,11 +148,18 @@ def decide(
     assistant_name: str | None = None,
     business_name: str | None = None,
     reply_template: str | None = None,
+    kinds: KindScores | Callable[[], KindScores | None] | None = None,
 ) -> Decision:
     """Decide what to do with one inbound guest message (rules in the module docstring)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     body = (text or "").strip()
+    scored: list[KindScores | None] = []
+
+    def kind_scores() -> KindScores | None:
+        if not scored:
+            scored.append(kinds() if callable(kinds) else kinds)
+        return scored[0]
 
     def escalate(
         reason: EscalationReason,
@@ -170,6 +181,19 @@ def decide(
     if human_takeover:
         return Skip("human_takeover")
     category = first_category(body, settings.escalation_categories) if body else None
+    if (
+        body
+        and category is not EscalationCategory.EMERGENCY
+        and EscalationCategory.EMERGENCY.value in settings.escalation_categories
+        and (likely := kind_scores()) is not None
+        and likely.emergency_likely
+    ):
+        return escalate(
+            "escalation",
+            category=EscalationCategory.EMERGENCY.value,
+            urgent=True,
+            detail=f"emergency_likely={likely.emergency:.2f}",
+        )
     if category is not None:
         return escalate("escalation", category=category.value, urgent=is_urgent(category))
     if body and asks_for_human(body) and not is_small_talk(body):
@@ -186,7 +210,7 @@ def decide(
             return escalate("escalation", category=task.value)
         if is_action_request(body):
             return escalate("escalation", category=ACTION_REQUEST)
-    if body and _needs_no_answer(body, sentiment, settings.negative_threshold):
+    if body and _needs_no_answer(body, sentiment, settings.negative_threshold, kind_scores):
         return Skip("small_talk")
     if not body:
         return escalate("low_confidence", detail="no_text")
@@ -216,12 +240,17 @@ def decide(
     )
 
 
-def _needs_no_answer(body: str, sentiment: SentimentResult, negative_threshold: float) -> bool:
+def _needs_no_answer(
+    body: str,
+    sentiment: SentimentResult,
+    negative_threshold: float,
+    kind_scores: Callable[[], KindScores | None],
+) -> bool:
     if detect_categories(body):
         # "I left my phone in the room, thanks!" names a problem even when the tenant does not
         # escalate on its category: it is not small talk.
         return False
-    if is_small_talk(body):
+    if is_small_talk(body) or ((likely := kind_scores()) is not None and likely.small_talk_likely):
         # "no thanks" scores mildly negative and still needs no answer.
         return not requires_attention(sentiment.score, negative_threshold)
     return sentiment.label is SentimentLabel.POSITIVE and is_appreciation(body)

@@ -69,6 +69,7 @@ class MatchFeatures:
     plain_similarity: float  # cosine of the message to the closest phrasing, not centred
     plain_margin: float  # lead of that cosine over the best other entry's
     unexplained: float  # what of the message the entry's phrasings and answer do not span
+    length: float = 0.0  # how long the message is: log(1 + words)
 
     def vector(self) -> list[float]:
         """The model's inputs; the lexical signals count in English only (zero otherwise)."""

@@ -97,6 +97,9 @@ class _Indexed:
     phrases: tuple[str, ...]  # normalized question and example questions, for fuzzy matching
     answer_terms: frozenset[str]
     answer_gives_time: bool
+    # The words of the entry's own phrasings and answer: not its category's, whose name
+    # ("Check-in & check-out") speaks of its neighbours too.
+    own_terms: frozenset[str]
 
 
 class KnowledgeMatcher:
@@ -120,8 +123,11 @@ class KnowledgeMatcher:
             phrases = tuple(" ".join(content_tokens(p)) for p in phrasings)
             answer_terms = frozenset(content_tokens(entry.answer))
             gives_time = bool(TIME_ANSWER.search(fold(entry.answer)))
+            own = frozenset(t for p in phrasings for t in content_tokens(p)) | answer_terms
             indexed.append(
-                _Indexed(entry, Counter(tokens), len(tokens), phrases, answer_terms, gives_time)
+                _Indexed(
+                    entry, Counter(tokens), len(tokens), phrases, answer_terms, gives_time, own
+                )
             )
         self._indexed = tuple(indexed)
         self._known_terms = frozenset(
@@ -184,6 +190,10 @@ class KnowledgeMatcher:
             return None
         entry, features = found
         confidence = self._calibration.probability(features)
+        if features.opposite or features.answer_lacks_time:
+            # The checks hold whichever way the entry was found: a check-in entry never
+            # answers a check-out question, nor an entry without a time a "what time" one.
+            confidence = min(confidence, FAILED_CHECK_CONFIDENCE)
         return Match(entry, round(features.similarity, 4), round(confidence, 4))
 
     def features(self, text: str) -> tuple[KnowledgeEntry, MatchFeatures] | None:
@@ -234,6 +244,7 @@ class KnowledgeMatcher:
                 else float(compared.plain[best])
             ),
             unexplained=float(compared.unexplained[best]),
+            length=math.log1p(len(text.split())),
         )
 
     def _checks(self, text: str, entry: KnowledgeEntry) -> AnswerChecks:
@@ -252,7 +263,7 @@ class KnowledgeMatcher:
             answer_lacks_time=bool(TIME_QUESTION.search(fold(text))) and not item.answer_gives_time,
             opposite=any(
                 (one in query and other not in query)
-                and (other in item.term_counts and one not in item.term_counts)
+                and (other in item.own_terms and one not in item.own_terms)
                 for pair in OPPOSITES
                 for one, other in (pair, pair[::-1])
             ),

@@ -1,16 +1,19 @@
-"""Fit the matcher's confidence model on the training split: ``python -m workers.calibrate``.
+"""Fit the matcher's confidence model and the kind models on the training split:
+``python -m workers.calibrate``.
 
 For every training message the matcher would answer from the knowledge base (questions, and
 questions no entry covers), the semantic candidate's features are paired with whether it is
 the expected entry; a logistic regression (L2, Newton's method) of that is written into
 ``domain/data/matching.json``, its bias set so that replies at the default threshold (0.7)
 are right ``TARGET_PRECISION`` of the time on training messages the model was not fitted on
-(cross-validation). The held-out split is never
-read, so figures reported on it stay honest.
+(cross-validation). The kind models (``domain.kinds``: is the message an emergency, is it small
+talk) are fitted on the training messages' embeddings and written into
+``domain/data/kinds.json``, each threshold placed on cross-validated probabilities. The
+held-out split is never read, so figures reported on it stay honest.
 
 ``python -m workers.calibrate --cross-validate`` writes nothing: it prints the decision figures
-of the training split with every message decided by a model fitted, and its threshold placed,
-without the fold the message is in, i.e. what to expect on messages the model has not seen.
+of the training split with every message decided by models fitted, and their thresholds placed,
+without the fold the message is in, i.e. what to expect on messages the models have not seen.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ import numpy.typing as npt
 
 from domain.autoreply import AiSettings
 from domain.calibration import FEATURE_NAMES, Calibration
+from domain.kinds import (
+    EMERGENCY_PRECISION,
+    SMALL_TALK_PRECISION,
+    KindModel,
+    Linear,
+    threshold_for,
+)
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import E5Embedder, shared_embedder
 from domain.sentiment import default_scorer
@@ -42,13 +52,17 @@ from workers.evaluate import (
 )
 
 MATCHING_DATA = Path(str(resources.files("domain.data") / "matching.json"))
+KINDS_DATA = Path(str(resources.files("domain.data") / "kinds.json"))
+# The labelled kinds each kind model is fitted to find.
+EMERGENCY_KINDS = frozenset({"emergency"})
+SMALL_TALK_KINDS = frozenset({"small_talk", "praise"})
 L2 = 1.0
 # Replies sent at the default threshold must be right this often on the training split: the
 # model's probability is shifted so that the default threshold sits where that holds.
 TARGET_PRECISION = 0.95
 DEFAULT_THRESHOLD = 0.7
 # At most this share of the questions no entry covers may be answered at the default threshold.
-UNCOVERED_ANSWERED = 0.03
+UNCOVERED_ANSWERED = 0.05
 UNCOVERED_WEIGHT = 3.0
 # Folds of the cross-validation that places the threshold.
 FOLDS = 5
@@ -113,21 +127,66 @@ def cross_validated(
     x, y, uncovered, positions = _rows(training, knowledge_bases, embedder)
     message_fold = np.arange(len(training)) % FOLDS
     row_fold = message_fold[positions]
+    vectors = _vectors(training, embedder)
     scorer, settings = default_scorer(), AiSettings()
     outcomes = []
     for fold in range(FOLDS):
         fitted = row_fold != fold
         model = fit(x[fitted], y[fitted], uncovered[fitted])
+        kinds = fit_kinds(
+            vectors[message_fold != fold],
+            [m.kind for m, f in zip(training, message_fold != fold, strict=True) if f],
+        )
         matchers = {
             slug: KnowledgeMatcher(entries, embedder=embedder, calibration=model)
             for slug, entries in knowledge_bases.items()
         }
         outcomes += [
-            evaluate_one(message, matchers[message.tenant], scorer, settings)
+            evaluate_one(message, matchers[message.tenant], scorer, settings, kinds, embedder)
             for message, in_fold in zip(training, message_fold == fold, strict=True)
             if in_fold
         ]
     return summarize(outcomes)
+
+
+def _vectors(messages: list[LabelledMessage], embedder: E5Embedder) -> npt.NDArray[np.float64]:
+    return np.asarray(embedder.embed([m.text for m in messages]), dtype=np.float64)
+
+
+def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
+    """The emergency and small-talk models fitted on the messages' embeddings, each threshold
+    placed on probabilities every message got from a model fitted without it."""
+    labels = np.asarray(kinds)
+    return KindModel(
+        emergency=_kind_model(vectors, np.isin(labels, list(EMERGENCY_KINDS)), EMERGENCY_PRECISION),
+        small_talk=_kind_model(
+            vectors, np.isin(labels, list(SMALL_TALK_KINDS)), SMALL_TALK_PRECISION
+        ),
+    )
+
+
+def _kind_model(
+    vectors: npt.NDArray[np.float64], is_kind: npt.NDArray[np.bool_], precision: float
+) -> Linear:
+    y = is_kind.astype(np.float64)
+    weight = np.ones(len(y))
+    folds = np.arange(len(y)) % FOLDS
+    held_out = np.zeros(len(y))
+    for fold in range(FOLDS):
+        train = folds != fold
+        held_out[~train] = _logits(
+            _logistic(vectors[train], y[train], weight[train]), vectors[~train]
+        )
+    probabilities = 1.0 / (1.0 + np.exp(-held_out))
+    full = _logistic(vectors, y, weight)
+    return Linear(
+        centre=np.asarray(full.centre),
+        scale=np.asarray(full.scale),
+        weights=np.asarray(full.weights),
+        bias=full.bias,
+        # Never below one half: a message is of the kind only when the model says so.
+        threshold=max(0.5, threshold_for(probabilities, is_kind, precision)),
+    )
 
 
 def _logistic(
@@ -211,6 +270,13 @@ def main(arguments: list[str]) -> int:
     print(f"fitted on {len(y)} training messages ({int(y.sum())} right candidates)")
     for name, weight in zip(FEATURE_NAMES, calibration.weights, strict=True):
         print(f"  {name:20} {weight:+.3f}")
+    training = [m for m in load_messages(DEFAULT_MESSAGES) if m.split == "train"]
+    kinds = fit_kinds(_vectors(training, _embedder()), [m.kind for m in training])
+    KINDS_DATA.write_text(json.dumps(kinds.as_data()) + "\n", "utf-8")
+    print(
+        f"kind models on {len(training)} training messages: emergency from "
+        f"{kinds.emergency.threshold:.2f}, small talk from {kinds.small_talk.threshold:.2f}"
+    )
     return 0
 
 

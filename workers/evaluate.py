@@ -34,8 +34,9 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.autoreply import AiSettings, Escalate, Reply, decide
+from domain.kinds import KIND_MODEL, KindModel
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
-from domain.semantic import shared_embedder
+from domain.semantic import Embedder, shared_embedder
 from domain.sentiment import SentimentScorer, default_scorer
 from domain.text import guess_language
 from workers.eval_stats import Ratio
@@ -226,7 +227,11 @@ def evaluate_one(
     matcher: KnowledgeMatcher,
     scorer: SentimentScorer,
     settings: AiSettings,
+    kinds: KindModel | None = KIND_MODEL,
+    embedder: Embedder | None = None,
 ) -> Outcome:
+    """Decide one message as the pipeline would: its sentiment, the kind model's scores (from
+    ``embedder``'s vector; none without one), the matcher's best entry."""
     sentiment = scorer.score(message.text)
     match = matcher.best(message.text)
     decision = decide(
@@ -236,6 +241,7 @@ def evaluate_one(
         match=match,
         human_takeover=False,
         now=EVALUATION_NOW,
+        kinds=kinds.of_text(message.text, embedder) if kinds is not None else None,
     )
     knowledge_reply = isinstance(decision, Reply) and decision.reason == "knowledge_match"
     return Outcome(
@@ -279,7 +285,7 @@ def run_evaluation(
         matcher = matchers.get(SINGLE_KB if SINGLE_KB in matchers else message.tenant)
         if matcher is None:
             raise EvaluationDataError(f"unknown tenant {message.tenant!r} in {messages_path}")
-        outcomes.append(evaluate_one(message, matcher, scorer, settings))
+        outcomes.append(evaluate_one(message, matcher, scorer, settings, embedder=embedder))
     return summarize(outcomes)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from domain.autoreply import AiSettings, Escalate, Reply, Skip, decide
 from domain.events import SentimentLabel
+from domain.kinds import KindScores
 from domain.matching import KnowledgeEntry, Match
 from domain.quiet_hours import InvalidTimeZoneError
 from domain.sentiment import SentimentResult
@@ -218,3 +219,44 @@ def test_the_knowledge_base_is_searched_only_when_the_rules_get_that_far() -> No
     assert isinstance(question, Reply)
     assert question.knowledge_entry_id == "wifi"
     assert searched == ["searched"]
+
+
+def kinds(emergency: float = 0.0, small_talk: float = 0.0) -> KindScores:
+    return KindScores(emergency, small_talk, emergency_threshold=0.6, small_talk_threshold=0.9)
+
+
+def test_the_kind_model_makes_an_emergency_of_words_no_pattern_knows() -> None:
+    text = "the corridor on the third floor smells strongly of something burnt"
+    assert isinstance(run(text, kinds=kinds(emergency=0.59)), Reply)
+    decision = run(text, kinds=kinds(emergency=0.6))
+    assert isinstance(decision, Escalate)
+    assert (decision.category, decision.urgent, decision.notify_after) == ("emergency", True, NOW)
+    assert decision.detail == "emergency_likely=0.60"
+    # A tenant that does not escalate on emergencies is not paged by the model either.
+    quiet = replace(SETTINGS, escalation_categories=("refund",))
+    assert isinstance(run(text, settings=quiet, kinds=kinds(emergency=0.99)), Reply)
+    # An emergency is more urgent than the complaint its words name.
+    complaint = run("Terrible service, and now the corridor smells burnt", kinds=kinds(0.9))
+    assert isinstance(complaint, Escalate)
+    assert (complaint.category, complaint.urgent) == ("emergency", True)
+
+
+def test_the_kind_model_makes_small_talk_of_words_no_pattern_knows() -> None:
+    text = "à demain alors"
+    assert isinstance(run(text, match=UNSURE, kinds=kinds(small_talk=0.89)), Escalate)
+    assert run(text, match=UNSURE, kinds=kinds(small_talk=0.9)) == Skip("small_talk")
+    # A problem named in the words is never small talk, whatever the model says.
+    assert isinstance(run("I left my phone, à demain", kinds=kinds(small_talk=1.0)), Escalate)
+
+
+def test_the_kind_scores_are_asked_for_once_and_not_when_staff_own_the_conversation() -> None:
+    asked: list[str] = []
+
+    def scores() -> KindScores:
+        asked.append("kinds")
+        return kinds()
+
+    run("What's the wifi password?", kinds=scores)
+    assert asked == ["kinds"]
+    run("There is a fire!", human_takeover=True, kinds=scores)
+    assert asked == ["kinds"]

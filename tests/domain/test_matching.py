@@ -240,3 +240,39 @@ def test_a_message_is_embedded_once() -> None:
     assert built == sum(1 + len(e.example_questions) + 1 for e in ENTRIES)
     hybrid.best("brekkie please")
     assert Counting.texts[built:] == ["brekkie please"]
+
+
+def test_the_checks_hold_for_a_match_the_embedding_found() -> None:
+    # One category names both neighbours, as "Check-in & check-out" does; the embedding (a
+    # stand-in that cannot tell arrival from departure) puts the check-in entry first.
+    entries = (
+        KnowledgeEntry("in", "check-in & check-out", "When is check-in?", "From 15:00.", ()),
+        KnowledgeEntry("pool", "amenities", "Is there a pool?", "Yes, on the roof.", ()),
+    )
+    hybrid = KnowledgeMatcher(entries, embedder=WordEmbedder())
+    found = hybrid.features("À quelle heure doit-on libérer le logement ?")
+    assert found is not None
+    entry, features = found
+    assert entry.id == "in"
+    assert features.opposite  # the message asks about check-out ("libérer")
+    match = hybrid.best("À quelle heure doit-on libérer le logement ?")
+    assert match is not None
+    assert match.confidence <= 0.3
+
+
+def test_words_are_read_in_the_message_s_language() -> None:
+    # German and French function words go; inflected forms meet the vocabulary's word.
+    assert content_tokens("Dürfen wir unsere Hunde mitbringen?") == ["pet", "mitbring"]
+    assert content_tokens("Les chiens sont-ils acceptés ?") == ["pet", "accept"]
+    assert content_tokens("¿Tienen toallas para la piscina?") == ["tien", "towel", "pool"]
+    # English keeps its words whole but for a plural "s".
+    assert content_tokens("Do you have towels for the pool?") == ["towel", "pool"]
+
+
+def test_a_german_compound_is_read_through_the_words_it_is_made_of() -> None:
+    assert content_tokens("Ist die Endreinigung inklusive?")[0] == "clean"
+    assert content_tokens("Gibt es ein Zustellbett?") == ["bed"]
+    assert content_tokens("Wie sind die Stornobedingungen?") == ["cancellation"]
+    assert content_tokens("Bietet ihr einen Flughafenshuttle an?") == ["airport", "transfer"]
+    # A word that merely ends like a known one is no compound of it.
+    assert "smoke" not in content_tokens("Was brauchen wir beim Check-in?")

@@ -171,6 +171,29 @@ async def test_quiet_hours_hold_staff_alerts_but_not_answers_or_emergencies(
     assert held["next_alert_at"] > datetime.now(UTC) + timedelta(minutes=30)
 
 
+async def test_an_emergency_in_words_no_pattern_knows_pages_staff_at_once(
+    system: System, make_tenant: MakeTenant
+) -> None:
+    # No keyword names it; the kind model reads the message's embedding and finds it likely an
+    # emergency, so staff are alerted at once even inside quiet hours.
+    start, end = quiet_hours_around_now("Europe/Berlin")
+    guest = await system.tenant(
+        make_tenant, timezone="Europe/Berlin", quiet_hours_start=start, quiet_hours_end=end
+    )
+    webhook = await guest.say("Im Treppenhaus riecht es verbrannt und der Rauchmelder piept!")
+    message = await system.decided(webhook)
+    assert message["ai_decision"] == "escalate"
+    assert message["ai_decision_reason"].startswith("escalation")
+
+    async def alerted() -> list[dict[str, object]]:
+        rows = await system.notifications(message["id"])
+        return rows if rows and rows[0]["alerts_sent"] == 1 else []
+
+    [alert] = await eventually(alerted)
+    assert alert["urgent"] is True
+    assert await system.replies(message["id"]) == []
+
+
 async def test_a_staff_reply_inside_the_delay_cancels_the_auto_reply(
     system: System, make_tenant: MakeTenant
 ) -> None:

@@ -49,7 +49,8 @@ def decision_for(
     """What the assistant decides for ``text`` with the tenant's current context, and the
     answer it weighed (the handler and the staff's preview both decide through here). The
     knowledge base is searched only when the rules get that far: a complaint, an action request
-    or small talk is decided without embedding the message."""
+    or small talk is decided without searching it (the message is embedded once, for the kind
+    model, and the search reuses that vector)."""
     weighed: list[Match | None] = []
 
     def best() -> Match | None:
@@ -68,6 +69,7 @@ def decision_for(
         guest_name=guest_name,
         assistant_name=context.assistant_name,
         business_name=context.business_name,
+        kinds=lambda: context.kinds(text),
     )
     return decision, weighed[0] if weighed else None
 

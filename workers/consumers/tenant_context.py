@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 from domain.autoreply import AiSettings
+from domain.kinds import KIND_MODEL, KindScores
 from domain.matching import KnowledgeMatcher, Match
 from domain.passages import PassageMatcher, best_answer
 from domain.semantic import Embedder, shared_embedder
@@ -44,12 +45,18 @@ class TenantContext:
     matcher: KnowledgeMatcher
     # The passages of the tenant's ready documents (None: it has none, FAQ items alone answer).
     passages: PassageMatcher | None = None
+    # The embedder the matcher uses; the kind model reads the same vector of a message.
+    embedder: Embedder | None = None
 
     def answer(self, text: str) -> Match | None:
         """The answer ``decide`` weighs for ``text``: an FAQ item or a document passage."""
         return best_answer(
             self.matcher, self.passages, text, threshold=self.ai_settings.confidence_threshold
         )
+
+    def kinds(self, text: str) -> KindScores | None:
+        """How likely ``text`` is an emergency or small talk (None without an embedder)."""
+        return KIND_MODEL.of_text(text, self.embedder)
 
 
 class TenantContexts:
@@ -144,6 +151,7 @@ class TenantContexts:
             prompt_published=prompt is not None,
             matcher=KnowledgeMatcher(entries, embedder=self._embedder),
             passages=PassageMatcher(passages, embedder=self._embedder) if passages else None,
+            embedder=self._embedder,
         )
 
 
