@@ -5,17 +5,19 @@ decision. Rules, first match wins:
 
 1. Human takeover -> Skip("human_takeover"). Staff own the conversation and see every message.
 2. An escalation category the tenant escalates on (default refund, complaint, emergency) ->
-   Escalate("escalation"), urgent for emergencies. An emergency is also a message the kind
-   model (``domain.kinds``) finds likely to be one, whatever its words.
-3. The guest asks for a person -> Escalate("human_requested") ("are you a real person?" is
-   small talk, not a request).
+   Escalate("escalation"), urgent for emergencies. An emergency or a complaint is also a
+   message the kind models (``domain.kinds``) find likely to be one, whatever its words (the
+   scores' reason in the decision's detail, ``emergency_likely=0.87``).
+3. The guest asks for a person, in words the patterns know or the kind model finds likely ->
+   Escalate("human_requested") ("are you a real person?" is small talk, not a request).
 4. Sentiment below the tenant's negative threshold -> Escalate("negative_sentiment").
 5. Auto-reply disabled, or no published prompt version -> Skip("auto_reply_disabled" /
    "prompt_unpublished"). Staff handle such tenants' inboxes themselves; an alert for every
    message would drown the alerts that matter, which rules 2-4 still raise.
-6. An action request (book, cancel, change, order, bring something; a lost item, damage) ->
-   Escalate("escalation", category "request" or the detected one): staff must carry it out,
-   and a knowledge entry about how booking works would leave it undone.
+6. An action request (book, cancel, change, order, bring something; a lost item, damage; by
+   its words or the kind model) -> Escalate("escalation", category "request" or the detected
+   one): staff must carry it out, and a knowledge entry about how booking works would leave it
+   undone.
 7. Small talk (thanks, greetings, "ok", "no", "are you a bot?", short praise; by its words or
    by the kind model) -> Skip("small_talk").
 8. No text (a photo, a location) -> Escalate("low_confidence", detail "no_text").
@@ -50,7 +52,7 @@ from domain.escalation import (
     is_urgent,
 )
 from domain.events import SentimentLabel
-from domain.kinds import KindScores
+from domain.kinds import ACTION, COMPLAINT, EMERGENCY, HUMAN, SMALL_TALK, KindScores
 from domain.matching import Match
 from domain.quiet_hours import quiet_hours_end, zone
 from domain.rate_limits import DEFAULT_INBOUND_PER_MINUTE
@@ -180,24 +182,30 @@ def decide(
 
     if human_takeover:
         return Skip("human_takeover")
-    category = first_category(body, settings.escalation_categories) if body else None
+
+    def likely(kind: str) -> KindScores | None:
+        """The kind scores, when they find the message likely of ``kind``."""
+        scores = kind_scores() if body else None
+        return scores if scores is not None and scores.likely(kind) else None
+
+    enabled = settings.escalation_categories
+    category = first_category(body, enabled) if body else None
     if (
-        body
-        and category is not EscalationCategory.EMERGENCY
-        and EscalationCategory.EMERGENCY.value in settings.escalation_categories
-        and (likely := kind_scores()) is not None
-        and likely.emergency_likely
+        category is not EscalationCategory.EMERGENCY
+        and EMERGENCY in enabled
+        and (scores := likely(EMERGENCY))
     ):
         return escalate(
-            "escalation",
-            category=EscalationCategory.EMERGENCY.value,
-            urgent=True,
-            detail=f"emergency_likely={likely.emergency:.2f}",
+            "escalation", category=EMERGENCY, urgent=True, detail=scores.detail(EMERGENCY)
         )
     if category is not None:
         return escalate("escalation", category=category.value, urgent=is_urgent(category))
+    if COMPLAINT in enabled and (scores := likely(COMPLAINT)):
+        return escalate("escalation", category=COMPLAINT, detail=scores.detail(COMPLAINT))
     if body and asks_for_human(body) and not is_small_talk(body):
         return escalate("human_requested")
+    if scores := likely(HUMAN):
+        return escalate("human_requested", detail=scores.detail(HUMAN))
     if requires_attention(sentiment.score, settings.negative_threshold):
         return escalate("negative_sentiment", detail=f"score={sentiment.score:.2f}")
     if not settings.auto_reply_enabled:
@@ -210,7 +218,9 @@ def decide(
             return escalate("escalation", category=task.value)
         if is_action_request(body):
             return escalate("escalation", category=ACTION_REQUEST)
-    if body and _needs_no_answer(body, sentiment, settings.negative_threshold, kind_scores):
+        if scores := likely(ACTION):
+            return escalate("escalation", category=ACTION_REQUEST, detail=scores.detail(ACTION))
+    if body and _needs_no_answer(body, sentiment, settings.negative_threshold, likely):
         return Skip("small_talk")
     if not body:
         return escalate("low_confidence", detail="no_text")
@@ -244,13 +254,13 @@ def _needs_no_answer(
     body: str,
     sentiment: SentimentResult,
     negative_threshold: float,
-    kind_scores: Callable[[], KindScores | None],
+    likely: Callable[[str], KindScores | None],
 ) -> bool:
     if detect_categories(body):
         # "I left my phone in the room, thanks!" names a problem even when the tenant does not
         # escalate on its category: it is not small talk.
         return False
-    if is_small_talk(body) or ((likely := kind_scores()) is not None and likely.small_talk_likely):
+    if is_small_talk(body) or likely(SMALL_TALK):
         # "no thanks" scores mildly negative and still needs no answer.
         return not requires_attention(sentiment.score, negative_threshold)
     return sentiment.label is SentimentLabel.POSITIVE and is_appreciation(body)

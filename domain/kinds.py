@@ -1,23 +1,24 @@
 """What kind of message a guest sent, read from its sentence embedding.
 
-Keyword patterns (``domain.escalation``, ``domain.small_talk``) catch the wordings they were
-written for and miss the next guest's: "Im Flur riecht es stark nach Rauch!!" names no pattern
-and is an emergency; "à demain alors" is small talk. Two logistic models over the message's
-multilingual embedding (the vector the knowledge matcher uses, so it is computed once) say how
-likely the message is an emergency, and how likely it is small talk or praise; ``decide`` takes
-either as a reason beside the patterns, never instead of them. The models are fitted on the
-training split of the labelled messages (``python -m workers.calibrate``, which writes
-``domain/data/kinds.json``), each threshold placed on cross-validated probabilities: an
-emergency where at least ``EMERGENCY_PRECISION`` of the messages above it are emergencies (a
-complaint paged at once is the tolerable mistake), small talk where nearly every message above
-it needs no answer (a question skipped as small talk is not).
+Keyword patterns (``domain.escalation``, ``domain.requests``, ``domain.small_talk``) catch the
+wordings they were written for and miss the next guest's: "Im Flur riecht es verbrannt und der
+Rauchmelder piept!" names no pattern and is an emergency; "à demain alors" is small talk;
+"Merci de me mettre en contact avec quelqu'un" asks for a person. One logistic model per kind
+over the message's multilingual embedding (the vector the knowledge matcher uses, so it is
+computed once) says how likely the message is of that kind; ``decide`` takes each as a reason
+beside the patterns, never instead of them. The models are fitted on the training split of the
+labelled messages (``python -m workers.calibrate``, which writes ``domain/data/kinds.json``),
+each threshold placed on cross-validated probabilities so that at least ``PRECISION[kind]`` of
+the messages above it are of the kind: a question taken for a request reaches staff instead of
+an answer (tolerable), a question taken for small talk gets nothing (not), so small talk needs
+the surest model.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -26,10 +27,28 @@ import numpy.typing as npt
 
 from domain.semantic import Embedder
 
+EMERGENCY = "emergency"
+COMPLAINT = "complaint"
+HUMAN = "human"
+ACTION = "action"
+SMALL_TALK = "small_talk"
+# The labelled kinds each model is fitted to find (``workers/eval_data/messages.jsonl``).
+LABELS: Mapping[str, frozenset[str]] = {
+    EMERGENCY: frozenset({"emergency"}),
+    COMPLAINT: frozenset({"complaint"}),
+    HUMAN: frozenset({"human"}),
+    ACTION: frozenset({"action"}),
+    SMALL_TALK: frozenset({"small_talk", "praise"}),
+}
 # The share of messages above each threshold that must be of the kind, on messages the model
 # was not fitted on (``workers.calibrate``).
-EMERGENCY_PRECISION = 0.9
-SMALL_TALK_PRECISION = 0.99
+PRECISION: Mapping[str, float] = {
+    EMERGENCY: 0.9,
+    COMPLAINT: 0.9,
+    HUMAN: 0.95,
+    ACTION: 0.9,
+    SMALL_TALK: 0.99,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,33 +87,27 @@ class Linear:
 
 @dataclass(frozen=True, slots=True)
 class KindScores:
-    """How likely a message is an emergency, and small talk (or praise)."""
+    """How likely a message is of each kind, and from which probability a kind is taken."""
 
-    emergency: float
-    small_talk: float
-    emergency_threshold: float = 1.0
-    small_talk_threshold: float = 1.0
+    probabilities: Mapping[str, float]
+    thresholds: Mapping[str, float] = field(default_factory=dict)
 
-    @property
-    def emergency_likely(self) -> bool:
-        return self.emergency >= self.emergency_threshold
+    def likely(self, kind: str) -> bool:
+        return self.probabilities.get(kind, 0.0) >= self.thresholds.get(kind, 1.0)
 
-    @property
-    def small_talk_likely(self) -> bool:
-        return self.small_talk >= self.small_talk_threshold
+    def detail(self, kind: str) -> str:
+        """How a decision names the reason: ``emergency_likely=0.87``."""
+        return f"{kind}_likely={self.probabilities.get(kind, 0.0):.2f}"
 
 
 @dataclass(frozen=True, slots=True)
 class KindModel:
-    emergency: Linear
-    small_talk: Linear
+    models: Mapping[str, Linear]
 
     def scores(self, vector: npt.NDArray[np.floating[Any]]) -> KindScores:
         return KindScores(
-            emergency=round(self.emergency.probability(vector), 4),
-            small_talk=round(self.small_talk.probability(vector), 4),
-            emergency_threshold=self.emergency.threshold,
-            small_talk_threshold=self.small_talk.threshold,
+            probabilities={k: round(m.probability(vector), 4) for k, m in self.models.items()},
+            thresholds={k: m.threshold for k, m in self.models.items()},
         )
 
     def of_text(self, text: str, embedder: Embedder | None) -> KindScores | None:
@@ -104,11 +117,11 @@ class KindModel:
         return self.scores(np.asarray(embedder.embed([text])[0], dtype=np.float64))
 
     def as_data(self) -> dict[str, Any]:
-        return {"emergency": self.emergency.as_data(), "small_talk": self.small_talk.as_data()}
+        return {kind: model.as_data() for kind, model in self.models.items()}
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> KindModel:
-        return cls(emergency=Linear.of(data["emergency"]), small_talk=Linear.of(data["small_talk"]))
+        return cls({kind: Linear.of(model) for kind, model in data.items()})
 
 
 def threshold_for(

