@@ -1,9 +1,12 @@
 """Decision quality on the held-out split of the labelled messages, held above measured floors.
 
-The floors sit just below what the matcher, the rules and the sentiment scorer reach on the
-held-out split (``frontdesk eval --split heldout``, ``frontdesk eval --sentiment
-workers/eval_data/sentiment.jsonl --split heldout``); nothing is tuned on that split. A change
-that makes a figure drop below its floor fails here; raise a floor when a change improves it.
+The floors sit just below what the matcher, the kind models, the rules and the sentiment
+scorer reach on the held-out split (``frontdesk eval --split heldout``, ``frontdesk eval
+--sentiment workers/eval_data/sentiment.jsonl --split heldout``); nothing is tuned on that
+split. The held-out messages were written apart from the rest, after the models were designed,
+and read once; a split that has been looked into joins the training split and a newly written
+one takes its place. A change that makes a figure drop below its floor fails here; raise a
+floor when a change improves it.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def test_labelled_set_is_broad() -> None:
     for kind in ("faq", "uncovered", "small_talk", "action", "complaint", "emergency", "human"):
         assert kinds[kind] >= 15, kinds
     held_out = sum(m.split == "heldout" for m in messages) / len(messages)
-    assert 0.2 <= held_out <= 0.4
+    assert 0.1 <= held_out <= 0.4
     assert len({(m.tenant, m.text) for m in messages}) == len(messages)
 
 
@@ -81,25 +84,26 @@ def test_knowledge_base_shape() -> None:
 def test_sent_replies_are_right(report: EvaluationReport) -> None:
     # A wrong answer sent is worse than an escalation: precision is the figure that matters.
     figures = report.overall
-    assert figures.precision.value >= 0.96, figures.precision
-    assert figures.coverage.value >= 0.70, figures.coverage
-    assert figures.top1_accuracy.value >= 0.97, figures.top1_accuracy
+    assert figures.precision.value >= 0.95, figures.precision
+    assert figures.coverage.value >= 0.50, figures.coverage
+    assert figures.top1_accuracy.value >= 0.86, figures.top1_accuracy
 
 
 def test_every_language_is_answered(report: EvaluationReport) -> None:
     # Guests write in four languages; the knowledge entries mostly in English.
     for language in ("en", "es", "fr", "de"):
         figures = report.by_language[language]
-        assert figures.precision.value >= 0.9, (language, figures.precision)
-        assert figures.coverage.value >= 0.45, (language, figures.coverage)
+        assert figures.precision.value >= 0.85, (language, figures.precision)
+        assert figures.coverage.value >= 0.35, (language, figures.coverage)
 
 
 def test_uncovered_questions_are_not_answered_from_a_neighbour(report: EvaluationReport) -> None:
-    assert report.overall.uncovered_answered.value <= 0.09, report.overall.uncovered_answered
+    assert report.overall.uncovered_answered.value <= 0.08, report.overall.uncovered_answered
 
 
 def test_small_talk_rarely_reaches_staff(report: EvaluationReport) -> None:
-    assert report.overall.small_talk_escalated.value <= 0.05, report.overall.small_talk_escalated
+    # One of the 14 held-out small-talk messages is escalated (0.07).
+    assert report.overall.small_talk_escalated.value <= 0.1, report.overall.small_talk_escalated
 
 
 def test_requests_and_problems_reach_staff(report: EvaluationReport) -> None:
@@ -118,7 +122,7 @@ def test_sentiment_on_comments(sentiment: evaluate_sentiment.SentimentFigures) -
 
 
 def test_sentiment_on_guest_messages(report: EvaluationReport) -> None:
-    assert report.overall.sentiment_accuracy.value >= 0.89, report.overall.sentiment_accuracy
+    assert report.overall.sentiment_accuracy.value >= 0.85, report.overall.sentiment_accuracy
 
 
 def test_wilson_interval() -> None:

