@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from domain.semantic import Embedder
+from domain.semantic import Embedder, message_vector
 
 EMERGENCY = "emergency"
 COMPLAINT = "complaint"
@@ -114,7 +114,7 @@ class KindModel:
         """The scores of ``text`` (None without an embedder or a text: the patterns decide)."""
         if embedder is None or not text.strip():
             return None
-        return self.scores(np.asarray(embedder.embed([text])[0], dtype=np.float64))
+        return self.scores(np.asarray(message_vector(embedder, text), dtype=np.float64))
 
     def as_data(self) -> dict[str, Any]:
         return {kind: model.as_data() for kind, model in self.models.items()}

@@ -18,7 +18,6 @@ the message equally well mean it is ambiguous, and a wrong answer is worse than 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -37,7 +36,7 @@ from domain.calibration import (
     Calibration,
     MatchFeatures,
 )
-from domain.semantic import Embedder, SemanticIndex
+from domain.semantic import Embedder, SemanticIndex, sentences
 from domain.text import OPPOSITES, content_tokens, fold, guess_language
 
 # BM25 parameters (Robertson's usual values).
@@ -320,9 +319,6 @@ class KnowledgeMatcher:
         return score
 
 
-_SENTENCE = re.compile(r"[^.!?\n]*[.!?\n]+|[^.!?\n]+$")
-
-
 def focus(text: str) -> str:
     """The sentences of ``text`` that ask something, when it also says other things.
 
@@ -332,9 +328,9 @@ def focus(text: str) -> str:
     whole. (Cross-validated on the training split when it was added: coverage 0.59 -> 0.62,
     precision 0.968 -> 0.974, questions no entry covers answered 0.036 -> 0.027.)
     """
-    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
-    asking = [s for s in sentences if "?" in s]
-    if len(sentences) < 2 or not asking or len(asking) == len(sentences):
+    parts = sentences(text)
+    asking = [part for part in parts if "?" in part]
+    if len(parts) < 2 or not asking or len(asking) == len(parts):
         return text
     return " ".join(asking)
 

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from domain.calibration import TIME_ANSWER, TIME_QUESTION
 from domain.matching import KnowledgeEntry, KnowledgeMatcher, Match
-from domain.semantic import Embedder
+from domain.semantic import Embedder, message_vector
 from domain.text import content_tokens, fold
 
 # Calibration of a passage's confidence, chosen on hand-written rules, menus and guides
@@ -126,7 +126,7 @@ class PassageMatcher:
             return []
         coverage = self._coverage(text)
         if self._vectors is not None and self._embedder is not None:
-            query = self._embedder.embed([text])[0].astype(np.float32)
+            query = message_vector(self._embedder, text).astype(np.float32)
             scores = (self._vectors @ query).astype(np.float64)
         else:
             scores = np.asarray(coverage, dtype=np.float64)

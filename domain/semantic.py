@@ -11,6 +11,7 @@ tenants' knowledge entries are cached by text, so rebuilding a matcher re-embeds
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -202,7 +203,7 @@ class SemanticIndex:
         plain = np.full(self._count, -1.0)
         if not len(self._owners):
             return Similarities(best, answers, plain, np.ones(self._count))
-        embedded = self._embedder.embed([text])[0]
+        embedded = message_vector(self._embedder, text)
         centre = self._centres.get(guess_language(text), self._overall_centre)
         query = _normalised(embedded - centre)
         np.maximum.at(best, self._owners, (self._vectors @ query).astype(np.float64))
@@ -214,6 +215,30 @@ class SemanticIndex:
         )
         unexplained = np.sqrt(np.clip(1.0 - reached, 0.0, 1.0))
         return Similarities(best, answers, plain, unexplained)
+
+
+# A sentence ends at ".", "!", "?" or a line break; what follows the last one is a sentence too.
+_SENTENCE = re.compile(r"[^.!?\n]*[.!?\n]+|[^.!?\n]+$")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text``, stripped (the whole text when it has no break)."""
+    parts = [part.strip() for part in _SENTENCE.findall(text) if part.strip()]
+    return parts or [text.strip()]
+
+
+def message_vector(embedder: Embedder, text: str) -> Vectors:
+    """A message's vector: each sentence embedded on its own (and cached), averaged weighted
+    by its words, normalised. A one-sentence message is embedded as it is. Every reader of a
+    message (the kind models, the knowledge search, the passage search, the question alone)
+    takes its vector from its sentences, so none embeds a sentence another has embedded."""
+    parts = sentences(text)
+    vectors = embedder.embed(parts)
+    if len(parts) == 1:
+        first: Vectors = vectors[0]
+        return first
+    weights = np.asarray([max(1, len(part.split())) for part in parts], dtype=np.float32)
+    return _normalised((weights[:, None] * vectors).sum(axis=0))
 
 
 def _normalised(vectors: Vectors) -> Vectors:

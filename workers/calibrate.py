@@ -31,7 +31,7 @@ from domain.autoreply import AiSettings
 from domain.calibration import FEATURE_NAMES, Calibration
 from domain.kinds import LABELS, PRECISION, KindModel, Linear, threshold_for
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
-from domain.semantic import E5Embedder, shared_embedder
+from domain.semantic import E5Embedder, message_vector, shared_embedder
 from domain.sentiment import default_scorer
 from workers.evaluate import (
     DEFAULT_KNOWLEDGE,
@@ -142,7 +142,7 @@ def cross_validated(
 
 
 def _vectors(messages: list[LabelledMessage], embedder: E5Embedder) -> npt.NDArray[np.float64]:
-    return np.asarray(embedder.embed([m.text for m in messages]), dtype=np.float64)
+    return np.asarray([message_vector(embedder, m.text) for m in messages], dtype=np.float64)
 
 
 def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
