@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -103,17 +102,17 @@ def test_empty_knowledge_base_matches_nothing() -> None:
     assert len(KnowledgeMatcher([])) == 0
 
 
-def test_matching_is_fast_enough_for_a_hot_consumer() -> None:
+def test_many_unrelated_entries_do_not_hide_the_one_that_answers() -> None:
+    # How long a decision takes is the benchmark's to measure (``python -m bench``, the
+    # decision phase), not a test's.
     entries = [
         KnowledgeEntry(f"item-{i}", "misc", f"Question {i} about topic{i}", "answer", (f"t{i}",))
         for i in range(45)
     ]
     big = KnowledgeMatcher([*entries, *ENTRIES])
-    started = time.perf_counter()
-    for _ in range(500):
-        big.best("Is there parking near the hotel for our car?")
-    per_second = 500 / (time.perf_counter() - started)
-    assert per_second > 1000, per_second
+    match = big.best("Is there parking near the hotel for our car?")
+    assert match is not None
+    assert match.entry.id == "parking"
 
 
 def test_a_neighbour_does_not_make_an_entry_s_own_phrasing_ambiguous() -> None:
