@@ -297,12 +297,24 @@ async def test_one_claim_commits_each_message_with_its_own_attempt(rig: Rig) -> 
     )
     drafted = [await desk.draft(f"Answer {n}") for n in range(3)]
     attempts_at_first_call: list[set[object]] = []
+    first: list[UUID] = []
+    looked = asyncio.Event()
 
     async def checkpoint(stage: str, message: UUID) -> None:
-        if stage == "claimed" and not attempts_at_first_call:
+        if stage != "claimed":
+            return
+        if first:
+            # The messages are sent concurrently: the others wait until the first has seen
+            # all three rows as the claim left them.
+            await looked.wait()
+            return
+        first.append(message)
+        try:
             rows = [await desk.row(m) for m in drafted]
             assert {r["status"] for r in rows} == {"sending"}
             attempts_at_first_call.append({r["send_attempt_id"] for r in rows})
+        finally:
+            looked.set()
 
     outcomes = await rig.dispatcher(checkpoint=checkpoint).dispatch(
         tenant_id=desk.tenant.tenant_id, message_ids=drafted

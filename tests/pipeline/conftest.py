@@ -100,6 +100,8 @@ class System:
     stand_in_url: str
     cipher: SecretCipher
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    # The tenants ``tenant`` made for this system (the database holds other modules' too).
+    tenant_ids: list[UUID] = field(default_factory=list)
 
     async def rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Run SQL across tenants as the owner (the tests' view, not the application's);
@@ -169,6 +171,7 @@ class System:
                 name="staff room", webhook_url=f"{self.stand_in_url}/staff-alerts"
             )
             await uow.commit()
+        self.tenant_ids.append(fixture.tenant_id)
         channel = SampleChannel(
             tenant=0,
             provider="telegram",
