@@ -29,6 +29,7 @@ from persistence.models import (
 )
 from persistence.models.conversations import Direction, MessageStatus, SenderType
 from persistence.repositories.base import Repository
+from persistence.repositories.messages import once_per_provider_message
 from persistence.statements import Compiled, param, table_of
 
 messages = table_of(Message)
@@ -41,32 +42,24 @@ media_files = table_of(MediaFile)
 
 # Stored "delivered" (to frontdesk); a provider message id stored before makes it a no-op.
 _ADD = Compiled.of(
-    insert(messages)
-    .values(
-        id=param("id"),
-        tenant_id=param("tenant_id"),
-        conversation_id=param("conversation_id"),
-        channel_id=param("channel_id"),
-        direction=Direction.INBOUND,
-        sender_type=SenderType.GUEST,
-        content_type=param("content_type"),
-        content=param("content"),
-        subject=param("subject"),
-        status=MessageStatus.DELIVERED,
-        provider_message_id=param("provider_message_id"),
-        source_event_id=param("source_event_id"),
-        sent_at=param("sent_at"),
-        edited_at=param("edited_at"),
-    )
-    .on_conflict_do_nothing(
-        index_elements=[
-            messages.c.tenant_id,
-            messages.c.channel_id,
-            messages.c.provider_message_id,
-        ],
-        index_where=messages.c.provider_message_id.is_not(None),
-    )
-    .returning(messages.c.id)
+    once_per_provider_message(
+        insert(messages).values(
+            id=param("id"),
+            tenant_id=param("tenant_id"),
+            conversation_id=param("conversation_id"),
+            channel_id=param("channel_id"),
+            direction=Direction.INBOUND,
+            sender_type=SenderType.GUEST,
+            content_type=param("content_type"),
+            content=param("content"),
+            subject=param("subject"),
+            status=MessageStatus.DELIVERED,
+            provider_message_id=param("provider_message_id"),
+            source_event_id=param("source_event_id"),
+            sent_at=param("sent_at"),
+            edited_at=param("edited_at"),
+        )
+    ).returning(messages.c.id)
 )
 _ATTACH_MEDIA = Compiled.of(
     insert(media_files).values(

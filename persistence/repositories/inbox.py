@@ -46,6 +46,7 @@ from persistence.models import (
 from persistence.models.conversations import Direction, MessageStatus, SenderType
 from persistence.models.notifications import NotificationStatus
 from persistence.repositories.base import Repository
+from persistence.repositories.messages import once_per_provider_message
 from persistence.statements import Compiled, param, table_of
 
 messages = table_of(Message)
@@ -74,30 +75,22 @@ _SENDING_NOW = Compiled.of(
     )
 )
 _ADD_OBSERVED = Compiled.of(
-    insert(messages)
-    .values(
-        id=func.gen_random_uuid(),
-        tenant_id=param("tenant_id"),
-        conversation_id=param("conversation_id"),
-        channel_id=param("channel_id"),
-        direction=Direction.OUTBOUND,
-        sender_type=SenderType.STAFF,
-        content_type=param("content_type"),
-        content=param("content"),
-        status=MessageStatus.SENT,
-        provider_message_id=param("provider_message_id"),
-        send_after=param("sent_at"),
-        sent_at=param("sent_at"),
-    )
-    .on_conflict_do_nothing(
-        index_elements=[
-            messages.c.tenant_id,
-            messages.c.channel_id,
-            messages.c.provider_message_id,
-        ],
-        index_where=messages.c.provider_message_id.is_not(None),
-    )
-    .returning(messages.c.id)
+    once_per_provider_message(
+        insert(messages).values(
+            id=func.gen_random_uuid(),
+            tenant_id=param("tenant_id"),
+            conversation_id=param("conversation_id"),
+            channel_id=param("channel_id"),
+            direction=Direction.OUTBOUND,
+            sender_type=SenderType.STAFF,
+            content_type=param("content_type"),
+            content=param("content"),
+            status=MessageStatus.SENT,
+            provider_message_id=param("provider_message_id"),
+            send_after=param("sent_at"),
+            sent_at=param("sent_at"),
+        )
+    ).returning(messages.c.id)
 )
 _CANCEL_BOT_DRAFTS = Compiled.of(
     update(messages)

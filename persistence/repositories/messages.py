@@ -9,6 +9,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import Insert
 
 from persistence.models import Message
 from persistence.models.conversations import Direction, MessageStatus, SenderType
@@ -16,6 +17,22 @@ from persistence.repositories.base import Repository
 from persistence.statements import Compiled, Row, param, table_of
 
 messages = table_of(Message)
+
+
+def once_per_provider_message(statement: Insert) -> Insert:
+    """``statement`` (an insert into messages) doing nothing when the channel has stored a
+    message with the same provider message id already: a provider's retry, or a status echo of
+    what was stored, is one message (the partial unique index on tenant, channel and that id)."""
+    return statement.on_conflict_do_nothing(
+        index_elements=[
+            messages.c.tenant_id,
+            messages.c.channel_id,
+            messages.c.provider_message_id,
+        ],
+        index_where=messages.c.provider_message_id.is_not(None),
+    )
+
+
 _COLUMNS = (
     messages.c.id,
     messages.c.conversation_id,
