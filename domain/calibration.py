@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
 from importlib import resources
 from typing import Any
@@ -106,16 +107,26 @@ class Calibration:
                 self.weights, features.vector(), self.centre, self.scale, strict=True
             )
         )
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return logistic(z)
 
     def as_data(self) -> dict[str, Any]:
         return {
             "features": list(FEATURE_NAMES),
-            "centre": [round(v, 6) for v in self.centre],
-            "scale": [round(v, 6) for v in self.scale],
-            "weights": [round(v, 6) + 0.0 for v in self.weights],  # + 0.0: no "-0.0"
+            "centre": rounded(self.centre),
+            "scale": rounded(self.scale),
+            "weights": rounded(self.weights),
             "bias": round(self.bias, 6),
         }
+
+
+def logistic(z: float) -> float:
+    """The probability of a logit (clamped, so no input overflows)."""
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def rounded(values: Iterable[float]) -> list[float]:
+    """A model's numbers as written to its data file: six decimals, and no "-0.0"."""
+    return [round(float(v), 6) + 0.0 for v in values]
 
 
 def _calibration(data: dict[str, Any]) -> Calibration:

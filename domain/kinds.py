@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from domain.calibration import logistic, rounded
 from domain.semantic import Embedder, message_vector
 
 EMERGENCY = "emergency"
@@ -62,14 +63,13 @@ class Linear:
     threshold: float  # the probability from which a message is taken to be of the kind
 
     def probability(self, vector: npt.NDArray[np.floating[Any]]) -> float:
-        z = float(((vector - self.centre) / self.scale) @ self.weights) + self.bias
-        return 1.0 / (1.0 + float(np.exp(-max(-30.0, min(30.0, z)))))
+        return logistic(float(((vector - self.centre) / self.scale) @ self.weights) + self.bias)
 
     def as_data(self) -> dict[str, Any]:
         return {
-            "centre": [round(float(v), 6) for v in self.centre],
-            "scale": [round(float(v), 6) for v in self.scale],
-            "weights": [round(float(v), 6) + 0.0 for v in self.weights],
+            "centre": rounded(self.centre),
+            "scale": rounded(self.scale),
+            "weights": rounded(self.weights),
             "bias": round(self.bias, 6),
             "threshold": round(self.threshold, 6),
         }

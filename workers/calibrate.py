@@ -162,14 +162,7 @@ def _kind_model(
 ) -> Linear:
     y = is_kind.astype(np.float64)
     weight = np.ones(len(y))
-    folds = np.arange(len(y)) % FOLDS
-    held_out = np.zeros(len(y))
-    for fold in range(FOLDS):
-        train = folds != fold
-        held_out[~train] = _logits(
-            _logistic(vectors[train], y[train], weight[train]), vectors[~train]
-        )
-    probabilities = 1.0 / (1.0 + np.exp(-held_out))
+    probabilities = 1.0 / (1.0 + np.exp(-_held_out_logits(vectors, y, weight)))
     full = _logistic(vectors, y, weight)
     return Linear(
         centre=np.asarray(full.centre),
@@ -179,6 +172,18 @@ def _kind_model(
         # Never below one half: a message is of the kind only when the model says so.
         threshold=max(0.5, threshold_for(probabilities, is_kind, precision)),
     )
+
+
+def _held_out_logits(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], weight: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Each row's logit from a model fitted without its fold (``FOLDS`` folds)."""
+    folds = np.arange(len(y)) % FOLDS
+    logits = np.zeros(len(y))
+    for fold in range(FOLDS):
+        train = folds != fold
+        logits[~train] = _logits(_logistic(x[train], y[train], weight[train]), x[~train])
+    return logits
 
 
 def _logistic(
@@ -228,12 +233,7 @@ def fit(
     neighbouring entry is the worst reply to send.
     """
     weight = np.where(uncovered, UNCOVERED_WEIGHT, 1.0)
-    folds = np.arange(len(y)) % FOLDS
-    held_out_logits = np.zeros(len(y))
-    for fold in range(FOLDS):
-        train = folds != fold
-        model = _logistic(x[train], y[train], weight[train])
-        held_out_logits[~train] = _logits(model, x[~train])
+    held_out_logits = _held_out_logits(x, y, weight)
     order = np.argsort(-held_out_logits)
     precision = np.cumsum(y[order]) / np.arange(1, len(y) + 1)
     uncovered_answered = np.cumsum(uncovered[order]) / max(1, int(uncovered.sum()))
