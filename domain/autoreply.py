@@ -158,10 +158,14 @@ def decide(
     body = (text or "").strip()
     scored: list[KindScores | None] = []
 
-    def kind_scores() -> KindScores | None:
+    def likely(kind: str) -> KindScores | None:
+        """The kind scores (asked for once), when they find the message likely of ``kind``."""
+        if not body:
+            return None
         if not scored:
             scored.append(kinds() if callable(kinds) else kinds)
-        return scored[0]
+        scores = scored[0]
+        return scores if scores is not None and scores.likely(kind) else None
 
     def escalate(
         reason: EscalationReason,
@@ -182,12 +186,6 @@ def decide(
 
     if human_takeover:
         return Skip("human_takeover")
-
-    def likely(kind: str) -> KindScores | None:
-        """The kind scores, when they find the message likely of ``kind``."""
-        scores = kind_scores() if body else None
-        return scores if scores is not None and scores.likely(kind) else None
-
     enabled = settings.escalation_categories
     category = first_category(body, enabled) if body else None
     if (
