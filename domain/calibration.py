@@ -71,6 +71,13 @@ class MatchFeatures:
     plain_margin: float  # lead of that cosine over the best other entry's
     unexplained: float  # what of the message the entry's phrasings and answer do not span
     length: float = 0.0  # how long the message is: log(1 + words)
+    # The same read in latent terms (``domain.semantic.Terms``; 0 without them): the cosine to
+    # the closest phrasing and its lead over the best other entry's, the cosine to the answer,
+    # and the share of the message's term weight the entry's phrasings and answer use.
+    term_similarity: float = 0.0
+    term_margin: float = 0.0
+    term_answer_similarity: float = 0.0
+    term_covered: float = 0.0
 
     def vector(self) -> list[float]:
         """The model's inputs; the lexical signals count in English only (zero otherwise)."""

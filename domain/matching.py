@@ -8,8 +8,10 @@ each entry's phrasings and answer, each language centred on its own mean phrasin
 ``KnowledgeMatcher`` per tenant and cache it (building embeds the entries once).
 
 Confidence. The best entry's features (similarity to its phrasings and answer, the lead over
-the runner-up, how much of the message the entry leaves unexplained, and for English the
-idf-weighted share of words it contains) go through a logistic model fitted on the training
+the runner-up, how much of the message the entry leaves unexplained, the same read in the
+message's latent terms (``domain.semantic.Terms``: "is the pool heated?" shares the pool entry's
+terms but not heating's, in any language), and for English the idf-weighted share of words it
+contains) go through a logistic model fitted on the training
 split (``domain.calibration``, refitted by ``python -m workers.calibrate``), so that
 "confidence >= the tenant's threshold" reads as "very likely right"; two entries that explain
 the message equally well mean it is ambiguous, and a wrong answer is worse than asking a human.
@@ -247,6 +249,14 @@ class KnowledgeMatcher:
             ),
             unexplained=float(compared.unexplained[best]),
             length=math.log1p(len(text.split())),
+            term_similarity=float(compared.term_phrasings[best]),
+            term_margin=(
+                float(compared.term_phrasings[best] - compared.term_phrasings[others].max())
+                if len(others)
+                else float(compared.term_phrasings[best])
+            ),
+            term_answer_similarity=float(compared.term_answers[best]),
+            term_covered=float(compared.term_covered[best]),
         )
 
     def _checks(self, text: str, entry: KnowledgeEntry) -> AnswerChecks:

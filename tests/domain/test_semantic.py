@@ -4,8 +4,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
-from domain.semantic import SemanticIndex
+from domain.semantic import SemanticIndex, Terms
 
 # A stand-in embedding with what a multilingual one has too: a topic direction and a strong
 # direction per language that every text in that language shares.
@@ -61,3 +62,46 @@ def test_a_question_asking_more_than_the_entry_says_is_left_partly_unexplained()
     assert more.unexplained[0] > 0.3
     # The parking entry explains the parking part, not the pets part.
     assert more.unexplained[2] > 0.3
+
+
+# Latent terms as a stand-in: one term per known word, whatever the language it is written in.
+CONCEPTS = {"pool": ("pool", "piscina"), "heated": ("heated", "climatizada"), "open": ("open",)}
+
+
+class ConceptEmbedder(LanguageHeavyEmbedder):
+    def terms(self, texts: Sequence[str]) -> list[Terms]:
+        found = []
+        for text in texts:
+            lowered = text.lower()
+            used = [
+                i for i, words in enumerate(CONCEPTS.values()) if any(w in lowered for w in words)
+            ]
+            found.append(Terms(np.asarray(used, np.int32), np.ones(len(used), np.float32)))
+        return found
+
+
+POOL = [("When is the pool open?",), ("Is there parking?",)]
+POOL_ANSWERS = ["The pool is open from 7 am.", "Yes, parking is free."]
+
+
+def test_latent_terms_tell_what_of_a_question_the_entry_speaks_of() -> None:
+    index = SemanticIndex(POOL, ConceptEmbedder(), answers=POOL_ANSWERS)
+    heated = index.compare("¿La piscina está climatizada?")
+    # Half of the question (the pool) is what the pool entry speaks of; heating is not.
+    assert heated.term_covered.tolist() == [0.5, 0.0]
+    # {pool, heated} against {pool, open}: one shared term of two each.
+    assert heated.term_phrasings[0] == pytest.approx(0.5)
+    assert heated.term_answers[0] == pytest.approx(0.5)
+    opening = index.compare("pool open?")
+    assert opening.term_covered.tolist() == [1.0, 0.0]
+    assert opening.term_phrasings[0] == pytest.approx(1.0)
+
+
+def test_without_latent_terms_their_readings_are_zero() -> None:
+    compared = SemanticIndex(POOL, LanguageHeavyEmbedder(), answers=POOL_ANSWERS).compare("pool?")
+    assert not compared.term_covered.any()
+    assert not compared.term_phrasings.any()
+    # A message with no term at all is covered by nothing.
+    empty = SemanticIndex(POOL, ConceptEmbedder(), answers=POOL_ANSWERS).compare("hello")
+    assert empty.term_covered.tolist() == [0.0, 0.0]
+    assert empty.term_phrasings.tolist() == [0.0, 0.0]
