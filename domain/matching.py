@@ -224,7 +224,7 @@ class KnowledgeMatcher:
         checks = self._checks(text, entry)
         return entry, MatchFeatures(
             similarity=similarity,
-            margin=similarity - float(phrasings[others].max()) if len(others) else similarity,
+            margin=_lead(phrasings, best),
             similarity_z=float(phrasing_z[best]),
             lexical_agrees=bool(ranked) and ranked[0].entry.id == entry.id,
             lexical_confidence=next((m.confidence for m in ranked if m.entry.id == entry.id), 0.0),
@@ -242,19 +242,11 @@ class KnowledgeMatcher:
             ),
             combined_score=float(combined[best]),
             plain_similarity=float(compared.plain[best]),
-            plain_margin=(
-                float(compared.plain[best] - compared.plain[others].max())
-                if len(others)
-                else float(compared.plain[best])
-            ),
+            plain_margin=_lead(compared.plain, best),
             unexplained=float(compared.unexplained[best]),
             length=math.log1p(len(text.split())),
             term_similarity=float(compared.term_phrasings[best]),
-            term_margin=(
-                float(compared.term_phrasings[best] - compared.term_phrasings[others].max())
-                if len(others)
-                else float(compared.term_phrasings[best])
-            ),
+            term_margin=_lead(compared.term_phrasings, best),
             term_answer_similarity=float(compared.term_answers[best]),
             term_covered=float(compared.term_covered[best]),
         )
@@ -343,6 +335,12 @@ def focus(text: str) -> str:
     if len(parts) < 2 or not asking or len(asking) == len(parts):
         return text
     return " ".join(asking)
+
+
+def _lead(values: npt.NDArray[np.float64], best: int) -> float:
+    """How far ``values[best]`` is ahead of the best other value (itself when it is alone)."""
+    others = np.delete(values, best)
+    return float(values[best] - others.max()) if len(others) else float(values[best])
 
 
 def _standardised(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
