@@ -30,6 +30,9 @@ _DATA = _load()
 # The guest asks when; the answer must then name a time.
 TIME_QUESTION = re.compile(_DATA["time_question"])
 TIME_ANSWER = re.compile(_DATA["time_answer"])
+# The guest asks what something costs; the answer must then name a price, or say it is free.
+PRICE_QUESTION = re.compile(_DATA["price_question"])
+PRICE_ANSWER = re.compile(_DATA["price_answer"])
 # Words that ask nothing by themselves: a message may use them although no entry does.
 GENERIC_WORDS: frozenset[str] = frozenset(_DATA["generic_words"].split())
 
@@ -38,6 +41,7 @@ GENERIC_WORDS: frozenset[str] = frozenset(_DATA["generic_words"].split())
 class AnswerChecks:
     explained: float  # idf-weighted share of the message's words the entry or its answer uses
     answer_lacks_time: bool  # "what time ...?" and the answer names no time
+    answer_lacks_price: bool  # "how much ...?" and the answer names no price (nor "free")
     opposite: bool  # the message is about check-out, the entry about check-in (or reverse)
     unknown_share: float  # share of the message's words that no entry (nor answer) knows
     english: bool
@@ -46,7 +50,12 @@ class AnswerChecks:
     def failed(self) -> bool:
         # Unknown words tell only in English, the language the entries are written in; in
         # another language most words are unknown to them.
-        return self.answer_lacks_time or self.opposite or (self.english and self.unknown_share > 0)
+        return (
+            self.answer_lacks_time
+            or self.answer_lacks_price
+            or self.opposite
+            or (self.english and self.unknown_share > 0)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,7 @@ class MatchFeatures:
     plain_margin: float  # lead of that cosine over the best other entry's
     unexplained: float  # what of the message the entry's phrasings and answer do not span
     length: float = 0.0  # how long the message is: log(1 + words)
+    answer_lacks_price: bool = False
     # The same read in latent terms (``domain.semantic.Terms``; 0 without them): the cosine to
     # the closest phrasing and its lead over the best other entry's, the cosine to the answer,
     # and the share of the message's term weight the entry's phrasings and answer use.

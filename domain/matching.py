@@ -32,6 +32,8 @@ from rapidfuzz import fuzz
 from domain.calibration import (
     CALIBRATION,
     GENERIC_WORDS,
+    PRICE_ANSWER,
+    PRICE_QUESTION,
     TIME_ANSWER,
     TIME_QUESTION,
     AnswerChecks,
@@ -99,6 +101,7 @@ class _Indexed:
     phrases: tuple[str, ...]  # normalized question and example questions, for fuzzy matching
     answer_terms: frozenset[str]
     answer_gives_time: bool
+    answer_gives_price: bool
     # The words of the entry's own phrasings and answer: not its category's, whose name
     # ("Check-in & check-out") speaks of its neighbours too.
     own_terms: frozenset[str]
@@ -125,10 +128,18 @@ class KnowledgeMatcher:
             phrases = tuple(" ".join(content_tokens(p)) for p in phrasings)
             answer_terms = frozenset(content_tokens(entry.answer))
             gives_time = bool(TIME_ANSWER.search(fold(entry.answer)))
+            gives_price = bool(PRICE_ANSWER.search(fold(entry.answer)))
             own = frozenset(t for p in phrasings for t in content_tokens(p)) | answer_terms
             indexed.append(
                 _Indexed(
-                    entry, Counter(tokens), len(tokens), phrases, answer_terms, gives_time, own
+                    entry,
+                    Counter(tokens),
+                    len(tokens),
+                    phrases,
+                    answer_terms,
+                    gives_time,
+                    gives_price,
+                    own,
                 )
             )
         self._indexed = tuple(indexed)
@@ -172,8 +183,8 @@ class KnowledgeMatcher:
         (``domain.calibration``), from: similarity to phrasings and answer and the lead over
         the runner-up, how much of the message the entry's phrasings and answer leave
         unexplained, whether the lexical ranking agrees, how much of the message no entry
-        knows, and the answer checks ("what time" needs a time in the answer; a check-in entry
-        does not answer a check-out question).
+        knows, and the answer checks ("what time" needs a time in the answer, "how much" a
+        price or "free"; a check-in entry does not answer a check-out question).
         """
         text = focus(text)
         ranked = self.rank(text, limit=len(self._indexed))
@@ -193,7 +204,7 @@ class KnowledgeMatcher:
             return None
         entry, features = found
         confidence = self._calibration.probability(features)
-        if features.opposite or features.answer_lacks_time:
+        if features.opposite or features.answer_lacks_time or features.answer_lacks_price:
             # The checks hold whichever way the entry was found: a check-in entry never
             # answers a check-out question, nor an entry without a time a "what time" one.
             confidence = min(confidence, FAILED_CHECK_CONFIDENCE)
@@ -232,6 +243,7 @@ class KnowledgeMatcher:
             unknown_share=checks.unknown_share,
             explained=checks.explained,
             answer_lacks_time=checks.answer_lacks_time,
+            answer_lacks_price=checks.answer_lacks_price,
             opposite=checks.opposite,
             english=checks.english,
             answer_similarity=float(answers[best]),
@@ -265,6 +277,9 @@ class KnowledgeMatcher:
         return AnswerChecks(
             explained=explained / sum(weights.values()) if weights else 0.0,
             answer_lacks_time=bool(TIME_QUESTION.search(fold(text))) and not item.answer_gives_time,
+            answer_lacks_price=(
+                bool(PRICE_QUESTION.search(fold(text))) and not item.answer_gives_price
+            ),
             opposite=any(
                 (one in query and other not in query)
                 and (other in item.own_terms and one not in item.own_terms)

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from domain.matching import KnowledgeEntry, KnowledgeMatcher
+from domain.matching import FAILED_CHECK_CONFIDENCE, KnowledgeEntry, KnowledgeMatcher
 from domain.text import content_tokens, fold
 
 ENTRIES = (
@@ -195,6 +195,31 @@ def test_a_time_question_needs_a_time_in_the_answer() -> None:
     assert timed is not None
     assert timed.entry.id == "pool"
     assert timed.confidence < 0.5
+
+
+def test_a_price_question_needs_a_price_in_the_answer() -> None:
+    entries = [
+        KnowledgeEntry("pool", "leisure", "Is there a pool?", "Yes, on the roof."),
+        KnowledgeEntry("parking", "car", "Is there parking?", "The garage costs €22 a night."),
+        KnowledgeEntry("wifi", "internet", "Is there wifi?", "Free Wi-Fi everywhere."),
+        KnowledgeEntry("breakfast", "food", "Breakfast?", "Gluten-free breads at breakfast."),
+    ]
+    matcher = KnowledgeMatcher(entries, embedder=WordEmbedder())
+    lacking = {}
+    for text in (
+        "how much is the pool",
+        "¿cuánto cuesta el parking?",
+        "does the wifi cost extra",
+        "Was kostet das Breakfast?",
+    ):
+        found = matcher.features(text)
+        assert found is not None
+        lacking[found[0].id] = found[1].answer_lacks_price
+    # A price, or "free", answers what it costs; "gluten-free" does not.
+    assert lacking == {"pool": True, "parking": False, "wifi": False, "breakfast": True}
+    pool = matcher.best("how much is the pool")
+    assert pool is not None
+    assert pool.confidence <= FAILED_CHECK_CONFIDENCE
 
 
 def test_check_out_is_not_answered_with_check_in() -> None:
