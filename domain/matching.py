@@ -127,8 +127,9 @@ class KnowledgeMatcher:
             tokens += content_tokens(entry.category.replace("-", " "))
             phrases = tuple(" ".join(content_tokens(p)) for p in phrasings)
             answer_terms = frozenset(content_tokens(entry.answer))
-            gives_time = bool(TIME_ANSWER.search(fold(entry.answer)))
-            gives_price = bool(PRICE_ANSWER.search(fold(entry.answer)))
+            folded_answer = fold(entry.answer)
+            gives_time = bool(TIME_ANSWER.search(folded_answer))
+            gives_price = bool(PRICE_ANSWER.search(folded_answer))
             own = frozenset(t for p in phrasings for t in content_tokens(p)) | answer_terms
             indexed.append(
                 _Indexed(
@@ -206,7 +207,8 @@ class KnowledgeMatcher:
         confidence = self._calibration.probability(features)
         if features.opposite or features.answer_lacks_time or features.answer_lacks_price:
             # The checks hold whichever way the entry was found: a check-in entry never
-            # answers a check-out question, nor an entry without a time a "what time" one.
+            # answers a check-out question, nor an entry without a time a "what time" one,
+            # nor one without a price a "how much" one.
             confidence = min(confidence, FAILED_CHECK_CONFIDENCE)
         return Match(entry, round(features.similarity, 4), round(confidence, 4))
 
@@ -265,6 +267,7 @@ class KnowledgeMatcher:
 
     def _checks(self, text: str, entry: KnowledgeEntry) -> AnswerChecks:
         item = next(i for i in self._indexed if i.entry.id == entry.id)
+        folded = fold(text)
         terms = content_tokens(text)
         query = set(terms)
         unknown = [
@@ -276,10 +279,8 @@ class KnowledgeMatcher:
         )
         return AnswerChecks(
             explained=explained / sum(weights.values()) if weights else 0.0,
-            answer_lacks_time=bool(TIME_QUESTION.search(fold(text))) and not item.answer_gives_time,
-            answer_lacks_price=(
-                bool(PRICE_QUESTION.search(fold(text))) and not item.answer_gives_price
-            ),
+            answer_lacks_time=bool(TIME_QUESTION.search(folded)) and not item.answer_gives_time,
+            answer_lacks_price=bool(PRICE_QUESTION.search(folded)) and not item.answer_gives_price,
             opposite=any(
                 (one in query and other not in query)
                 and (other in item.own_terms and one not in item.own_terms)
