@@ -18,8 +18,9 @@ decision. Rules, first match wins:
    its words or the kind model) -> Escalate("escalation", category "request" or the detected
    one): staff must carry it out, and a knowledge entry about how booking works would leave it
    undone.
-7. Small talk (thanks, greetings, "ok", "no", "are you a bot?", short praise; by its words or
-   by the kind model) -> Skip("small_talk").
+7. Small talk (thanks, greetings, "ok", "no", "are you a bot?", short praise, a notice of where
+   the guest is such as "running 10 min late"; by its words or by the kind model) ->
+   Skip("small_talk").
 8. No text (a photo, a location) -> Escalate("low_confidence", detail "no_text").
 9. Knowledge match with confidence >= threshold -> Reply, sent after the response delay (an FAQ
    item's answer, or a quoted document passage: reason "document_match").
@@ -59,7 +60,7 @@ from domain.rate_limits import DEFAULT_INBOUND_PER_MINUTE
 from domain.replies import ReplyContext, first_name, render_reply
 from domain.requests import is_action_request
 from domain.sentiment import DEFAULT_ATTENTION_THRESHOLD, SentimentResult, requires_attention
-from domain.small_talk import is_appreciation, is_small_talk
+from domain.small_talk import is_appreciation, is_notice, is_small_talk
 
 # The escalation category of a request staff must carry out (book, cancel, change, bring).
 ACTION_REQUEST = "request"
@@ -198,7 +199,11 @@ def decide(
         )
     if category is not None:
         return escalate("escalation", category=category.value, urgent=is_urgent(category))
-    if COMPLAINT in enabled and (scores := likely(COMPLAINT)):
+    # "On a 10 minutes de retard, on arrive" reads like a complaint and "the Müller family,
+    # room 12" like a booking to the kind models; a message that only says where the guest is
+    # is neither (the patterns above still catch a problem named in it).
+    notice = bool(body) and is_notice(body)
+    if COMPLAINT in enabled and not notice and (scores := likely(COMPLAINT)):
         return escalate("escalation", category=COMPLAINT, detail=scores.detail(COMPLAINT))
     if body and asks_for_human(body) and not is_small_talk(body):
         return escalate("human_requested")
@@ -216,7 +221,7 @@ def decide(
             return escalate("escalation", category=task.value)
         if is_action_request(body):
             return escalate("escalation", category=ACTION_REQUEST)
-        if scores := likely(ACTION):
+        if not notice and (scores := likely(ACTION)):
             return escalate("escalation", category=ACTION_REQUEST, detail=scores.detail(ACTION))
     if body and _needs_no_answer(body, sentiment, settings.negative_threshold, likely):
         return Skip("small_talk")
@@ -258,7 +263,7 @@ def _needs_no_answer(
         # "I left my phone in the room, thanks!" names a problem even when the tenant does not
         # escalate on its category: it is not small talk.
         return False
-    if is_small_talk(body) or likely(SMALL_TALK):
+    if is_small_talk(body) or is_notice(body) or likely(SMALL_TALK):
         # "no thanks" scores mildly negative and still needs no answer.
         return not requires_attention(sentiment.score, negative_threshold)
     return sentiment.label is SentimentLabel.POSITIVE and is_appreciation(body)

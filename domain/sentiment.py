@@ -19,7 +19,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from domain.escalation import EscalationCategory, detect_categories
 from domain.events import SentimentLabel
-from domain.small_talk import asks_question, is_small_talk, looks_like_question
+from domain.small_talk import asks_question, is_notice, is_small_talk, looks_like_question
 from domain.text import fold, guess_language, strip_noise
 
 # VADER's documented cut-offs on the compound score.
@@ -160,6 +160,10 @@ class GuestMessageScorer:
         praised = bool(_POSITIVE_CUES.search(folded))
         if praised:
             compound = max(compound, PRAISE_SCORE)
+        elif is_notice(cleaned):
+            # "Sorry, train delayed, we'll be there around 7": the guest's own delay is no
+            # complaint.
+            compound = max(compound, 0.0)
         elif (
             _NEGATIVE_CUES.search(folded)
             or _PROBLEMS.intersection(detect_categories(cleaned))

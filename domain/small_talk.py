@@ -44,6 +44,12 @@ _CHIT_CHAT = re.compile(
 )
 # Longer messages are stories, and a story may hide a problem worth a human's eye.
 APPRECIATION_MAX_WORDS = 20
+# Where the guest is and who is writing: "on our way", "running 10 min late", "just landed",
+# "the Müller family, room 12". Staff read them in the conversation; none asks anything.
+_NOTICE = re.compile(r"(?<![a-z0-9])(?:" + "|".join(_DATA["notice_phrases"]) + r")(?![a-z])")
+NOTICE_MAX_WORDS = 16
+# The words a notice is made of besides its phrases: the journey, places, times, the booking.
+NOTICE_WORDS: frozenset[str] = SMALL_TALK_WORDS | frozenset(_DATA["notice_words"])
 
 _WORD = re.compile(r"[a-z]+")
 _DIGITS = re.compile(r"\d")
@@ -101,3 +107,15 @@ def is_appreciation(text: str) -> bool:
     return 0 < len(words) <= APPRECIATION_MAX_WORDS and any(
         word in APPRECIATION_WORDS for word in words
     )
+
+
+def is_notice(text: str) -> bool:
+    """True for a message made only of where-we-are notices and small-talk words ("sorry,
+    running 10 min late, see you soon"): it asks nothing and names no problem. Any other
+    word ("we're here but nobody is at reception") makes it something staff must read."""
+    if looks_like_question(text):
+        return False
+    folded = fold(text)
+    if len(_WORD.findall(folded)) > NOTICE_MAX_WORDS or not _NOTICE.search(folded):
+        return False
+    return all(word in NOTICE_WORDS for word in _WORD.findall(_NOTICE.sub(" ", folded)))

@@ -85,9 +85,10 @@ def test_knowledge_base_shape() -> None:
 def test_sent_replies_are_right(report: EvaluationReport) -> None:
     # A wrong answer sent is worse than an escalation: precision is the figure that matters.
     figures = report.overall
-    # 0.96 on the held-out messages (110 of 114); 0.95, 0.93 and 0.97 on the sets before.
+    # 0.97 on the held-out messages (121 of 125); 0.96, 0.95, 0.93 and 0.97 on the sets before.
     assert figures.precision.value >= 0.92, figures.precision
-    assert figures.coverage.value >= 0.72, figures.coverage
+    # 0.80 (121 of 152); 0.76 on the set before.
+    assert figures.coverage.value >= 0.75, figures.coverage
     assert figures.top1_accuracy.value >= 0.92, figures.top1_accuracy
 
 
@@ -96,19 +97,20 @@ def test_every_language_is_answered(report: EvaluationReport) -> None:
     for language in ("en", "es", "fr", "de"):
         figures = report.by_language[language]
         assert figures.precision.value >= 0.85, (language, figures.precision)
-        # German 0.59 (19 of 32) on the held-out messages, 0.76-0.89 in the others.
-        assert figures.coverage.value >= 0.55, (language, figures.coverage)
+        # German 0.73 (27 of 37) on the held-out messages, 0.77-0.90 in the others (German
+        # 0.59 on the set before).
+        assert figures.coverage.value >= 0.65, (language, figures.coverage)
 
 
 def test_uncovered_questions_are_not_answered_from_a_neighbour(report: EvaluationReport) -> None:
-    # 1 of the 32 held-out ones is answered; 5 of 46 of the set before.
+    # 3 of the 29 held-out ones are answered; 1 of 32 and 5 of 46 of the sets before.
     assert report.overall.uncovered_answered.value <= 0.12, report.overall.uncovered_answered
 
 
 def test_small_talk_rarely_reaches_staff(report: EvaluationReport) -> None:
-    # Eight of the 49 held-out small-talk messages are escalated (0.16): a guest saying they
-    # have arrived, or who they are, goes to staff as a question (9 of 50 on the set before).
-    assert report.overall.small_talk_escalated.value <= 0.2, report.overall.small_talk_escalated
+    # Two of the 41 held-out small-talk messages are escalated (0.05); 8 of 49 on the set
+    # before, most of them a guest saying where they are or who they are, now read as notices.
+    assert report.overall.small_talk_escalated.value <= 0.1, report.overall.small_talk_escalated
 
 
 def test_requests_and_problems_reach_staff(report: EvaluationReport) -> None:
@@ -116,7 +118,7 @@ def test_requests_and_problems_reach_staff(report: EvaluationReport) -> None:
     assert figures.action_routed.value >= 0.95, figures.action_routed
     assert figures.needs_staff_recall.value >= 0.97, figures.needs_staff_recall
     assert figures.emergency_urgent.value >= 0.85, figures.emergency_urgent
-    # None of the 26 held-out ones is; one of an earlier set was ("can you do a tiramisu
+    # None of the 31 held-out ones is; one of an earlier set was ("can you do a tiramisu
     # cake for saturday for 10 people? with candles", from the cake entry, which books nothing).
     answered = [o for o in report.outcomes if o.message.kind == "action" and o.replied_item]
     assert len(answered) <= 0.05 * figures.action_routed.total, answered
@@ -129,8 +131,8 @@ def test_sentiment_on_comments(sentiment: evaluate_sentiment.SentimentFigures) -
 
 
 def test_sentiment_on_guest_messages(report: EvaluationReport) -> None:
-    # 0.87 of the held-out messages (261 of 300).
-    assert report.overall.sentiment_accuracy.value >= 0.83, report.overall.sentiment_accuracy
+    # 0.90 of the held-out messages (277 of 308).
+    assert report.overall.sentiment_accuracy.value >= 0.85, report.overall.sentiment_accuracy
 
 
 def test_wilson_interval() -> None:

@@ -285,3 +285,15 @@ def test_the_kind_model_routes_what_the_words_do_not_say() -> None:
     # A tenant that does not escalate on complaints is not alerted by the model either.
     quiet = replace(SETTINGS, escalation_categories=("refund",))
     assert isinstance(run(question, settings=quiet, kinds=kinds(complaint=0.99)), Reply)
+
+
+def test_a_notice_of_where_the_guest_is_needs_no_answer_whatever_the_models_read() -> None:
+    # The kind models read lateness as a complaint and an introduction as a booking.
+    late = "on a 10 minutes de retard, on arrive"
+    assert run(late, match=UNSURE, kinds=kinds(complaint=0.92)) == Skip("small_talk")
+    family = "hi, this is the Müller family, room 12"
+    assert run(family, match=UNSURE, kinds=kinds(action=0.9)) == Skip("small_talk")
+    # A problem named beside the notice is read as before: the words decide, then the models.
+    stuck = run("we're outside, the gate won't open", match=UNSURE, kinds=kinds(complaint=0.9))
+    assert isinstance(stuck, Escalate)
+    assert stuck.category == "complaint"

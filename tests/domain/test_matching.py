@@ -222,6 +222,23 @@ def test_a_price_question_needs_a_price_in_the_answer() -> None:
     assert pool.confidence <= FAILED_CHECK_CONFIDENCE
 
 
+def test_what_time_how_many_and_chilly_are_not_price_questions() -> None:
+    entries = [KnowledgeEntry("pool", "leisure", "Is there a pool?", "Yes, on the roof.")]
+    matcher = KnowledgeMatcher(entries, embedder=WordEmbedder())
+    asked = {
+        # "wie viel Uhr" asks the time, "combien de minutes" a distance, "il fait frais" says
+        # it is chilly: none asks a price, so the pool entry is not capped for lacking one.
+        "ab wieviel Uhr ist der pool offen": False,
+        "la pool est à combien de minutes à pied ?": False,
+        "il fait frais le soir, la pool est chauffée ?": False,
+        "wie viel kostet der pool": True,
+        "c'est combien la pool ?": True,
+        "y a-t-il des frais pour la pool ?": True,
+    }
+    found = {text: matcher.features(text) for text in asked}
+    assert {text: f is not None and f[1].answer_lacks_price for text, f in found.items()} == asked
+
+
 def test_check_out_is_not_answered_with_check_in() -> None:
     match = matcher.best("What time is checking out?")
     assert match is None or match.entry.id != "check-in-time" or match.confidence < 0.5

@@ -143,3 +143,11 @@ def test_complaints_without_strong_words_need_attention(text: str) -> None:
 )
 def test_questions_and_small_talk_are_no_complaint(text: str) -> None:
     assert not requires_attention(guest.score(text).score)
+
+
+def test_the_guests_own_delay_is_no_complaint() -> None:
+    guest = default_scorer()
+    assert guest.score("le train a une heure de retard, on sera là vers 19h").score >= 0.0
+    assert guest.score("sorry, a few minutes late, on our way").label is SentimentLabel.NEUTRAL
+    # Late service is.
+    assert guest.score("the food came 40 minutes late").label is SentimentLabel.NEGATIVE

@@ -5,6 +5,7 @@ import pytest
 from domain.small_talk import (
     asks_question,
     is_appreciation,
+    is_notice,
     is_small_talk,
     looks_like_question,
 )
@@ -96,3 +97,36 @@ def test_asks_question_only_when_put_as_one(text: str, asked: bool) -> None:
     assert asks_question(text) is asked
     # The wider test still sees a request or a question word anywhere.
     assert looks_like_question(text) or not asked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "running 10 min late, see you soon",
+        "sorry, a few minutes late, on our way",
+        "le train a une heure de retard, on sera là vers 19h",
+        "llegamos en 5 minutos",
+        "Hier ist Familie Schneider, Zimmer 208",
+        "wir sind noch etwa 20 Minuten entfernt",
+    ],
+)
+def test_a_notice_of_where_the_guest_is(text: str) -> None:
+    assert is_notice(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A problem, a request or a question beside the notice: staff must read it.
+        "we're here but nobody is at reception",
+        "we're outside, the gate won't open",
+        "running late, can you hold the table?",
+        "on arrive, la porte est bloquée",
+        "we arrived and the room is dirty",
+        # An introduction needs a family or a title: "hier ist es kalt" introduces nobody.
+        "hier ist es kalt",
+        "c'est froid",
+    ],
+)
+def test_not_a_notice(text: str) -> None:
+    assert not is_notice(text)
