@@ -31,6 +31,9 @@ def test_small_bench_stores_decides_and_answers_every_message_exactly_once(tmp_p
             "small",
             "--stall-seconds",
             "30",
+            # The in-process decision timing decides every labelled message (a number that grows
+            # with the labelled set); tests/bench/test_decisions.py covers it on a sample.
+            "--no-decisions",
             "--out",
             str(out),
         ],
