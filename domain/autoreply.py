@@ -223,7 +223,7 @@ def decide(
             return escalate("escalation", category=ACTION_REQUEST)
         if not notice and (scores := likely(ACTION)):
             return escalate("escalation", category=ACTION_REQUEST, detail=scores.detail(ACTION))
-    if body and _needs_no_answer(body, sentiment, settings.negative_threshold, likely):
+    if body and _needs_no_answer(body, notice, sentiment, settings.negative_threshold, likely):
         return Skip("small_talk")
     if not body:
         return escalate("low_confidence", detail="no_text")
@@ -255,6 +255,7 @@ def decide(
 
 def _needs_no_answer(
     body: str,
+    notice: bool,
     sentiment: SentimentResult,
     negative_threshold: float,
     likely: Callable[[str], KindScores | None],
@@ -263,7 +264,7 @@ def _needs_no_answer(
         # "I left my phone in the room, thanks!" names a problem even when the tenant does not
         # escalate on its category: it is not small talk.
         return False
-    if is_small_talk(body) or is_notice(body) or likely(SMALL_TALK):
+    if notice or is_small_talk(body) or likely(SMALL_TALK):
         # "no thanks" scores mildly negative and still needs no answer.
         return not requires_attention(sentiment.score, negative_threshold)
     return sentiment.label is SentimentLabel.POSITIVE and is_appreciation(body)

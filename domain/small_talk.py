@@ -116,6 +116,7 @@ def is_notice(text: str) -> bool:
     if looks_like_question(text):
         return False
     folded = fold(text)
-    if len(_WORD.findall(folded)) > NOTICE_MAX_WORDS or not _NOTICE.search(folded):
+    if len(_WORD.findall(folded)) > NOTICE_MAX_WORDS:
         return False
-    return all(word in NOTICE_WORDS for word in _WORD.findall(_NOTICE.sub(" ", folded)))
+    rest, phrases = _NOTICE.subn(" ", folded)
+    return phrases > 0 and all(word in NOTICE_WORDS for word in _WORD.findall(rest))
