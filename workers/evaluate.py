@@ -37,7 +37,7 @@ from domain.autoreply import AiSettings, Escalate, Reply, decide
 from domain.kinds import KIND_MODEL, KindModel
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import Embedder, shared_embedder
-from domain.sentiment import SentimentScorer, default_scorer
+from domain.sentiment import SentimentScorer, default_scorer, requires_attention
 from domain.text import guess_language
 from workers.eval_stats import Ratio
 
@@ -78,6 +78,7 @@ class Outcome:
     replied_item: str | None  # the knowledge item sent, for knowledge replies
     urgent: bool
     sentiment: str
+    attention: bool = False  # flagged for staff by its sentiment (the tenant's threshold)
 
     @property
     def right(self) -> bool:
@@ -109,6 +110,8 @@ class Figures:
     emergency_urgent: Ratio
     decision_accuracy: Ratio
     sentiment_accuracy: Ratio
+    unhappy_flagged: Ratio
+    flags_unhappy: Ratio
 
     @classmethod
     def of(cls, outcomes: Sequence[Outcome]) -> Figures:
@@ -135,6 +138,14 @@ class Figures:
             decision_accuracy=ratio(None, lambda o: o.right),
             sentiment_accuracy=Ratio(
                 sum(1 for o in scored if o.sentiment == o.message.sentiment), len(scored)
+            ),
+            unhappy_flagged=Ratio(
+                sum(1 for o in scored if o.attention and o.message.sentiment == "negative"),
+                sum(1 for o in scored if o.message.sentiment == "negative"),
+            ),
+            flags_unhappy=Ratio(
+                sum(1 for o in scored if o.attention and o.message.sentiment == "negative"),
+                sum(1 for o in scored if o.attention),
             ),
         )
 
@@ -257,6 +268,7 @@ def evaluate_one(
         ),
         urgent=isinstance(decision, Escalate) and decision.urgent,
         sentiment=sentiment.label.value,
+        attention=requires_attention(sentiment.score, settings.negative_threshold),
     )
 
 
@@ -275,7 +287,7 @@ def run_evaluation(
     matchers = {
         slug: KnowledgeMatcher(entries, embedder=embedder) for slug, entries in knowledge.items()
     }
-    scorer = default_scorer()
+    scorer = default_scorer(embedder)
     outcomes = []
     for message in load_messages(messages_path):
         if language and message.language != language:
@@ -312,6 +324,8 @@ MEASURES = (
     ("emergencies urgent", "emergency_urgent"),
     ("decision right", "decision_accuracy"),
     ("sentiment label right", "sentiment_accuracy"),
+    ("unhappy messages flagged for staff", "unhappy_flagged"),
+    ("flags on unhappy messages", "flags_unhappy"),
 )
 
 

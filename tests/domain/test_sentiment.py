@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from domain.events import SentimentLabel
+from domain.kinds import COMPLAINT, EMERGENCY, KindModel, Linear
 from domain.sentiment import (
     MULTILINGUAL_LEXICON,
+    GuestMessageScorer,
     SentimentResult,
     VaderScorer,
     default_scorer,
@@ -151,3 +157,58 @@ def test_the_guests_own_delay_is_no_complaint() -> None:
     assert guest.score("sorry, a few minutes late, on our way").label is SentimentLabel.NEUTRAL
     # Late service is.
     assert guest.score("the food came 40 minutes late").label is SentimentLabel.NEGATIVE
+
+
+class TopicEmbedder:
+    """Unit vectors: one direction for texts that name a delay or a smell, another for the rest;
+    counts the texts it embeds."""
+
+    PROBLEM_WORDS = ("warten", "huele", "late")
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.embedded += texts
+        return np.asarray(
+            [
+                [1.0, 0.0] if any(w in t.lower() for w in self.PROBLEM_WORDS) else [0.0, 1.0]
+                for t in texts
+            ],
+            dtype=np.float32,
+        )
+
+
+def _linear(weights: list[float]) -> Linear:
+    return Linear(
+        centre=np.zeros(2), scale=np.ones(2), weights=np.asarray(weights), bias=0.0, threshold=0.5
+    )
+
+
+# A complaint model that reads the first direction; an emergency model that never fires.
+TOPIC_KINDS = KindModel({COMPLAINT: _linear([8.0, -8.0]), EMERGENCY: _linear([-8.0, -8.0])})
+
+
+def test_a_calm_complaint_the_rules_miss_is_negative_when_the_kind_model_reads_one() -> None:
+    text = "Wir mussten trotz Reservierung 25 Minuten warten"
+    assert not requires_attention(GuestMessageScorer().score(text).score)
+    result = GuestMessageScorer(TOPIC_KINDS, TopicEmbedder()).score(text)
+    assert result.label is SentimentLabel.NEGATIVE
+    assert requires_attention(result.score)
+
+
+def test_the_kind_model_does_not_make_a_notice_or_praise_negative() -> None:
+    scorer = GuestMessageScorer(TOPIC_KINDS, TopicEmbedder())
+    # Both read as complaints to the topic model; the guest's own delay and praise win.
+    assert not requires_attention(scorer.score("running 10 min late, see you soon").score)
+    assert scorer.score("no complaints at all, we were never kept waiting late").label is (
+        SentimentLabel.POSITIVE
+    )
+
+
+def test_the_kind_model_is_read_only_when_the_rules_find_no_problem() -> None:
+    embedder = TopicEmbedder()
+    scorer = GuestMessageScorer(TOPIC_KINDS, embedder)
+    assert requires_attention(scorer.score("The bathroom is dirty and the staff were rude.").score)
+    assert scorer.score("What time is breakfast?").label is SentimentLabel.NEUTRAL
+    assert embedder.embedded == ["What time is breakfast?"]
