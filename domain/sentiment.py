@@ -155,9 +155,7 @@ class GuestMessageScorer:
       question: "I'm upset about how we were treated" is a complaint).
     """
 
-    def __init__(
-        self, kinds: KindModel | None = None, embedder: Embedder | None = None
-    ) -> None:
+    def __init__(self, kinds: KindModel | None = None, embedder: Embedder | None = None) -> None:
         self._kinds = kinds if embedder is not None else None
         self._embedder = embedder
         self._scorers = {language: VaderScorer() for language in FALSE_FRIENDS}

@@ -109,7 +109,7 @@ def test_uncovered_questions_are_not_answered_from_a_neighbour(report: Evaluatio
 
 
 def test_small_talk_rarely_reaches_staff(report: EvaluationReport) -> None:
-    # 4 of the 44 held-out small-talk and praise messages are escalated (0.09); 2 of 41 and 8 of
+    # 5 of the 44 held-out small-talk and praise messages are escalated (0.11); 2 of 41 and 8 of
     # 49 on the sets before.
     assert report.overall.small_talk_escalated.value <= 0.12, report.overall.small_talk_escalated
 
@@ -117,8 +117,9 @@ def test_small_talk_rarely_reaches_staff(report: EvaluationReport) -> None:
 def test_requests_and_problems_reach_staff(report: EvaluationReport) -> None:
     figures = report.overall
     assert figures.action_routed.value >= 0.95, figures.action_routed
-    # 0.95 (134 of 141; 86 of 86 on the set before); emergencies urgent 21 of 24 (12 of 12).
-    assert figures.needs_staff_recall.value >= 0.93, figures.needs_staff_recall
+    # 141 of 141 (134 before the ironic complaints and the emergencies told without their
+    # words joined training); emergencies urgent 23 of 24 (21 before; 12 of 12 on the set before).
+    assert figures.needs_staff_recall.value >= 0.97, figures.needs_staff_recall
     assert figures.emergency_urgent.value >= 0.85, figures.emergency_urgent
     # None of the 29 held-out ones is; one of an earlier set was ("can you do a tiramisu
     # cake for saturday for 10 people? with candles", from the cake entry, which books nothing).
@@ -133,18 +134,18 @@ def test_sentiment_on_comments(sentiment: evaluate_sentiment.SentimentFigures) -
 
 
 def test_sentiment_on_guest_messages(report: EvaluationReport) -> None:
-    # 0.88 of the held-out messages (297 of 337); 0.78 with the rules alone.
+    # 0.91 of the held-out messages (305 of 337); 0.78 with the rules alone.
     assert report.overall.sentiment_accuracy.value >= 0.85, report.overall.sentiment_accuracy
 
 
 def test_unhappy_guests_are_flagged_in_every_language(report: EvaluationReport) -> None:
-    # 80 of the 96 held-out unhappy messages are flagged (0.82-0.85 per language; 0.36-0.59
-    # with the rules alone), and 80 of the 83 flags are on one.
-    assert report.overall.unhappy_flagged.value >= 0.8, report.overall.unhappy_flagged
+    # 90 of the 96 held-out unhappy messages are flagged (0.92-0.96 per language; 0.36-0.59
+    # with the rules alone), and 90 of the 95 flags are on one.
+    assert report.overall.unhappy_flagged.value >= 0.88, report.overall.unhappy_flagged
     assert report.overall.flags_unhappy.value >= 0.9, report.overall.flags_unhappy
     for language in ("en", "es", "fr", "de"):
         figures = report.by_language[language]
-        assert figures.unhappy_flagged.value >= 0.7, (language, figures.unhappy_flagged)
+        assert figures.unhappy_flagged.value >= 0.8, (language, figures.unhappy_flagged)
 
 
 def test_wilson_interval() -> None:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from domain.autoreply import AiSettings
 from domain.calibration import FEATURE_NAMES, Calibration
-from domain.kinds import LABELS, PRECISION, KindModel, Linear, threshold_for
+from domain.kinds import LABELS, PRECISION, SMALL_TALK, KindModel, Linear, threshold_for
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import E5Embedder, message_vector, shared_embedder
 from domain.sentiment import default_scorer
@@ -149,30 +149,57 @@ def _vectors(messages: list[LabelledMessage], embedder: E5Embedder) -> npt.NDArr
 
 def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
     """A model per kind (``domain.kinds.LABELS``) fitted on the messages' embeddings, each
-    threshold placed on probabilities every message got from a model fitted without it."""
+    threshold placed on probabilities every message got from a model fitted without it.
+
+    ``decide`` asks the small-talk model last, of a message no other kind model took: its
+    precision is counted on those messages only, so "Toll, schon wieder Baustellenlärm", which
+    reads like praise and goes to staff as a complaint, does not raise its threshold."""
     labels = np.asarray(kinds)
+    held_out = {
+        kind: _held_out_probabilities(vectors, np.isin(labels, list(labelled)))
+        for kind, labelled in LABELS.items()
+    }
+    thresholds: dict[str, float] = {}
+    for kind, labelled in LABELS.items():
+        if kind == SMALL_TALK:
+            continue
+        thresholds[kind] = _threshold(held_out[kind], np.isin(labels, list(labelled)), kind)
+    left = ~np.any([held_out[k] >= t for k, t in thresholds.items()], axis=0)
+    is_small_talk = np.isin(labels, list(LABELS[SMALL_TALK]))
+    thresholds[SMALL_TALK] = _threshold(held_out[SMALL_TALK][left], is_small_talk[left], SMALL_TALK)
     return KindModel(
         {
-            kind: _kind_model(vectors, np.isin(labels, list(labelled)), PRECISION[kind])
+            kind: _kind_model(vectors, np.isin(labels, list(labelled)), thresholds[kind])
             for kind, labelled in LABELS.items()
         }
     )
 
 
+def _held_out_probabilities(
+    vectors: npt.NDArray[np.float64], is_kind: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    y = is_kind.astype(np.float64)
+    return np.asarray(1.0 / (1.0 + np.exp(-_held_out_logits(vectors, y, np.ones(len(y))))))
+
+
+def _threshold(
+    probabilities: npt.NDArray[np.float64], is_kind: npt.NDArray[np.bool_], kind: str
+) -> float:
+    # Never below one half: a message is of the kind only when the model says so.
+    return max(0.5, threshold_for(probabilities, is_kind, PRECISION[kind]))
+
+
 def _kind_model(
-    vectors: npt.NDArray[np.float64], is_kind: npt.NDArray[np.bool_], precision: float
+    vectors: npt.NDArray[np.float64], is_kind: npt.NDArray[np.bool_], threshold: float
 ) -> Linear:
     y = is_kind.astype(np.float64)
-    weight = np.ones(len(y))
-    probabilities = 1.0 / (1.0 + np.exp(-_held_out_logits(vectors, y, weight)))
-    full = _logistic(vectors, y, weight)
+    full = _logistic(vectors, y, np.ones(len(y)))
     return Linear(
         centre=np.asarray(full.centre),
         scale=np.asarray(full.scale),
         weights=np.asarray(full.weights),
         bias=full.bias,
-        # Never below one half: a message is of the kind only when the model says so.
-        threshold=max(0.5, threshold_for(probabilities, is_kind, precision)),
+        threshold=threshold,
     )
 
 
