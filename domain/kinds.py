@@ -41,6 +41,12 @@ LABELS: Mapping[str, frozenset[str]] = {
     ACTION: frozenset({"action"}),
     SMALL_TALK: frozenset({"small_talk", "praise"}),
 }
+# Praise in a guest's slang ("la pasamos bárbaro", "ein Gedicht") and irony ("genial, otra vez
+# sin agua caliente") read alike to both models: a message the complaint model takes is no
+# complaint when the small-talk (and praise) model finds it likelier still. Cross-validated on
+# the training split (4,380 messages), this gives back 7 of the 19 praise and small-talk
+# messages taken for complaints and loses 1 of the 436 complaints found.
+RIVALS: Mapping[str, str] = {COMPLAINT: SMALL_TALK}
 # The share of messages above each threshold that must be of the kind, on messages the model
 # was not fitted on (``workers.calibrate``).
 PRECISION: Mapping[str, float] = {
@@ -93,7 +99,12 @@ class KindScores:
     thresholds: Mapping[str, float] = field(default_factory=dict)
 
     def likely(self, kind: str) -> bool:
-        return self.probabilities.get(kind, 0.0) >= self.thresholds.get(kind, 1.0)
+        """Above the kind's threshold, and not less likely than a kind it is read against."""
+        probability = self.probabilities.get(kind, 0.0)
+        if probability < self.thresholds.get(kind, 1.0):
+            return False
+        rival = RIVALS.get(kind)
+        return rival is None or self.probabilities.get(rival, 0.0) <= probability
 
     def detail(self, kind: str) -> str:
         """How a decision names the reason: ``emergency_likely=0.87``."""

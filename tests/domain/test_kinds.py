@@ -13,6 +13,7 @@ from domain.kinds import (
     KIND_MODEL,
     LABELS,
     SMALL_TALK,
+    KindScores,
     threshold_for,
 )
 from domain.semantic import shared_embedder
@@ -58,3 +59,17 @@ def test_the_threshold_is_where_the_messages_above_it_are_of_the_kind_often_enou
     assert threshold_for(probabilities, is_kind, 0.75) == 0.7  # 3 of the top 4
     assert threshold_for(probabilities, is_kind, 1.0) == 0.9
     assert threshold_for(probabilities, np.zeros(6, dtype=bool), 0.5) == 1.0
+
+
+def test_a_complaint_is_not_taken_where_small_talk_is_likelier() -> None:
+    thresholds = {COMPLAINT: 0.5, SMALL_TALK: 0.9}
+    ironic = KindScores({COMPLAINT: 0.97, SMALL_TALK: 0.56}, thresholds)
+    slang_praise = KindScores({COMPLAINT: 0.93, SMALL_TALK: 0.98}, thresholds)
+    assert ironic.likely(COMPLAINT)
+    assert not ironic.likely(SMALL_TALK)
+    assert not slang_praise.likely(COMPLAINT)
+    assert slang_praise.likely(SMALL_TALK)
+    # A likelier rival below its own threshold leaves the message to the other rules.
+    unsure = KindScores({COMPLAINT: 0.6, SMALL_TALK: 0.8}, thresholds)
+    assert not unsure.likely(COMPLAINT)
+    assert not unsure.likely(SMALL_TALK)

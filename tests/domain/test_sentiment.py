@@ -35,6 +35,9 @@ scorer = VaderScorer()
         ("Alles wunderbar, danke!", SentimentLabel.POSITIVE),
         ("No hay agua caliente 😡", SentimentLabel.NEGATIVE),
         ("Wann bekommen wir die Kaution zurück?", SentimentLabel.NEUTRAL),
+        ("¡Es una vergüenza!", SentimentLabel.NEGATIVE),
+        ("C'est une honte.", SentimentLabel.NEGATIVE),
+        ("Eine Frechheit, wirklich unverschämt.", SentimentLabel.NEGATIVE),
     ],
 )
 def test_labels(text: str, label: SentimentLabel) -> None:
@@ -110,6 +113,13 @@ def test_problems_told_calmly_need_attention(text: str) -> None:
         ("not sure yet what time we arrive", SentimentLabel.NEUTRAL),
         ("Do you have gluten free pasta?", SentimentLabel.NEUTRAL),
         ("Thank you so much, everything was perfect! 😍", SentimentLabel.POSITIVE),
+        # French "retard", "tard" and "douche" are a delay, late and a shower; Spanish "ha" is
+        # "has", German "Kinder" children: none is a feeling.
+        ("Notre vol a du retard, la réception est ouverte après minuit ?", SentimentLabel.NEUTRAL),
+        ("Est-il possible de partir plus tard le dernier jour ?", SentimentLabel.NEUTRAL),
+        ("La douche est à l'étage ?", SentimentLabel.NEUTRAL),
+        ("¿El check-in ya ha empezado?", SentimentLabel.NEUTRAL),
+        ("Wir sind zwei Erwachsene und drei Kinder", SentimentLabel.NEUTRAL),
     ],
 )
 def test_handles_links_false_friends_and_phrases(text: str, label: SentimentLabel) -> None:

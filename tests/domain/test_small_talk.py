@@ -108,6 +108,12 @@ def test_asks_question_only_when_put_as_one(text: str, asked: bool) -> None:
         "llegamos en 5 minutos",
         "Hier ist Familie Schneider, Zimmer 208",
         "wir sind noch etwa 20 Minuten entfernt",
+        "wir sind unterwegs, gegen 19 Uhr da",
+        "on est sur la route, on arrive vers 20h",
+        "on the road now, there by 7",
+        "somos los Ortega, llegamos el viernes",
+        "hallo, hier sind die Webers",
+        "c'est les Martin, chambre 8",
     ],
 )
 def test_a_notice_of_where_the_guest_is(text: str) -> None:
@@ -126,6 +132,8 @@ def test_a_notice_of_where_the_guest_is(text: str) -> None:
         # An introduction needs a family or a title: "hier ist es kalt" introduces nobody.
         "hier ist es kalt",
         "c'est froid",
+        "hier sind die Handtücher nass",
+        "the road is blocked by a fallen tree, can we get there another way?",
     ],
 )
 def test_not_a_notice(text: str) -> None:
