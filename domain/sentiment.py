@@ -156,7 +156,7 @@ class GuestMessageScorer:
     """
 
     def __init__(self, kinds: KindModel | None = None, embedder: Embedder | None = None) -> None:
-        self._kinds = kinds if embedder is not None else None
+        self._kinds = kinds
         self._embedder = embedder
         self._scorers = {language: VaderScorer() for language in FALSE_FRIENDS}
         for language, words in FALSE_FRIENDS.items():
@@ -197,6 +197,7 @@ class GuestMessageScorer:
         emergency."""
         if self._kinds is None:
             return False
+        # None without an embedder: the rules alone decide.
         scores = self._kinds.of_text(text, self._embedder)
         return scores is not None and (scores.likely(COMPLAINT) or scores.likely(EMERGENCY))
 

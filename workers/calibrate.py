@@ -155,23 +155,19 @@ def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
     precision is counted on those messages only, so "Toll, schon wieder Baustellenlärm", which
     reads like praise and goes to staff as a complaint, does not raise its threshold."""
     labels = np.asarray(kinds)
-    held_out = {
-        kind: _held_out_probabilities(vectors, np.isin(labels, list(labelled)))
-        for kind, labelled in LABELS.items()
+    members = {kind: np.isin(labels, list(labelled)) for kind, labelled in LABELS.items()}
+    held_out = {kind: _held_out_probabilities(vectors, members[kind]) for kind in LABELS}
+    thresholds = {
+        kind: _threshold(held_out[kind], members[kind], kind)
+        for kind in LABELS
+        if kind != SMALL_TALK
     }
-    thresholds: dict[str, float] = {}
-    for kind, labelled in LABELS.items():
-        if kind == SMALL_TALK:
-            continue
-        thresholds[kind] = _threshold(held_out[kind], np.isin(labels, list(labelled)), kind)
     left = ~np.any([held_out[k] >= t for k, t in thresholds.items()], axis=0)
-    is_small_talk = np.isin(labels, list(LABELS[SMALL_TALK]))
-    thresholds[SMALL_TALK] = _threshold(held_out[SMALL_TALK][left], is_small_talk[left], SMALL_TALK)
+    thresholds[SMALL_TALK] = _threshold(
+        held_out[SMALL_TALK][left], members[SMALL_TALK][left], SMALL_TALK
+    )
     return KindModel(
-        {
-            kind: _kind_model(vectors, np.isin(labels, list(labelled)), thresholds[kind])
-            for kind, labelled in LABELS.items()
-        }
+        {kind: _kind_model(vectors, members[kind], thresholds[kind]) for kind in LABELS}
     )
 
 

@@ -122,6 +122,11 @@ class Figures:
 
         replies = [o for o in outcomes if o.replied_item is not None]
         scored = [o for o in outcomes if o.message.sentiment]
+        unhappy = sum(1 for o in scored if o.message.sentiment == "negative")
+        flagged = sum(1 for o in scored if o.attention)
+        flagged_unhappy = sum(
+            1 for o in scored if o.attention and o.message.sentiment == "negative"
+        )
         return cls(
             messages=len(outcomes),
             top1_accuracy=ratio(["faq"], lambda o: o.matched_item == o.message.expected_item),
@@ -139,14 +144,8 @@ class Figures:
             sentiment_accuracy=Ratio(
                 sum(1 for o in scored if o.sentiment == o.message.sentiment), len(scored)
             ),
-            unhappy_flagged=Ratio(
-                sum(1 for o in scored if o.attention and o.message.sentiment == "negative"),
-                sum(1 for o in scored if o.message.sentiment == "negative"),
-            ),
-            flags_unhappy=Ratio(
-                sum(1 for o in scored if o.attention and o.message.sentiment == "negative"),
-                sum(1 for o in scored if o.attention),
-            ),
+            unhappy_flagged=Ratio(flagged_unhappy, unhappy),
+            flags_unhappy=Ratio(flagged_unhappy, flagged),
         )
 
 
