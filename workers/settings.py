@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     relay_min_age_seconds: float = 5.0
     # Deliveries of one consumer applied together in one transaction (1: one per transaction).
     worker_batch_size: int = Field(default=16, ge=1, le=256)
+    # Threads each message's embedding is computed with (the assistant's decision, document
+    # passages): 2 halves a decision's wall time for about 8% more CPU (bench/RESULTS.md).
+    embed_threads: int = Field(default=2, ge=1, le=64)
 
     # Fernet keys, newest first; older keys still decrypt so a key can be rotated.
     encryption_keys: list[SecretStr] = Field(

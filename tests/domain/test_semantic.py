@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from domain.semantic import SemanticIndex, Terms
+from domain.semantic import SemanticIndex, Terms, configure_shared_embedder, shared_embedder
 
 # A stand-in embedding with what a multilingual one has too: a topic direction and a strong
 # direction per language that every text in that language shares.
@@ -105,3 +105,16 @@ def test_without_latent_terms_their_readings_are_zero() -> None:
     empty = SemanticIndex(POOL, ConceptEmbedder(), answers=POOL_ANSWERS).compare("hello")
     assert empty.term_covered.tolist() == [0.0, 0.0]
     assert empty.term_phrasings.tolist() == [0.0, 0.0]
+
+
+def test_the_shared_embedders_threads_are_set_before_it_loads() -> None:
+    with pytest.raises(ValueError, match="at least one thread"):
+        configure_shared_embedder(threads=0)
+    embedder = shared_embedder()
+    assert embedder is not None
+    threads = embedder.threads
+    # The same count again changes nothing; another is refused, as the model has read it.
+    configure_shared_embedder(threads=threads)
+    with pytest.raises(RuntimeError, match=f"already computes with {threads} thread"):
+        configure_shared_embedder(threads=threads + 1)
+    assert shared_embedder() is embedder

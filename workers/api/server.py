@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from domain.semantic import configure_shared_embedder
 from persistence.sign_in import SignInDirectory
 from persistence.uow import UnitOfWorkFactory
 from workers.api.app import create_app
@@ -54,6 +55,8 @@ def build_app(settings: Settings) -> FastAPI:
 
 def run(settings: Settings) -> None:
     """Serve the management API until interrupted."""
+    # The assistant's preview decides as the autoreply worker does, with its threads.
+    configure_shared_embedder(threads=settings.embed_threads)
     uvicorn.run(
         build_app(settings),
         host=settings.api_host,

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from domain.semantic import configure_shared_embedder
 from persistence.uow import UnitOfWorkFactory
 from workers.consumers import (
     PIPELINE,
@@ -67,6 +68,7 @@ def worker_main(
     names: list[str], concurrency: int | None, settings: Settings, *, metrics_port: int = 0
 ) -> None:
     """Entry point of ``frontdesk worker``: run the named consumers until SIGTERM/SIGINT."""
+    configure_shared_embedder(threads=settings.embed_threads)
     try:
         consumers = build_consumers(names, settings)
     except UnknownConsumerError as exc:
