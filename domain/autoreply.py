@@ -205,9 +205,12 @@ def decide(
     notice = bool(body) and is_notice(body)
     if COMPLAINT in enabled and not notice and (scores := likely(COMPLAINT)):
         return escalate("escalation", category=COMPLAINT, detail=scores.detail(COMPLAINT))
-    if body and asks_for_human(body) and not is_small_talk(body):
+    # "Am I chatting with a bot?" asks about the assistant, not for a person; the human model
+    # reads it close to "let me talk to a human", so the words decide first.
+    chit_chat = bool(body) and is_small_talk(body)
+    if body and asks_for_human(body) and not chit_chat:
         return escalate("human_requested")
-    if scores := likely(HUMAN):
+    if not chit_chat and (scores := likely(HUMAN)):
         return escalate("human_requested", detail=scores.detail(HUMAN))
     if requires_attention(sentiment.score, settings.negative_threshold):
         return escalate("negative_sentiment", detail=f"score={sentiment.score:.2f}")

@@ -38,7 +38,7 @@ APPRECIATION_WORDS: frozenset[str] = frozenset(_DATA["appreciation_words"])
 # Questions that are conversation, not requests: "are you a bot?", "how are you?". A guest
 # who wants a person says so ("can I talk to a human"), which the escalation rules catch first.
 _CHIT_CHAT = re.compile(
-    r"^\W*(?:(?:hi|hello|hey|hola|bonjour|hallo|ok|so)\W+)?(?:"
+    r"^\W*(?:(?:hi|hello|hey|hola|bonjour|hallo|coucou|salut|ok|so|wait|oh)\W+)?(?:"
     + "|".join(_DATA["chit_chat_questions"])
     + r")\W*$"
 )

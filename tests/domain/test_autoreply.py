@@ -297,3 +297,13 @@ def test_a_notice_of_where_the_guest_is_needs_no_answer_whatever_the_models_read
     stuck = run("we're outside, the gate won't open", match=UNSURE, kinds=kinds(complaint=0.9))
     assert isinstance(stuck, Escalate)
     assert stuck.category == "complaint"
+
+
+def test_asking_whether_the_assistant_is_a_bot_asks_for_nobody() -> None:
+    # The human model reads "am I chatting with a bot?" close to "let me talk to a human".
+    question = "wait, am I chatting with an actual human or a bot?"
+    assert run(question, match=UNSURE, kinds=kinds(human=0.9)) == Skip("small_talk")
+    # A guest who asks for a person, bot or not, is put through.
+    wants = run("I want a human, not a bot", match=UNSURE, kinds=kinds(human=0.9))
+    assert isinstance(wants, Escalate)
+    assert wants.reason == "human_requested"

@@ -22,6 +22,11 @@ from domain.small_talk import (
         "¡Muchas gracias!",
         "see you tomorrow",
         "Got it",
+        "Coucou",
+        "wait, am I chatting with an actual human or a bot?",
+        "est-ce que je parle à un robot ?",
+        "¿Estoy hablando con un bot o con una persona real?",
+        "Schreibe ich gerade mit einem Bot oder mit einem Menschen?",
     ],
 )
 def test_small_talk(text: str) -> None:
@@ -38,6 +43,8 @@ def test_small_talk(text: str) -> None:
         "Is it free",
         "Gibt es Parkplätze",
         "The shower is broken",
+        "wait, I want to talk to a real person",
+        "je veux parler à une personne, pas à un robot",
     ],
 )
 def test_not_small_talk(text: str) -> None:
