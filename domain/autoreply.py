@@ -203,11 +203,12 @@ def decide(
     # room 12" like a booking to the kind models; a message that only says where the guest is
     # is neither (the patterns above still catch a problem named in it).
     notice = bool(body) and is_notice(body)
-    if COMPLAINT in enabled and not notice and (scores := likely(COMPLAINT)):
-        return escalate("escalation", category=COMPLAINT, detail=scores.detail(COMPLAINT))
-    # "Am I chatting with a bot?" asks about the assistant, not for a person; the human model
-    # reads it close to "let me talk to a human", so the words decide first.
+    # "No thanks", "Good morning!", "am I chatting with a bot?": words that ask for nothing,
+    # which the complaint, person and request models may still read close to their kind.
     chit_chat = bool(body) and is_small_talk(body)
+    says_nothing = notice or chit_chat
+    if COMPLAINT in enabled and not says_nothing and (scores := likely(COMPLAINT)):
+        return escalate("escalation", category=COMPLAINT, detail=scores.detail(COMPLAINT))
     if body and asks_for_human(body) and not chit_chat:
         return escalate("human_requested")
     if not chit_chat and (scores := likely(HUMAN)):
@@ -224,9 +225,11 @@ def decide(
             return escalate("escalation", category=task.value)
         if is_action_request(body):
             return escalate("escalation", category=ACTION_REQUEST)
-        if not notice and (scores := likely(ACTION)):
+        if not says_nothing and (scores := likely(ACTION)):
             return escalate("escalation", category=ACTION_REQUEST, detail=scores.detail(ACTION))
-    if body and _needs_no_answer(body, notice, sentiment, settings.negative_threshold, likely):
+    if body and _needs_no_answer(
+        body, says_nothing, sentiment, settings.negative_threshold, likely
+    ):
         return Skip("small_talk")
     if not body:
         return escalate("low_confidence", detail="no_text")
@@ -258,7 +261,7 @@ def decide(
 
 def _needs_no_answer(
     body: str,
-    notice: bool,
+    says_nothing: bool,
     sentiment: SentimentResult,
     negative_threshold: float,
     likely: Callable[[str], KindScores | None],
@@ -267,7 +270,7 @@ def _needs_no_answer(
         # "I left my phone in the room, thanks!" names a problem even when the tenant does not
         # escalate on its category: it is not small talk.
         return False
-    if notice or is_small_talk(body) or likely(SMALL_TALK):
+    if says_nothing or likely(SMALL_TALK):
         # "no thanks" scores mildly negative and still needs no answer.
         return not requires_attention(sentiment.score, negative_threshold)
     return sentiment.label is SentimentLabel.POSITIVE and is_appreciation(body)

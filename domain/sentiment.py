@@ -149,8 +149,8 @@ class GuestMessageScorer:
       attention threshold, however calm the words; "no complaints" is praise.
     - A statement scoring at most ``STATED_COMPLAINT_SCORE`` is a calm complaint: staff look.
     - With ``kinds`` and an ``embedder``: a message the kind models take for a complaint or an
-      emergency is a problem too, unless it is praise or a notice (asked last, only of a
-      message the rules leave unread as a problem).
+      emergency is a problem too, unless it is praise, a notice or small talk in its words
+      (asked last, only of a message the rules leave unread as a problem).
     - A question with only a mild score is neutral (a mild negative only when put as a
       question: "I'm upset about how we were treated" is a complaint).
     """
@@ -181,7 +181,8 @@ class GuestMessageScorer:
             _NEGATIVE_CUES.search(folded)
             or _PROBLEMS.intersection(detect_categories(cleaned))
             or _stated_complaint(compound, cleaned)
-            or self._problem_likely(text)
+            # "No thanks" reads close to a complaint to the kind models; its words say nothing.
+            or (not is_small_talk(cleaned) and self._problem_likely(text))
         ):
             compound = min(compound, PROBLEM_SCORE)
         elif abs(compound) < QUESTION_NEUTRAL_BAND and (

@@ -307,3 +307,12 @@ def test_asking_whether_the_assistant_is_a_bot_asks_for_nobody() -> None:
     wants = run("I want a human, not a bot", match=UNSURE, kinds=kinds(human=0.9))
     assert isinstance(wants, Escalate)
     assert wants.reason == "human_requested"
+
+
+def test_words_that_ask_for_nothing_are_no_complaint_nor_request_whatever_the_models_read() -> None:
+    assert run("No thanks", match=UNSURE, kinds=kinds(complaint=0.9)) == Skip("small_talk")
+    assert run("Good morning!", match=UNSURE, kinds=kinds(action=0.9)) == Skip("small_talk")
+    # One word of a problem and the models are heard again.
+    refused = run("No thanks, the room is cold", match=UNSURE, kinds=kinds(complaint=0.9))
+    assert isinstance(refused, Escalate)
+    assert refused.category == "complaint"

@@ -173,7 +173,7 @@ class TopicEmbedder:
     """Unit vectors: one direction for texts that name a delay or a smell, another for the rest;
     counts the texts it embeds."""
 
-    PROBLEM_WORDS = ("warten", "huele", "late")
+    PROBLEM_WORDS = ("warten", "huele", "late", "no thanks")
 
     def __init__(self) -> None:
         self.embedded: list[str] = []
@@ -214,6 +214,13 @@ def test_the_kind_model_does_not_make_a_notice_or_praise_negative() -> None:
     assert scorer.score("no complaints at all, we were never kept waiting late").label is (
         SentimentLabel.POSITIVE
     )
+
+
+def test_the_kind_model_does_not_make_small_talk_a_problem() -> None:
+    # "No thanks" reads as a complaint to the topic model; its words ask for nothing.
+    scorer = GuestMessageScorer(TOPIC_KINDS, TopicEmbedder())
+    assert not requires_attention(scorer.score("No thanks").score)
+    assert requires_attention(scorer.score("No thanks, we had to wait an hour").score)
 
 
 def test_the_kind_model_is_read_only_when_the_rules_find_no_problem() -> None:
