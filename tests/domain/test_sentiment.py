@@ -33,6 +33,7 @@ scorer = VaderScorer()
         ("¡Excelente servicio!", SentimentLabel.POSITIVE),
         ("C'était génial, merci !", SentimentLabel.POSITIVE),
         ("Alles wunderbar, danke!", SentimentLabel.POSITIVE),
+        ("Vielen Dank für die schnelle Antwort!", SentimentLabel.POSITIVE),
         ("No hay agua caliente 😡", SentimentLabel.NEGATIVE),
         ("Wann bekommen wir die Kaution zurück?", SentimentLabel.NEUTRAL),
         ("¡Es una vergüenza!", SentimentLabel.NEGATIVE),
