@@ -121,6 +121,9 @@ def test_asks_question_only_when_put_as_one(text: str, asked: bool) -> None:
         "somos los Ortega, llegamos el viernes",
         "hallo, hier sind die Webers",
         "c'est les Martin, chambre 8",
+        "Wir stehen im Stau, kommen etwa eine Stunde später",
+        "wir haben für 4 Personen um 20 Uhr reserviert, kommen 10 Minuten später",
+        "stuck in traffic now, running 20 min late",
     ],
 )
 def test_a_notice_of_where_the_guest_is(text: str) -> None:
@@ -141,6 +144,8 @@ def test_a_notice_of_where_the_guest_is(text: str) -> None:
         "c'est froid",
         "hier sind die Handtücher nass",
         "the road is blocked by a fallen tree, can we get there another way?",
+        "on the train now, the door code does not work",
+        "wir haben für heute reserviert, aber der Tisch ist besetzt",
     ],
 )
 def test_not_a_notice(text: str) -> None:
