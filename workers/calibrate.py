@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from domain.autoreply import AiSettings
 from domain.calibration import FEATURE_NAMES, Calibration
-from domain.kinds import LABELS, PRECISION, SMALL_TALK, KindModel, Linear, threshold_for
+from domain.kinds import LABELS, PRECISION, RIVALS, SMALL_TALK, KindModel, Linear, threshold_for
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import E5Embedder, message_vector, shared_embedder
 from domain.sentiment import default_scorer
@@ -162,7 +162,13 @@ def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
         for kind in LABELS
         if kind != SMALL_TALK
     }
-    left = ~np.any([held_out[k] >= t for k, t in thresholds.items()], axis=0)
+    # Taken as ``KindScores.likely`` takes them: above the threshold, and no likelier than
+    # the kind's rival.
+    taken = [
+        (held_out[k] >= t) & (held_out[RIVALS[k]] <= held_out[k] if k in RIVALS else True)
+        for k, t in thresholds.items()
+    ]
+    left = ~np.any(taken, axis=0)
     thresholds[SMALL_TALK] = _threshold(
         held_out[SMALL_TALK][left], members[SMALL_TALK][left], SMALL_TALK
     )
