@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # Deliveries of one consumer applied together in one transaction (1: one per transaction).
     worker_batch_size: int = Field(default=16, ge=1, le=256)
     # Threads each message's embedding is computed with (the assistant's decision, document
-    # passages): 2 halves a decision's wall time for about 8% more CPU (bench/RESULTS.md).
+    # passages): 2 cuts a decision's wall time by about 40% for 9% more CPU (bench/RESULTS.md).
     embed_threads: int = Field(default=2, ge=1, le=64)
 
     # Fernet keys, newest first; older keys still decrypt so a key can be rotated.
