@@ -29,7 +29,15 @@ import numpy.typing as npt
 
 from domain.autoreply import AiSettings
 from domain.calibration import FEATURE_NAMES, Calibration
-from domain.kinds import LABELS, PRECISION, RIVALS, SMALL_TALK, KindModel, Linear, threshold_for
+from domain.kinds import (
+    LABELS,
+    PRECISION,
+    SMALL_TALK,
+    KindModel,
+    KindScores,
+    Linear,
+    threshold_for,
+)
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import E5Embedder, message_vector, shared_embedder
 from domain.sentiment import default_scorer
@@ -162,13 +170,17 @@ def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
         for kind in LABELS
         if kind != SMALL_TALK
     }
-    # Taken as ``KindScores.likely`` takes them: above the threshold, and no likelier than
-    # the kind's rival.
-    taken = [
-        (held_out[k] >= t) & (held_out[RIVALS[k]] <= held_out[k] if k in RIVALS else True)
-        for k, t in thresholds.items()
-    ]
-    left = ~np.any(taken, axis=0)
+    # Taken as ``decide`` takes them: by ``KindScores.likely`` (the rivalry included).
+    left = np.asarray(
+        [
+            not any(
+                KindScores({k: float(p[row]) for k, p in held_out.items()}, thresholds).likely(k)
+                for k in thresholds
+            )
+            for row in range(len(labels))
+        ],
+        dtype=np.bool_,
+    )
     thresholds[SMALL_TALK] = _threshold(
         held_out[SMALL_TALK][left], members[SMALL_TALK][left], SMALL_TALK
     )
