@@ -27,12 +27,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from domain.autoreply import AiSettings
+from domain.autoreply import AiSettings, Skip, decide
 from domain.calibration import FEATURE_NAMES, Calibration
 from domain.kinds import (
     LABELS,
     PRECISION,
     SMALL_TALK,
+    STATEMENT_PRECISION,
     KindModel,
     KindScores,
     Linear,
@@ -40,10 +41,12 @@ from domain.kinds import (
 )
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import E5Embedder, message_vector, shared_embedder
-from domain.sentiment import default_scorer
+from domain.sentiment import GuestMessageScorer, default_scorer
+from domain.small_talk import looks_like_question
 from workers.evaluate import (
     DEFAULT_KNOWLEDGE,
     DEFAULT_MESSAGES,
+    EVALUATION_NOW,
     EvaluationReport,
     LabelledMessage,
     evaluate_one,
@@ -133,9 +136,11 @@ def cross_validated(
     for fold in range(FOLDS):
         fitted = row_fold != fold
         model = fit(x[fitted], y[fitted], uncovered[fitted])
+        fitted_on = [m for m, f in zip(training, message_fold != fold, strict=True) if f]
         kinds = fit_kinds(
             vectors[message_fold != fold],
-            [m.kind for m, f in zip(training, message_fold != fold, strict=True) if f],
+            [m.kind for m in fitted_on],
+            [m.text for m in fitted_on],
         )
         matchers = {
             slug: KnowledgeMatcher(entries, embedder=embedder, calibration=model)
@@ -155,13 +160,18 @@ def _vectors(messages: list[LabelledMessage], embedder: E5Embedder) -> npt.NDArr
     return np.asarray([message_vector(embedder, m.text) for m in messages], dtype=np.float64)
 
 
-def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
+def fit_kinds(
+    vectors: npt.NDArray[np.float64], kinds: list[str], texts: list[str] | None = None
+) -> KindModel:
     """A model per kind (``domain.kinds.LABELS``) fitted on the messages' embeddings, each
     threshold placed on probabilities every message got from a model fitted without it.
 
     ``decide`` asks the small-talk model last, of a message no other kind model took: its
     precision is counted on those messages only, so "Toll, schon wieder Baustellenlärm", which
-    reads like praise and goes to staff as a complaint, does not raise its threshold."""
+    reads like praise and goes to staff as a complaint, does not raise its threshold. With the
+    messages' ``texts``, a second threshold for messages put as statements is placed on those
+    the rules leave to the small-talk model (``STATEMENT_PRECISION``); it is never above the
+    first."""
     labels = np.asarray(kinds)
     members = {kind: np.isin(labels, list(labelled)) for kind, labelled in LABELS.items()}
     held_out = {kind: _held_out_probabilities(vectors, members[kind]) for kind in LABELS}
@@ -184,9 +194,49 @@ def fit_kinds(vectors: npt.NDArray[np.float64], kinds: list[str]) -> KindModel:
     thresholds[SMALL_TALK] = _threshold(
         held_out[SMALL_TALK][left], members[SMALL_TALK][left], SMALL_TALK
     )
+    statement_thresholds: dict[str, float] = {}
+    if texts is not None:
+        asked = left & np.asarray(
+            [not looks_like_question(text) and _left_to_small_talk(text) for text in texts],
+            dtype=np.bool_,
+        )
+        for kind, precision in STATEMENT_PRECISION.items():
+            found = threshold_for(held_out[kind][asked], members[kind][asked], precision)
+            statement_thresholds[kind] = min(thresholds[kind], max(0.5, found))
     return KindModel(
-        {kind: _kind_model(vectors, members[kind], thresholds[kind]) for kind in LABELS}
+        {
+            kind: _kind_model(
+                vectors, members[kind], thresholds[kind], statement_thresholds.get(kind)
+            )
+            for kind in LABELS
+        }
     )
+
+
+_RULES_ONLY = GuestMessageScorer()
+_NONE_TAKEN = dict.fromkeys(LABELS, 2.0)
+
+
+def _left_to_small_talk(text: str) -> bool:
+    """Whether ``decide`` asks the small-talk model about ``text`` when no other kind model
+    takes it: its patterns neither escalate nor skip it by themselves, and the sentiment's rules
+    find it calm (the kind models' reading of the sentiment is left out: it is being fitted)."""
+
+    def skipped(small_talk_threshold: float) -> bool:
+        decision = decide(
+            text=text,
+            sentiment=_RULES_ONLY.score(text),
+            settings=AiSettings(),
+            match=None,
+            human_takeover=False,
+            now=EVALUATION_NOW,
+            kinds=KindScores(
+                dict.fromkeys(LABELS, 1.0), {**_NONE_TAKEN, SMALL_TALK: small_talk_threshold}
+            ),
+        )
+        return isinstance(decision, Skip) and decision.reason == "small_talk"
+
+    return skipped(0.0) and not skipped(2.0)
 
 
 def _held_out_probabilities(
@@ -204,7 +254,10 @@ def _threshold(
 
 
 def _kind_model(
-    vectors: npt.NDArray[np.float64], is_kind: npt.NDArray[np.bool_], threshold: float
+    vectors: npt.NDArray[np.float64],
+    is_kind: npt.NDArray[np.bool_],
+    threshold: float,
+    statement_threshold: float | None = None,
 ) -> Linear:
     y = is_kind.astype(np.float64)
     full = _logistic(vectors, y, np.ones(len(y)))
@@ -214,6 +267,7 @@ def _kind_model(
         weights=np.asarray(full.weights),
         bias=full.bias,
         threshold=threshold,
+        statement_threshold=statement_threshold,
     )
 
 
@@ -306,9 +360,19 @@ def main(arguments: list[str]) -> int:
     for name, weight in zip(FEATURE_NAMES, calibration.weights, strict=True):
         print(f"  {name:20} {weight:+.3f}")
     training = [m for m in load_messages(DEFAULT_MESSAGES) if m.split == "train"]
-    kinds = fit_kinds(_vectors(training, _embedder()), [m.kind for m in training])
+    kinds = fit_kinds(
+        _vectors(training, _embedder()), [m.kind for m in training], [m.text for m in training]
+    )
     KINDS_DATA.write_text(json.dumps(kinds.as_data()) + "\n", "utf-8")
-    thresholds = ", ".join(f"{k} from {m.threshold:.2f}" for k, m in kinds.models.items())
+    thresholds = ", ".join(
+        f"{k} from {m.threshold:.2f}"
+        + (
+            ""
+            if m.statement_threshold is None
+            else f" ({m.statement_threshold:.2f} as a statement)"
+        )
+        for k, m in kinds.models.items()
+    )
     print(f"kind models on {len(training)} training messages: {thresholds}")
     return 0
 

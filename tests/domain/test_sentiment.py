@@ -95,6 +95,11 @@ guest = default_scorer()
         "Wir warten immer noch auf die Erstattung",
         "Llevamos una hora esperando la comida",
         "@AuroraHotels 45 minutes on hold and still no answer. Great job guys.",
+        # Disappointment without a strong word.
+        "Séjour correct, sans plus.",
+        "Naja. Für den Preis hatten wir uns mehr erwartet.",
+        "La cena bien, nada del otro mundo",
+        "the room could have been cleaner",
     ],
 )
 def test_problems_told_calmly_need_attention(text: str) -> None:
@@ -121,6 +126,7 @@ def test_problems_told_calmly_need_attention(text: str) -> None:
         ("La douche est à l'étage ?", SentimentLabel.NEUTRAL),
         ("¿El check-in ya ha empezado?", SentimentLabel.NEUTRAL),
         ("Wir sind zwei Erwachsene und drei Kinder", SentimentLabel.NEUTRAL),
+        ("Merci ! Sans plus tarder, on réserve pour août.", SentimentLabel.POSITIVE),
     ],
 )
 def test_handles_links_false_friends_and_phrases(text: str, label: SentimentLabel) -> None:
