@@ -53,13 +53,20 @@ NOTICE_WORDS: frozenset[str] = SMALL_TALK_WORDS | frozenset(_DATA["notice_words"
 
 _WORD = re.compile(r"[a-z]+")
 _DIGITS = re.compile(r"\d")
+# "What a view from the terrace!!", "que rica la pizza!!", "Qué casa más bonita": a sentence that
+# opens with a question word but exclaims (a "!" or "más"/"tan" in the same sentence, and no
+# question mark in the message). Its opening word makes no question.
+_EXCLAIMED = re.compile(
+    r"(?:^|(?<=[.!;\n]))\s*(?:what an?|que|quel|quelle|quels|quelles|was fur)\b"
+    r"(?=[^.!;\n]*(?:!|\b(?:mas|tan)\b))"
+)
 
 
 def looks_like_question(text: str) -> bool:
     """True when the message asks or requests something."""
     if any(mark in text for mark in _QUESTION_MARKS):
         return True
-    folded = fold(text)
+    folded = _EXCLAIMED.sub(" ", fold(text))
     if any(word in QUESTION_WORDS for word in _WORD.findall(folded)):
         return True
     for sentence in _SENTENCE.split(folded):

@@ -55,6 +55,25 @@ def test_questions_without_question_marks() -> None:
     assert looks_like_question("Please send me the menu")
     assert looks_like_question("Thanks. Is breakfast included")
     assert not looks_like_question("Dinner was amazing, thank you Giulia!")
+    assert looks_like_question("wat time is chek in")
+    assert looks_like_question("r u open sunday night")
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("what a view from the terrace!! kids are in heaven", False),
+        ("que rica la pizza de anoche!! felicitaciones al pizzero", False),
+        ("Qué casa más bonita, de verdad", False),
+        ("Quelle belle maison ! Merci", False),
+        ("que hora es el desayuno", True),
+        ("What time is breakfast!", True),
+        ("What a great stay! Could you send the invoice", True),
+        ("¡Qué bonito! ¿Hay parking?", True),
+    ],
+)
+def test_an_exclamation_is_no_question(text: str, asks: bool) -> None:
+    assert looks_like_question(text) is asks
 
 
 def test_appreciation_is_short_and_asks_nothing() -> None:
