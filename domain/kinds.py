@@ -85,18 +85,16 @@ class Linear:
         return logistic(float(((vector - self.centre) / self.scale) @ self.weights) + self.bias)
 
     def as_data(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "centre": rounded(self.centre),
             "scale": rounded(self.scale),
             "weights": rounded(self.weights),
             "bias": round(self.bias, 6),
             "threshold": round(self.threshold, 6),
-            **(
-                {}
-                if self.statement_threshold is None
-                else {"statement_threshold": round(self.statement_threshold, 6)}
-            ),
         }
+        if self.statement_threshold is not None:
+            data["statement_threshold"] = round(self.statement_threshold, 6)
+        return data
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Linear:
@@ -167,7 +165,7 @@ class KindModel:
             return None
         return self.scores(
             np.asarray(message_vector(embedder, text), dtype=np.float64),
-            statement=not looks_like_question(text),
+            statement=put_as_statement(text),
         )
 
     def as_data(self) -> dict[str, Any]:
@@ -176,6 +174,12 @@ class KindModel:
     @classmethod
     def of(cls, data: dict[str, Any]) -> KindModel:
         return cls({kind: Linear.of(model) for kind, model in data.items()})
+
+
+def put_as_statement(text: str) -> bool:
+    """Whether ``text`` is read with the statement thresholds: it asks nothing. The models are
+    fitted (``workers.calibrate``) and read with this one rule."""
+    return not looks_like_question(text)
 
 
 def threshold_for(

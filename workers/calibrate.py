@@ -37,12 +37,12 @@ from domain.kinds import (
     KindModel,
     KindScores,
     Linear,
+    put_as_statement,
     threshold_for,
 )
 from domain.matching import KnowledgeEntry, KnowledgeMatcher
 from domain.semantic import E5Embedder, message_vector, shared_embedder
 from domain.sentiment import GuestMessageScorer, default_scorer
-from domain.small_talk import looks_like_question
 from workers.evaluate import (
     DEFAULT_KNOWLEDGE,
     DEFAULT_MESSAGES,
@@ -197,7 +197,7 @@ def fit_kinds(
     statement_thresholds: dict[str, float] = {}
     if texts is not None:
         asked = left & np.asarray(
-            [not looks_like_question(text) and _left_to_small_talk(text) for text in texts],
+            [put_as_statement(text) and _left_to_small_talk(text) for text in texts],
             dtype=np.bool_,
         )
         for kind, precision in STATEMENT_PRECISION.items():
@@ -221,11 +221,12 @@ def _left_to_small_talk(text: str) -> bool:
     """Whether ``decide`` asks the small-talk model about ``text`` when no other kind model
     takes it: its patterns neither escalate nor skip it by themselves, and the sentiment's rules
     find it calm (the kind models' reading of the sentiment is left out: it is being fitted)."""
+    sentiment = _RULES_ONLY.score(text)
 
     def skipped(small_talk_threshold: float) -> bool:
         decision = decide(
             text=text,
-            sentiment=_RULES_ONLY.score(text),
+            sentiment=sentiment,
             settings=AiSettings(),
             match=None,
             human_takeover=False,
